@@ -1,0 +1,69 @@
+"""Command line: `flask --app wsgi agencies|users|demo ...`."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from caseapp.models import ROLES
+from caseapp.services import accounts, demo
+from caseapp.services.errors import DomainError
+
+agencies_cli = AppGroup("agencies", help="Manage agencies.")
+users_cli = AppGroup("users", help="Manage users.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+def _fail(error: DomainError) -> None:
+    details = "".join(f"\n  {field}: {message}" for field, message in error.fields.items())
+    raise click.ClickException(error.message + details)
+
+
+@agencies_cli.command("create")
+@click.argument("name")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA name, e.g. Europe/Berlin")
+def create_agency(name: str, timezone: str) -> None:
+    try:
+        agency = accounts.create_agency(name, timezone)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created agency {agency.name} (id {agency.id}, time zone {agency.timezone}).")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--agency", "agency_name", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--timezone", default=None, help="Defaults to the agency's time zone.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+def create_user(email, agency_name, name, role, timezone, password_stdin) -> None:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        agency = accounts.get_agency_by_name(agency_name)
+        user = accounts.create_user(agency, email, name, role, password, timezone)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created {user.role} {user.email} in {agency.name}.")
+
+
+@demo_cli.command("seed")
+def seed() -> None:
+    """Fill an empty database with a demo agency; does nothing when data exists."""
+    result = demo.seed_if_empty()
+    if result is None:
+        click.echo("The database already has agencies; demo data not added.")
+        return
+    click.echo("Demo data added. Sign in at http://127.0.0.1:5000 with:")
+    for email, role in result.logins:
+        click.echo(f"  {role:<10} {email}  password: {result.password}")
+
+
+def register(app: Flask) -> None:
+    for group in (agencies_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

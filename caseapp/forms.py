@@ -1,0 +1,88 @@
+"""Flask-WTF forms: they parse and carry CSRF; the services own the rules."""
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Optional
+
+from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
+from caseapp.models import MARKETPLACES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for POST buttons (sign out, deactivate...)."""
+
+
+class ClientForm(FlaskForm):
+    name = StringField("Business name", validators=[DataRequired()])
+    seller_id = StringField("Seller ID / merchant token")
+    marketplace = SelectField("Marketplace", choices=[(m, m) for m in MARKETPLACES], default="US")
+    contact_name = StringField("Contact name")
+    contact_email = StringField("Contact email")
+    notes = TextAreaField("Notes")
+
+
+class CaseForm(FlaskForm):
+    client_id = SelectField("Client", validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired()])
+    kind = SelectField("Kind", choices=list(KIND_LABELS.items()))
+    reason = SelectField("Reason", choices=list(REASON_LABELS.items()))
+    priority = SelectField("Priority", choices=list(PRIORITY_LABELS.items()), default="normal")
+    assignee_id = SelectField("Assignee")
+    asins = TextAreaField("ASINs", description="10 letters and digits each; separate with commas, spaces or new lines.")
+    opened_at = DateField("Notice date", validators=[Optional()],
+                          description="When Amazon's notice arrived. Leave empty for today.")
+    amazon_notice = TextAreaField("Amazon's notice", description="Paste the notice text as Amazon sent it.")
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Move to")
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Note", validators=[DataRequired()], description="Markdown is allowed.")
+
+
+class AssignForm(FlaskForm):
+    assignee_id = SelectField("Assignee")
+
+
+class UserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    name = StringField("Name", validators=[DataRequired()])
+    role = SelectField("Role", choices=list(ROLE_LABELS.items()), default="consultant")
+    timezone = SelectField("Time zone", validators=[Optional()])
+    password = PasswordField("Initial password", validators=[DataRequired()])
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired()])
+    role = SelectField("Role", choices=list(ROLE_LABELS.items()))
+    timezone = SelectField("Time zone", validators=[Optional()])
+
+
+class AgencySettingsForm(FlaskForm):
+    timezone = SelectField("Agency time zone")
+    follow_up_hours = IntegerField(
+        "Follow-up after (hours)", validators=[Optional()],
+        description="How long Amazon may stay silent after a submission before the "
+        "consultant is reminded. Empty uses the default.",
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired()])
+    timezone = SelectField("Your time zone", validators=[Optional()])

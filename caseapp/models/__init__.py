@@ -1,0 +1,22 @@
+"""Every model, imported here so Alembic sees every table."""
+from caseapp.models.agency import ROLES, Agency, User
+from caseapp.models.case import (
+    KINDS,
+    PRIORITIES,
+    REASONS,
+    STATUSES,
+    Case,
+    CaseAsin,
+    CaseEvent,
+    Note,
+)
+from caseapp.models.client import MARKETPLACES, Client
+from caseapp.models.types import utcnow
+
+__all__ = [
+    "Agency", "User", "ROLES",
+    "Client", "MARKETPLACES",
+    "Case", "CaseAsin", "CaseEvent", "Note",
+    "KINDS", "REASONS", "STATUSES", "PRIORITIES",
+    "utcnow",
+]

@@ -1,0 +1,73 @@
+"""Agencies and their users (admins and consultants)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from caseapp.extensions import db
+from caseapp.models.types import UTCDateTime, utcnow
+
+ROLES = ("admin", "consultant")
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # None means "use the FOLLOW_UP_HOURS default of the deployment".
+    follow_up_hours: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="agency", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.id} {self.name!r}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20), default="consultant")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # None means "use the agency's time zone".
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def effective_timezone(self) -> str:
+        return self.timezone or self.agency.timezone
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+def lower_email(email: str) -> str:
+    return email.strip().lower()
+

@@ -1,0 +1,107 @@
+"""A case, its ASINs, its notes and its timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseapp.extensions import db
+from caseapp.models.agency import User
+from caseapp.models.client import Client
+from caseapp.models.types import UTCDateTime, utcnow
+
+KINDS = ("account_suspension", "listing_deactivation", "other")
+REASONS = (
+    "policy_violation",
+    "customer_complaints",
+    "performance_metrics",
+    "intellectual_property",
+    "other",
+)
+STATUSES = (
+    "open",
+    "drafting",
+    "submitted",
+    "more_info_requested",
+    "reinstated",
+    "denied",
+    "closed",
+)
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_agency_id_status", "agency_id", "status"),
+        Index("ix_cases_agency_id_assignee_id", "agency_id", "assignee_id"),
+        Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30), default="open")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    amazon_notice: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(lazy="raise")
+    assignee: Mapped[User | None] = relationship(lazy="raise")
+    asin_rows: Mapped[list[CaseAsin]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="CaseAsin.position"
+    )
+
+    @property
+    def asins(self) -> list[str]:
+        return [row.asin for row in self.asin_rows]
+
+    def __repr__(self) -> str:
+        return f"<Case {self.id} {self.status}>"
+
+
+class CaseAsin(db.Model):
+    """One ASIN of a case; a table of its own so a search by ASIN uses an index."""
+
+    __tablename__ = "case_asins"
+    __table_args__ = (Index("ix_case_asins_asin", "asin"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    asin: Mapped[str] = mapped_column(String(10), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Note(db.Model):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseEvent(db.Model):
+    """An entry of the case timeline: what happened, who did it, when."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_id_occurred_at", "case_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    summary: Mapped[str] = mapped_column(String(500))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="raise")

@@ -1,0 +1,174 @@
+"""Agencies, users and sign-in. Admin-only rules are enforced here, not in templates."""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from caseapp.extensions import db
+from caseapp.models import ROLES, Agency, User
+from caseapp.services import timezones
+from caseapp.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only an agency admin can do this.")
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed({"email": str(exc)}) from None
+
+
+def create_agency(name: str, timezone: str = "UTC", follow_up_hours: int | None = None) -> Agency:
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = "An agency needs a name."
+    if not timezones.is_valid(timezone):
+        errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
+    if errors:
+        raise ValidationFailed(errors)
+    if db.session.scalar(select(Agency.id).where(func.lower(Agency.name) == name.lower())):
+        raise Conflict(f"An agency named '{name}' already exists.")
+    agency = Agency(name=name, timezone=timezone, follow_up_hours=follow_up_hours)
+    db.session.add(agency)
+    db.session.commit()
+    return agency
+
+
+def get_agency_by_name(name: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(func.lower(Agency.name) == name.strip().lower()))
+    if agency is None:
+        raise NotFound(f"No agency named '{name}'.")
+    return agency
+
+
+def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | None) -> Agency:
+    require_admin(actor)
+    errors = {}
+    if not timezones.is_valid(timezone):
+        errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
+    if follow_up_hours is not None and not 1 <= follow_up_hours <= 720:
+        errors["follow_up_hours"] = "Follow-up hours must be between 1 and 720."
+    if errors:
+        raise ValidationFailed(errors)
+    agency = actor.agency
+    agency.timezone = timezone
+    agency.follow_up_hours = follow_up_hours
+    db.session.commit()
+    return agency
+
+
+def _validate_user_fields(name: str, role: str, timezone: str | None, password: str | None) -> dict:
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "Please give the person's name."
+    if role not in ROLES:
+        errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
+    if timezone and not timezones.is_valid(timezone):
+        errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+    return errors
+
+
+def create_user(
+    agency: Agency,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    timezone: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a user in `agency`. `actor` is None only for the command line."""
+    if actor is not None:
+        require_admin(actor)
+        agency = actor.agency
+    errors = _validate_user_fields(name, role, timezone, password)
+    try:
+        email = normalise_email(email)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise ValidationFailed({"email": f"{email} already has an account."})
+    user = User(
+        agency_id=agency.id, email=email, name=name.strip(), role=role, timezone=timezone or None
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def list_users(actor: User) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.agency_id == actor.agency_id).order_by(User.name)
+        )
+    )
+
+
+def get_user(actor: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.agency_id != actor.agency_id:
+        raise NotFound("No such user.")
+    return user
+
+
+def _admin_count(agency_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(
+            User.agency_id == agency_id, User.role == "admin", User.active.is_(True)
+        )
+    )
+
+
+def update_user(actor: User, user_id: int, name: str, role: str, timezone: str | None) -> User:
+    require_admin(actor)
+    user = get_user(actor, user_id)
+    errors = _validate_user_fields(name, role, timezone, None)
+    if errors:
+        raise ValidationFailed(errors)
+    if user.role == "admin" and role != "admin" and _admin_count(user.agency_id) <= 1:
+        raise Conflict("The agency needs at least one active admin.")
+    user.name, user.role, user.timezone = name.strip(), role, timezone or None
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate a user. Their cases stay assigned to them."""
+    require_admin(actor)
+    user = get_user(actor, user_id)
+    if not active and user.id == actor.id:
+        raise Conflict("You cannot deactivate your own account.")
+    if not active and user.role == "admin" and _admin_count(user.agency_id) <= 1:
+        raise Conflict("The agency needs at least one active admin.")
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def update_own_profile(user: User, name: str, timezone: str | None) -> User:
+    errors = _validate_user_fields(name, user.role, timezone, None)
+    if errors:
+        raise ValidationFailed(errors)
+    user.name, user.timezone = name.strip(), timezone or None
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (never says which part was wrong)."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user

@@ -1,0 +1,377 @@
+"""Cases: opening, editing, assignment, the status workflow, notes and listing.
+
+Every function takes the acting user and only ever reaches that user's agency.
+Each change writes its timeline entry in the same transaction as the change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from caseapp.extensions import db
+from caseapp.models import KINDS, PRIORITIES, REASONS, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
+from caseapp.services import timeline, workflow
+from caseapp.services.errors import NotFound, ValidationFailed
+
+ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
+MAX_ASINS = 200
+EDITABLE = ("title", "kind", "reason", "asins", "amazon_notice", "opened_at", "priority", "client_id")
+FIELD_LABELS = {
+    "title": "title", "kind": "kind", "reason": "reason", "asins": "ASINs",
+    "amazon_notice": "Amazon's notice", "opened_at": "notice date", "priority": "priority",
+    "client_id": "client",
+}
+
+
+def parse_asins(raw: Any) -> list[str]:
+    """ASINs from a list or from text separated by commas, spaces or new lines; upper-cased."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        items = re.split(r"[\s,;]+", raw)
+    elif isinstance(raw, (list, tuple)):
+        items = raw
+    else:
+        raise ValidationFailed({"asins": "ASINs must be a list of 10-character codes."})
+    asins: list[str] = []
+    bad: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            bad.append(repr(item))
+            continue
+        value = item.strip().upper()
+        if not value:
+            continue
+        if not ASIN_RE.match(value):
+            bad.append(item.strip())
+        elif value not in asins:
+            asins.append(value)
+    if bad:
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ValidationFailed(
+            {"asins": f"An ASIN is exactly 10 letters and digits; these are not: {shown}."}
+        )
+    if len(asins) > MAX_ASINS:
+        raise ValidationFailed({"asins": f"At most {MAX_ASINS} ASINs per case."})
+    return asins
+
+
+def _clean(actor: User, data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    def text(name: str, required: bool, limit: int) -> None:
+        if name not in data:
+            if required and not partial:
+                errors[name] = "Required."
+            return
+        value = data[name] if data[name] is not None else ""
+        if not isinstance(value, str):
+            errors[name] = "Must be text."
+            return
+        value = value.strip()
+        if required and not value:
+            errors[name] = "Required."
+        elif len(value) > limit:
+            errors[name] = f"At most {limit} characters."
+        else:
+            out[name] = value
+
+    def choice(name: str, options: tuple[str, ...], default: str | None) -> None:
+        if name not in data:
+            if not partial:
+                if default is None:
+                    errors[name] = "Required."
+                else:
+                    out[name] = default
+            return
+        if data[name] not in options:
+            errors[name] = "Choose one of: " + ", ".join(options) + "."
+        else:
+            out[name] = data[name]
+
+    text("title", True, 200)
+    text("amazon_notice", False, 50000)
+    choice("kind", KINDS, None)
+    choice("reason", REASONS, None)
+    choice("priority", PRIORITIES, "normal")
+
+    if "asins" in data:
+        try:
+            out["asins"] = parse_asins(data["asins"])
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if "opened_at" in data and data["opened_at"] is not None:
+        value = data["opened_at"]
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            errors["opened_at"] = "Give the date and time with a time zone."
+        elif value > utcnow():
+            errors["opened_at"] = "The notice date cannot be in the future."
+        else:
+            out["opened_at"] = value
+    if "client_id" in data or not partial:
+        client = _own(actor, Client, data.get("client_id"))
+        if client is None:
+            errors["client_id"] = "Choose one of your agency's clients."
+        else:
+            out["client_id"] = client.id
+    if "assignee_id" in data:
+        if data["assignee_id"] in (None, ""):
+            out["assignee_id"] = None
+        else:
+            assignee = _own(actor, User, data["assignee_id"])
+            if assignee is None:
+                errors["assignee_id"] = "Choose a member of your agency."
+            elif not assignee.active:
+                errors["assignee_id"] = f"{assignee.name} is deactivated; choose someone active."
+            else:
+                out["assignee_id"] = assignee.id
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def _own(actor: User, model, object_id):
+    if isinstance(object_id, bool) or not isinstance(object_id, (int, str)):
+        return None
+    try:
+        object_id = int(object_id)
+    except ValueError:
+        return None
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.agency_id != actor.agency_id:
+        return None
+    return obj
+
+
+def _set_asins(case: Case, asins: list[str]) -> None:
+    case.asin_rows = [CaseAsin(asin=asin, position=i) for i, asin in enumerate(asins)]
+
+
+def create_case(actor: User, data: dict[str, Any]) -> Case:
+    data = dict(data)
+    data.setdefault("assignee_id", actor.id)
+    fields = _clean(actor, data, partial=False)
+    asins = fields.pop("asins", [])
+    now = utcnow()
+    case = Case(agency_id=actor.agency_id, status="open", created_at=now, updated_at=now, **fields)
+    case.opened_at = fields.get("opened_at") or now
+    _set_asins(case, asins)
+    db.session.add(case)
+    db.session.flush()
+    timeline.record(case, "created", actor, f"Case opened: {case.title}")
+    if case.assignee_id:
+        assignee = db.session.get(User, case.assignee_id)
+        timeline.record(case, "assigned", actor, f"Assigned to {assignee.name}",
+                        {"assignee_id": assignee.id})
+    db.session.commit()
+    return case
+
+
+def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
+    stmt = (
+        select(Case)
+        .where(Case.id == case_id, Case.agency_id == actor.agency_id)
+        .options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Case)
+    case = db.session.scalar(stmt)
+    if case is None:
+        raise NotFound("No such case.")
+    return case
+
+
+def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
+    case = get_case(actor, case_id, for_update=True)
+    fields = _clean(actor, data, partial=True)
+    changed: list[str] = []
+    if "asins" in fields:
+        asins = fields.pop("asins")
+        if asins != case.asins:
+            _set_asins(case, asins)
+            changed.append("asins")
+    new_assignee = fields.pop("assignee_id", case.assignee_id)
+    for name, value in fields.items():
+        if getattr(case, name) != value:
+            setattr(case, name, value)
+            changed.append(name)
+    if changed:
+        db.session.flush()
+        summary = "Edited " + ", ".join(FIELD_LABELS[name] for name in changed)
+        timeline.record(case, "edited", actor, summary, {"fields": changed})
+    reassigned = new_assignee != case.assignee_id
+    if reassigned:
+        _assign(actor, case, new_assignee)
+    if changed or reassigned:
+        case.updated_at = utcnow()
+    db.session.commit()
+    return case
+
+
+def _assign(actor: User, case: Case, assignee_id: int | None) -> None:
+    previous = case.assignee_id
+    case.assignee_id = assignee_id
+    if assignee_id is None:
+        summary = "Unassigned"
+    else:
+        summary = f"Assigned to {db.session.get(User, assignee_id).name}"
+    timeline.record(case, "assigned", actor, summary,
+                    {"assignee_id": assignee_id, "previous_assignee_id": previous})
+
+
+def change_status(actor: User, case_id: int, target: str, *, record_as: str | None = None) -> Case:
+    """Move the case along the workflow, or raise Conflict saying why the move is refused."""
+    case = get_case(actor, case_id, for_update=True)
+    workflow.check_move(case.status, target)
+    previous = case.status
+    case.status = target
+    now = utcnow()
+    case.closed_at = now if target == "closed" else None
+    case.updated_at = now
+    timeline.record(
+        case, record_as or "status_changed", actor,
+        f"Status: {workflow.LABELS[previous]} → {workflow.LABELS[target]}",
+        {"from": previous, "to": target},
+    )
+    db.session.commit()
+    return case
+
+
+def add_note(actor: User, case_id: int, body: str) -> Note:
+    case = get_case(actor, case_id)
+    body = (body or "").strip() if isinstance(body, str) else None
+    if not body:
+        raise ValidationFailed({"body": "A note cannot be empty."})
+    if len(body) > 20000:
+        raise ValidationFailed({"body": "A note can be at most 20,000 characters."})
+    note = Note(case_id=case.id, author_id=actor.id, body=body)
+    db.session.add(note)
+    db.session.flush()
+    first_line = body.splitlines()[0]
+    summary = "Note: " + (first_line[:120] + ("…" if len(first_line) > 120 else ""))
+    timeline.record(case, "note_added", actor, summary, {"note_id": note.id})
+    case.updated_at = utcnow()
+    db.session.commit()
+    return note
+
+
+def notes_by_id(case: Case) -> dict[int, Note]:
+    return {n.id: n for n in db.session.scalars(select(Note).where(Note.case_id == case.id))}
+
+
+def events(actor: User, case_id: int, newest_first: bool = True) -> list[CaseEvent]:
+    case = get_case(actor, case_id)
+    order = (CaseEvent.occurred_at.desc(), CaseEvent.id.desc()) if newest_first else (
+        CaseEvent.occurred_at, CaseEvent.id)
+    return list(
+        db.session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id)
+            .options(joinedload(CaseEvent.actor))
+            .order_by(*order)
+        )
+    )
+
+
+# ---- listing -------------------------------------------------------------------------
+
+SORTS = {
+    "updated": "Recently updated",
+    "opened": "Notice date, newest first",
+    "oldest": "Notice date, oldest first",
+    "priority": "Priority",
+    "client": "Client name",
+    "follow_up": "Follow-up due",
+}
+
+
+@dataclass
+class CaseFilters:
+    status: str = ""
+    client_id: int | None = None
+    assignee: str = "me"  # "me", "all", "none", or a user id as text
+    reason: str = ""
+    q: str = ""
+    sort: str = "updated"
+    page: int = 1
+    statuses: tuple[str, ...] = field(default=())
+
+    def as_args(self, **overrides) -> dict[str, Any]:
+        args = {
+            "status": self.status, "client_id": self.client_id or "", "assignee": self.assignee,
+            "reason": self.reason, "q": self.q, "sort": self.sort, "page": self.page,
+        }
+        args.update(overrides)
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def _filtered(actor: User, f: CaseFilters, with_status: bool = True):
+    stmt = select(Case).where(Case.agency_id == actor.agency_id)
+    if with_status and f.status:
+        stmt = stmt.where(Case.status == f.status)
+    if f.client_id:
+        stmt = stmt.where(Case.client_id == f.client_id)
+    if f.reason:
+        stmt = stmt.where(Case.reason == f.reason)
+    if f.assignee == "me":
+        stmt = stmt.where(Case.assignee_id == actor.id)
+    elif f.assignee == "none":
+        stmt = stmt.where(Case.assignee_id.is_(None))
+    elif f.assignee.isdigit():
+        stmt = stmt.where(Case.assignee_id == int(f.assignee))
+    q = f.q.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        client_match = select(Client.id).where(
+            Client.agency_id == actor.agency_id,
+            func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like),
+        )
+        conditions = [func.lower(Case.title).like(like), Case.client_id.in_(client_match)]
+        if ASIN_RE.match(q.upper()):
+            conditions.append(
+                Case.id.in_(select(CaseAsin.case_id).where(CaseAsin.asin == q.upper()))
+            )
+        stmt = stmt.where(db.or_(*conditions))
+    return stmt
+
+
+def _order(stmt, sort: str):
+    if sort == "opened":
+        return stmt.order_by(Case.opened_at.desc(), Case.id.desc())
+    if sort == "oldest":
+        return stmt.order_by(Case.opened_at, Case.id)
+    if sort == "priority":
+        rank = sql_case({p: i for i, p in enumerate(reversed(PRIORITIES))}, value=Case.priority)
+        return stmt.order_by(rank, Case.updated_at.desc(), Case.id.desc())
+    if sort == "client":
+        return stmt.join(Client, Client.id == Case.client_id).order_by(Client.name, Case.id.desc())
+    if sort == "follow_up":
+        return stmt.order_by(Case.follow_up_due_at.is_(None), Case.follow_up_due_at, Case.id)
+    return stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+
+
+def list_cases(actor: User, f: CaseFilters, per_page: int = 25):
+    stmt = _order(_filtered(actor, f), f.sort).options(
+        joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows)
+    )
+    return db.paginate(stmt, page=max(f.page, 1), per_page=per_page, error_out=False)
+
+
+def status_counts(actor: User, f: CaseFilters) -> dict[str, int]:
+    sub = _filtered(actor, f, with_status=False).subquery()
+    rows = db.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+    return {status: count for status, count in rows}
+
+
+def assignee_choices(actor: User, include_inactive: bool = False) -> list[User]:
+    stmt = select(User).where(User.agency_id == actor.agency_id).order_by(User.name)
+    if not include_inactive:
+        stmt = stmt.where(User.active.is_(True))
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,36 @@
+"""Domain errors. Each carries a message written for the user who caused it."""
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class NotFound(DomainError):
+    """Missing, or belonging to another agency: the two are indistinguishable."""
+
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+    status = 422
+
+    def __init__(self, fields: dict[str, str], message: str | None = None):
+        super().__init__(message or "Please correct the highlighted fields.", fields)
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409

@@ -1,0 +1,83 @@
+"""Agency administration: people and agency settings. Admin-only, enforced by the services."""
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from caseapp.forms import AgencySettingsForm, UserEditForm, UserForm
+from caseapp.services import accounts
+from caseapp.services.errors import Conflict, DomainError
+from caseapp.views.helpers import show_errors, timezone_choices
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    accounts.require_admin(current_user)
+
+
+@bp.get("/users")
+def users():
+    return render_template("admin/users.html", users=accounts.list_users(current_user))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = UserForm()
+    form.timezone.choices = timezone_choices("Same as the agency")
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                current_user.agency, form.email.data, form.name.data, form.role.data,
+                form.password.data, form.timezone.data or None, actor=current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"{user.name} can now sign in as {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = accounts.get_user(current_user, user_id)
+    form = UserEditForm(obj=user)
+    form.timezone.choices = timezone_choices("Same as the agency")
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(current_user, user.id, form.name.data, form.role.data,
+                                 form.timezone.data or None)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"{user.name} saved.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/active/<int:active>")
+def set_active(user_id: int, active: int):
+    try:
+        user = accounts.set_active(current_user, user_id, bool(active))
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        state = "reactivated" if user.active else "deactivated; their cases keep them as assignee"
+        flash(f"{user.name} {state}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/agency", methods=["GET", "POST"])
+def agency():
+    agency = current_user.agency
+    form = AgencySettingsForm(obj=agency)
+    form.timezone.choices = timezone_choices()
+    if form.validate_on_submit():
+        try:
+            accounts.update_agency_settings(current_user, form.timezone.data, form.follow_up_hours.data)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("Agency settings saved.", "success")
+            return redirect(url_for("admin.agency"))
+    return render_template("admin/agency.html", form=form, agency=agency)

@@ -1,0 +1,145 @@
+"""A case: open, view with its timeline, edit, move along the workflow, notes."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
+from caseapp.models import Case
+from caseapp.services import cases, clients, workflow
+from caseapp.services.errors import Conflict, DomainError, ValidationFailed
+from caseapp.views.helpers import show_errors
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+
+def _people_choices(case: Case | None = None) -> list[tuple[str, str]]:
+    people = cases.assignee_choices(current_user)
+    choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in people]
+    if case is not None and case.assignee is not None and not case.assignee.active:
+        choices.append((str(case.assignee.id), f"{case.assignee.name} (deactivated)"))
+    return choices
+
+
+def _case_form(case: Case | None = None) -> CaseForm:
+    form = CaseForm(obj=case) if case is not None else CaseForm()
+    form.client_id.choices = [("", "Choose a client")] + [
+        (str(cid), name) for cid, name in clients.client_choices(current_user)]
+    form.assignee_id.choices = _people_choices(case)
+    if request.method == "GET":
+        if case is None:
+            form.client_id.data = request.args.get("client_id", "")
+            form.assignee_id.data = str(current_user.id)
+        else:
+            form.client_id.data = str(case.client_id)
+            form.assignee_id.data = str(case.assignee_id or "")
+            form.asins.data = "\n".join(case.asins)
+            form.opened_at.data = case.opened_at.astimezone(
+                ZoneInfo(current_user.effective_timezone)).date()
+    return form
+
+
+def _case_data(form: CaseForm) -> dict:
+    data = {name: form[name].data for name in (
+        "client_id", "title", "kind", "reason", "priority", "assignee_id", "asins", "amazon_notice")}
+    if form.opened_at.data:
+        # A notice date means the start of that day where the consultant is.
+        zone = ZoneInfo(current_user.effective_timezone)
+        data["opened_at"] = datetime.combine(form.opened_at.data, time(0, 0), zone)
+    return data
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = _case_form()
+    if form.validate_on_submit():
+        try:
+            case = cases.create_case(current_user, _case_data(form))
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("Case opened.", "success")
+            return redirect(url_for("cases.detail", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=None)
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def detail(case_id: int):
+    return _render_detail(cases.get_case(current_user, case_id))
+
+
+def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 200):
+    status_form = StatusForm()
+    status_form.status.choices = [(s, workflow.LABELS[s]) for s in workflow.allowed_moves(case.status)]
+    assign_form = AssignForm()
+    assign_form.assignee_id.choices = _people_choices(case)
+    assign_form.assignee_id.data = str(case.assignee_id or "")
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        events=cases.events(current_user, case.id),
+        notes=cases.notes_by_id(case),
+        status_form=status_form,
+        assign_form=assign_form,
+        note_form=note_form or NoteForm(formdata=None),
+    ), status
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int):
+    case = cases.get_case(current_user, case_id)
+    form = _case_form(case)
+    if form.validate_on_submit():
+        try:
+            cases.update_case(current_user, case.id, _case_data(form))
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("Case saved.", "success")
+            return redirect(url_for("cases.detail", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=case)
+
+
+@bp.post("/<int:case_id>/status")
+@login_required
+def change_status(case_id: int):
+    target = request.form.get("status", "")
+    try:
+        case = cases.change_status(current_user, case_id, target)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(f"Status is now {workflow.LABELS[case.status].lower()}.", "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/assignee")
+@login_required
+def assign(case_id: int):
+    try:
+        cases.update_case(current_user, case_id, {"assignee_id": request.form.get("assignee_id", "")})
+    except ValidationFailed as error:
+        flash(" ".join([error.message, *error.fields.values()]), "danger")
+    else:
+        flash("Assignee saved.", "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/notes")
+@login_required
+def add_note(case_id: int):
+    form = NoteForm()
+    try:
+        cases.add_note(current_user, case_id, form.body.data)
+    except ValidationFailed as error:
+        # Show the page again with the text kept, so nothing typed is lost.
+        show_errors(form, error)
+        return _render_detail(cases.get_case(current_user, case_id), note_form=form, status=422)
+    flash("Note added.", "success")
+    return redirect(url_for("cases.detail", case_id=case_id) + "#timeline")

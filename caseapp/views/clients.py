@@ -1,0 +1,72 @@
+"""Seller clients: list, add, edit, delete, and each client's cases."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from caseapp.forms import ClientForm
+from caseapp.services import cases, clients
+from caseapp.services.cases import CaseFilters
+from caseapp.services.errors import Conflict, DomainError
+from caseapp.views.helpers import show_errors
+
+bp = Blueprint("clients", __name__, url_prefix="/clients")
+
+
+@bp.get("/")
+@login_required
+def index():
+    page_no = request.args.get("page", "1")
+    q = request.args.get("q", "")[:200]
+    page = clients.list_clients(current_user, q, int(page_no) if page_no.isdigit() else 1)
+    return render_template("clients/index.html", page=page, q=q)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            client = clients.create_client(current_user, form.data)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"Client {client.name} added.", "success")
+            return redirect(url_for("clients.detail", client_id=client.id))
+    return render_template("clients/form.html", form=form, client=None)
+
+
+@bp.get("/<int:client_id>")
+@login_required
+def detail(client_id: int):
+    client = clients.get_client(current_user, client_id)
+    page_no = request.args.get("page", "1")
+    f = CaseFilters(client_id=client.id, assignee="all", page=int(page_no) if page_no.isdigit() else 1)
+    return render_template("clients/detail.html", client=client, page=cases.list_cases(current_user, f))
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(client_id: int):
+    client = clients.get_client(current_user, client_id)
+    form = ClientForm(obj=client)
+    if form.validate_on_submit():
+        try:
+            clients.update_client(current_user, client.id, form.data)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("Client saved.", "success")
+            return redirect(url_for("clients.detail", client_id=client.id))
+    return render_template("clients/form.html", form=form, client=client)
+
+
+@bp.post("/<int:client_id>/delete")
+@login_required
+def delete(client_id: int):
+    try:
+        clients.delete_client(current_user, client_id)
+    except Conflict as error:
+        flash(error.message, "danger")
+        return redirect(url_for("clients.detail", client_id=client_id))
+    flash("Client deleted.", "success")
+    return redirect(url_for("clients.index"))

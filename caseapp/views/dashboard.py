@@ -1,0 +1,49 @@
+"""The dashboard: the cases a user works on, filtered, searched and counted."""
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from caseapp.models import REASONS, STATUSES
+from caseapp.services import cases, clients
+from caseapp.services.cases import SORTS, CaseFilters
+
+bp = Blueprint("dashboard", __name__)
+
+
+def filters_from_args(args) -> CaseFilters:
+    """Read the filters from the query string; an unknown value is ignored, not an error."""
+    client_id = args.get("client_id", "")
+    page = args.get("page", "1")
+    assignee = args.get("assignee", "me")
+    return CaseFilters(
+        status=args.get("status", "") if args.get("status") in STATUSES else "",
+        client_id=int(client_id) if client_id.isdigit() else None,
+        assignee=assignee if assignee in ("me", "all", "none") or assignee.isdigit() else "me",
+        reason=args.get("reason", "") if args.get("reason") in REASONS else "",
+        q=args.get("q", "")[:200],
+        sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
+        page=int(page) if page.isdigit() and int(page) > 0 else 1,
+    )
+
+
+@bp.route("/")
+def root():
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/cases")
+@login_required
+def index():
+    from flask_login import current_user
+
+    f = filters_from_args(request.args)
+    return render_template(
+        "dashboard/index.html",
+        filters=f,
+        page=cases.list_cases(current_user, f),
+        counts=cases.status_counts(current_user, f),
+        statuses=STATUSES,
+        reasons=REASONS,
+        sorts=SORTS,
+        client_choices=clients.client_choices(current_user),
+        people=cases.assignee_choices(current_user, include_inactive=True),
+    )

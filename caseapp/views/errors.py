@@ -1,0 +1,62 @@
+"""Error pages for the browser and JSON errors for the API, chosen by path."""
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from caseapp.services.errors import DomainError
+
+CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "validation_error", 429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message: str, code: str | None = None, fields=None):
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = "The form expired or was sent from another site. Go back, reload the page and try again."
+        if wants_json():
+            return json_error(400, message, "csrf_failed")
+        return render_template("errors/error.html", status=400, title="Form not accepted",
+                               message=message), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        if wants_json():
+            return json_error(error.status, error.message, error.code, error.fields)
+        return render_template("errors/error.html", status=error.status, title="Not possible",
+                               message=error.message), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            404: "There is nothing here. It may have been removed, or the link is wrong.",
+            403: "Your role does not allow this.",
+            413: f"That upload is larger than the {app.config['MAX_UPLOAD_MB']} MB limit.",
+            429: "Too many attempts. Please wait a minute and try again.",
+        }
+        message = messages.get(error.code, error.description)
+        if wants_json():
+            response, status = json_error(error.code, message)
+        else:
+            response = app.response_class(
+                render_template("errors/error.html", status=error.code, title=error.name,
+                                message=message), mimetype="text/html")
+            status = error.code
+        response.status_code = status
+        retry_after = error.get_headers() and dict(error.get_headers()).get("Retry-After")
+        if retry_after:
+            response.headers["Retry-After"] = retry_after
+        return response

@@ -1,0 +1,163 @@
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+a test client with a signed-in helper, and factories for test data."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+
+from caseapp import create_app
+from caseapp.extensions import db
+from caseapp.services import accounts, cases, clients
+from config import TestingConfig
+
+PASSWORD = "correct-horse-battery"
+STRICT = os.environ.get("CASEAPP_STRICT_TESTS") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a laptop without the service; under CI (CASEAPP_STRICT_TESTS=1) a skip is a failure."""
+    if STRICT:
+        pytest.fail(f"{reason} (CASEAPP_STRICT_TESTS=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    """Create the tables once per run; each test then empties them."""
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+
+    app = create_app(Config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    return Config
+
+
+def _empty_tables() -> None:
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_schema, tmp_path):
+    class Config(_schema):
+        EVIDENCE_DIR = str(tmp_path / "evidence")
+
+    app = create_app(Config)
+    with app.app_context():
+        _empty_tables()
+        yield app
+        db.session.remove()
+
+
+class Browser:
+    """The test client plus sign-in and CSRF handling, as a user's browser would do it."""
+
+    CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+    def __init__(self, client):
+        self.client = client
+        self._token = None
+
+    def csrf_token(self, page: str = "/login") -> str:
+        if self._token is None:
+            html = self.client.get(page).get_data(as_text=True)
+            match = self.CSRF_RE.search(html)
+            assert match, f"no CSRF token on {page}"
+            self._token = match.group(1)
+        return self._token
+
+    def login(self, email: str, password: str = PASSWORD, next_url: str | None = None):
+        self._token = None
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        response = self.client.post(url, data={
+            "email": email, "password": password, "csrf_token": self.csrf_token()})
+        self._token = None  # the session is renewed on sign-in
+        return response
+
+    def logout(self):
+        response = self.client.post("/logout", data={"csrf_token": self.csrf_token("/settings/")})
+        self._token = None
+        return response
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token("/settings/"))
+        return self.client.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def browser(app) -> Browser:
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def other_browser(app) -> Browser:
+    return Browser(app.test_client())
+
+
+@dataclass
+class World:
+    """Two agencies with an admin and a consultant each, and a client and case in agency A."""
+
+    agency_a: object
+    agency_b: object
+    admin_a: object
+    consultant_a: object
+    admin_b: object
+    consultant_b: object
+    client_a: object
+    case_a: object
+
+
+def make_user(agency, email, role="consultant", name=None, timezone=None):
+    return accounts.create_user(agency, email, name or email.split("@")[0].title(), role,
+                                PASSWORD, timezone)
+
+
+def make_client(actor, **fields):
+    data = {"name": "Harbor Lane Home Goods", "seller_id": "A1B2C3D4E5F6G7", "marketplace": "US"}
+    data.update(fields)
+    return clients.create_client(actor, data)
+
+
+def make_case(actor, client, **fields):
+    data = {"client_id": client.id, "title": "Account suspended", "kind": "account_suspension",
+            "reason": "customer_complaints", "asins": ["B07XJ8C8F5"]}
+    data.update(fields)
+    return cases.create_case(actor, data)
+
+
+@pytest.fixture
+def world(app) -> World:
+    agency_a = accounts.create_agency("Agency A", "Europe/Berlin")
+    agency_b = accounts.create_agency("Agency B", "America/New_York")
+    admin_a = make_user(agency_a, "admin@agency-a.example", "admin", "Ada Admin")
+    consultant_a = make_user(agency_a, "consultant@agency-a.example", "consultant", "Carl Consultant")
+    admin_b = make_user(agency_b, "admin@agency-b.example", "admin", "Bea Admin")
+    consultant_b = make_user(agency_b, "consultant@agency-b.example", "consultant", "Ben Consultant")
+    client_a = make_client(consultant_a)
+    case_a = make_case(consultant_a, client_a)
+    return World(agency_a, agency_b, admin_a, consultant_a, admin_b, consultant_b, client_a, case_a)

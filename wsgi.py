@@ -1,0 +1,3 @@
+from caseapp import create_app
+
+app = create_app()
