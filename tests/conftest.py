@@ -69,13 +69,38 @@ def app(_schema, tmp_path):
         db.session.remove()
 
 
+class _FreshContextClient:
+    """Runs each request in an app context of its own, as a real server does.
+
+    The `app` fixture keeps a context open for the test's own service calls; without
+    this, requests would share its `g` (and its cached CSRF token) and its session.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+
+    def open(self, *args, **kwargs):
+        with self.app.app_context():
+            return self.client.open(*args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        return self.open(*args, method="GET", **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self.open(*args, method="POST", **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
 class Browser:
     """The test client plus sign-in and CSRF handling, as a user's browser would do it."""
 
     CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
-    def __init__(self, client):
-        self.client = client
+    def __init__(self, app):
+        self.client = _FreshContextClient(app)
         self._token = None
 
     def csrf_token(self, page: str = "/login") -> str:
@@ -110,12 +135,12 @@ class Browser:
 
 @pytest.fixture
 def browser(app) -> Browser:
-    return Browser(app.test_client())
+    return Browser(app)
 
 
 @pytest.fixture
 def other_browser(app) -> Browser:
-    return Browser(app.test_client())
+    return Browser(app)
 
 
 @dataclass

@@ -95,10 +95,11 @@ def create_user(
         email = normalise_email(email)
     except ValidationFailed as exc:
         errors.update(exc.fields)
+    else:
+        if db.session.scalar(select(User.id).where(User.email == email)):
+            errors["email"] = f"{email} already has an account."
     if errors:
         raise ValidationFailed(errors)
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise ValidationFailed({"email": f"{email} already has an account."})
     user = User(
         agency_id=agency.id, email=email, name=name.strip(), role=role, timezone=timezone or None
     )

@@ -42,13 +42,14 @@ def _case_form(case: Case | None = None) -> CaseForm:
     return form
 
 
-def _case_data(form: CaseForm) -> dict:
+def _case_data(form: CaseForm, case: Case | None = None) -> dict:
     data = {name: form[name].data for name in (
         "client_id", "title", "kind", "reason", "priority", "assignee_id", "asins", "amazon_notice")}
-    if form.opened_at.data:
+    day = form.opened_at.data if request.form.get("opened_at") else None
+    zone = ZoneInfo(current_user.effective_timezone)
+    if day and (case is None or case.opened_at.astimezone(zone).date() != day):
         # A notice date means the start of that day where the consultant is.
-        zone = ZoneInfo(current_user.effective_timezone)
-        data["opened_at"] = datetime.combine(form.opened_at.data, time(0, 0), zone)
+        data["opened_at"] = datetime.combine(day, time(0, 0), zone)
     return data
 
 
@@ -97,7 +98,7 @@ def edit(case_id: int):
     form = _case_form(case)
     if form.validate_on_submit():
         try:
-            cases.update_case(current_user, case.id, _case_data(form))
+            cases.update_case(current_user, case.id, _case_data(form, case))
         except DomainError as error:
             show_errors(form, error)
         else:

@@ -1,0 +1,35 @@
+"""Photograph the main pages of a running caseapp (`make run`) for the README.
+
+usage: .venv/bin/python scripts/screenshots.py [BASE_URL] [OUT_DIR]
+Signs in as the demo admin, so run it against the demo data.
+"""
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
+OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/screenshots")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{BASE}/login")
+        page.fill("#email", "admin@northwind.example")
+        page.fill("#password", "caseapp-demo-2026")
+        page.click("button[type=submit]")
+        page.goto(f"{BASE}/cases?assignee=all")
+        page.screenshot(path=OUT / "dashboard.png", full_page=True)
+        page.click("table.cases-table tbody tr:nth-child(1) a")
+        page.screenshot(path=OUT / "case.png", full_page=True)
+        browser.close()
+    print(f"screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

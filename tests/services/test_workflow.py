@@ -1,0 +1,71 @@
+import pytest
+
+from caseapp.models import STATUSES
+from caseapp.services import cases, workflow
+from caseapp.services.errors import Conflict
+
+ALLOWED = {
+    ("open", "drafting"), ("open", "closed"),
+    ("drafting", "submitted"), ("drafting", "open"), ("drafting", "closed"),
+    ("submitted", "more_info_requested"), ("submitted", "reinstated"), ("submitted", "denied"),
+    ("submitted", "drafting"), ("submitted", "closed"),
+    ("more_info_requested", "drafting"), ("more_info_requested", "submitted"),
+    ("more_info_requested", "closed"),
+    ("reinstated", "closed"),
+    ("denied", "drafting"), ("denied", "closed"),
+    ("closed", "open"),
+}
+EVERY_PAIR = [(a, b) for a in STATUSES for b in STATUSES]
+
+
+@pytest.mark.parametrize("current,target", EVERY_PAIR)
+def test_every_move_is_allowed_or_refused_with_a_reason(current, target):
+    if (current, target) in ALLOWED:
+        workflow.check_move(current, target)
+    else:
+        with pytest.raises(Conflict) as refused:
+            workflow.check_move(current, target)
+        message = refused.value.message
+        assert workflow.LABELS[target].lower() in message
+        assert ":" in message or "already" in message  # the reason follows the refusal
+
+
+def test_reinstated_from_open_explains_that_a_submission_comes_first():
+    with pytest.raises(Conflict, match="only reinstate a case that was submitted"):
+        workflow.check_move("open", "reinstated")
+
+
+def test_unknown_status_is_refused():
+    with pytest.raises(Conflict, match="not a case status"):
+        workflow.check_move("open", "won")
+
+
+def _walk(actor, case, *statuses):
+    for status in statuses:
+        cases.change_status(actor, case.id, status)
+
+
+def test_closing_sets_closed_at_and_reopening_clears_it(world):
+    actor, case = world.consultant_a, world.case_a
+    closed = cases.change_status(actor, case.id, "closed")
+    assert closed.closed_at is not None
+    reopened = cases.change_status(actor, case.id, "open")
+    assert reopened.closed_at is None and reopened.status == "open"
+
+
+def test_refused_move_changes_nothing(world):
+    actor, case = world.consultant_a, world.case_a
+    before = len(cases.events(actor, case.id))
+    with pytest.raises(Conflict):
+        cases.change_status(actor, case.id, "reinstated")
+    assert cases.get_case(actor, case.id).status == "open"
+    assert len(cases.events(actor, case.id)) == before
+
+
+def test_full_path_to_reinstatement_is_on_the_timeline(world):
+    actor, case = world.consultant_a, world.case_a
+    _walk(actor, case, "drafting", "submitted", "reinstated", "closed")
+    moves = [(e.data["from"], e.data["to"]) for e in cases.events(actor, case.id, newest_first=False)
+             if e.kind == "status_changed"]
+    assert moves == [("open", "drafting"), ("drafting", "submitted"),
+                     ("submitted", "reinstated"), ("reinstated", "closed")]

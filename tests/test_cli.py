@@ -1,0 +1,52 @@
+from caseapp.extensions import db
+from caseapp.models import Agency, Case, CaseEvent, User
+from caseapp.services import accounts
+
+
+def test_agencies_and_users_create(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["agencies", "create", "Acme Appeals", "--timezone", "Europe/London"])
+    assert result.exit_code == 0, result.output
+    assert "Created agency Acme Appeals" in result.output
+    result = runner.invoke(args=["users", "create", "Lee@Acme.example", "--agency", "acme appeals",
+                                 "--name", "Lee Park", "--role", "admin", "--password-stdin"],
+                           input="a-very-long-password\n")
+    assert result.exit_code == 0, result.output
+    user = accounts.authenticate("lee@acme.example", "a-very-long-password")
+    assert user is not None and user.is_admin and user.agency.name == "Acme Appeals"
+
+
+def test_users_create_prompts_for_the_password(app):
+    accounts.create_agency("Acme Appeals")
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "kai@acme.example", "--agency", "Acme Appeals", "--name", "Kai",
+              "--role", "consultant"], input="prompted-password-1\nprompted-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert accounts.authenticate("kai@acme.example", "prompted-password-1") is not None
+
+
+def test_cli_errors_are_clear_and_write_nothing(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["agencies", "create", "Acme", "--timezone", "Nowhere/City"])
+    assert result.exit_code != 0 and "not a time zone name" in result.output
+    result = runner.invoke(args=["users", "create", "x@acme.example", "--agency", "Missing",
+                                 "--name", "X", "--role", "admin", "--password-stdin"], input="long-password-1\n")
+    assert result.exit_code != 0 and "No agency named 'Missing'" in result.output
+    accounts.create_agency("Acme")
+    result = runner.invoke(args=["users", "create", "x@acme.example", "--agency", "Acme",
+                                 "--name", "X", "--role", "admin", "--password-stdin"], input="short\n")
+    assert result.exit_code != 0 and "at least 10 characters" in result.output
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_demo_seed_fills_an_empty_database_once(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "admin@northwind.example" in result.output and "password:" in result.output
+    cases_before = db.session.scalar(db.select(db.func.count(Case.id)))
+    assert cases_before >= 5
+    assert db.session.scalar(db.select(db.func.count(CaseEvent.id))) > cases_before
+    result = runner.invoke(args=["demo", "seed"])
+    assert "already has agencies" in result.output
+    assert db.session.scalar(db.select(db.func.count(Agency.id))) == 1

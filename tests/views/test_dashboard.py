@@ -1,0 +1,105 @@
+import html
+import re
+
+import pytest
+
+from caseapp.services import cases
+from tests.conftest import make_case, make_client
+
+
+@pytest.fixture
+def many(world):
+    """Agency A with cases of both consultants, several clients, statuses and reasons."""
+    me, colleague = world.consultant_a, world.admin_a
+    kiefer = make_client(me, name="Kiefer Outdoor GmbH", seller_id="A3KIEFER0UTD00", marketplace="DE")
+    made = {
+        "tent": make_case(me, kiefer, title="Trademark claim on tent", kind="listing_deactivation",
+                          reason="intellectual_property", asins="B0C1TENT01", priority="urgent"),
+        "late": make_case(me, world.client_a, title="Late shipment rate", reason="performance_metrics",
+                          asins=""),
+        "theirs": make_case(colleague, world.client_a, title="Colleague's case", asins="B08N5WRWNW",
+                            assignee_id=colleague.id),
+        "nobody": make_case(colleague, kiefer, title="Nobody's case", asins="", assignee_id=None),
+    }
+    cases.change_status(me, made["tent"].id, "drafting")
+    return made
+
+
+def titles(page_html: str) -> list[str]:
+    return [html.unescape(t) for t in re.findall(r'<a href="/cases/\d+">([^<]+)</a>', page_html)]
+
+
+def test_my_cases_by_default(browser, world, many):
+    browser.login(world.consultant_a.email)
+    shown = titles(browser.get("/cases").get_data(as_text=True))
+    assert set(shown) == {"Account suspended", "Trademark claim on tent", "Late shipment rate"}
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("assignee=all", {"Account suspended", "Trademark claim on tent", "Late shipment rate",
+                      "Colleague's case", "Nobody's case"}),
+    ("assignee=none", {"Nobody's case"}),
+    ("assignee=all&status=drafting", {"Trademark claim on tent"}),
+    ("assignee=all&reason=performance_metrics", {"Late shipment rate"}),
+    ("assignee=all&q=kiefer", {"Trademark claim on tent", "Nobody's case"}),
+    ("assignee=all&q=A3KIEFER", {"Trademark claim on tent", "Nobody's case"}),
+    ("assignee=all&q=b08n5wrwnw", {"Colleague's case"}),
+    ("assignee=all&q=SHIPMENT", {"Late shipment rate"}),
+    ("assignee=all&q=nothing-matches", set()),
+])
+def test_filters_and_search(browser, world, many, query, expected):
+    browser.login(world.consultant_a.email)
+    assert set(titles(browser.get(f"/cases?{query}").get_data(as_text=True))) == expected
+
+
+def test_filter_by_client_and_assignee_id(browser, world, many):
+    browser.login(world.consultant_a.email)
+    page = browser.get(f"/cases?assignee={world.admin_a.id}&client_id={world.client_a.id}")
+    assert set(titles(page.get_data(as_text=True))) == {"Colleague's case"}
+
+
+def test_counts_per_status_follow_the_other_filters(browser, world, many):
+    browser.login(world.consultant_a.email)
+    page = browser.get("/cases?assignee=all&status=open").get_data(as_text=True)
+    assert re.search(r'data-count-status="open"[^>]*>Open 4<', page)
+    assert re.search(r'data-count-status="drafting"[^>]*>Drafting POA 1<', page)
+    page = browser.get("/cases?assignee=me").get_data(as_text=True)
+    assert re.search(r'data-count-status="open"[^>]*>Open 2<', page)
+
+
+def test_sort_by_priority_puts_urgent_first(browser, world, many):
+    browser.login(world.consultant_a.email)
+    shown = titles(browser.get("/cases?assignee=all&sort=priority").get_data(as_text=True))
+    assert shown[0] == "Trademark claim on tent"
+    shown = titles(browser.get("/cases?assignee=all&sort=client").get_data(as_text=True))
+    # Harbor Lane's cases before Kiefer's, newest first within a client
+    assert shown[:3] == ["Colleague's case", "Late shipment rate", "Account suspended"]
+    assert shown[3:] == ["Nobody's case", "Trademark claim on tent"]
+
+
+def test_pagination(browser, world, app):
+    for i in range(30):
+        make_case(world.consultant_a, world.client_a, title=f"Case number {i:02d}", asins="")
+    browser.login(world.consultant_a.email)
+    first = titles(browser.get("/cases?sort=oldest").get_data(as_text=True))
+    second_html = browser.get("/cases?sort=oldest&page=2").get_data(as_text=True)
+    second = titles(second_html)
+    assert len(first) == app.config["CASES_PER_PAGE"] == 25
+    assert len(second) == 31 - 25
+    assert not set(first) & set(second)
+    assert "31 cases" in second_html
+    # a page past the end is empty, not an error
+    assert browser.get("/cases?page=99").status_code == 200
+
+
+def test_nonsense_filters_are_ignored_not_errors(browser, world, many):
+    browser.login(world.consultant_a.email)
+    response = browser.get("/cases?status=won&sort=drop+table&page=-3&client_id=abc&assignee=x")
+    assert response.status_code == 200
+    assert "Account suspended" in response.get_data(as_text=True)
+
+
+def test_client_page_lists_that_clients_cases(browser, world, many):
+    browser.login(world.consultant_a.email)
+    page = browser.get(f"/clients/{world.client_a.id}").get_data(as_text=True)
+    assert set(titles(page)) == {"Account suspended", "Late shipment rate", "Colleague's case"}

@@ -1,0 +1,79 @@
+"""Every route that takes an object id answers 404 to another agency, generated from the URL map.
+
+A route added later with an id argument is covered without anyone remembering; a route
+with an argument this test does not know fails until the argument is added below.
+"""
+import pytest
+
+from caseapp.models import Case, Client, User
+from caseapp.extensions import db
+
+# Which object of agency A each URL argument names.
+ID_ARGUMENTS = {
+    "case_id": lambda w: w.case_a.id,
+    "client_id": lambda w: w.client_a.id,
+    "user_id": lambda w: w.consultant_a.id,
+}
+# Arguments that are not object ids, with a value that makes the route do its work.
+OTHER_ARGUMENTS = {"active": 0}
+NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}
+# A body that would change agency A's data if a route forgot the tenancy check.
+HARMFUL_FORM = {"status": "drafting", "name": "Taken over", "title": "Taken over",
+                "body": "planted note", "assignee_id": "", "role": "admin", "timezone": "UTC",
+                "kind": "other", "reason": "other", "client_id": "1", "marketplace": "US"}
+
+
+def _routes_with_ids(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NO_OBJECT_ENDPOINTS or not rule.arguments:
+            continue
+        unknown = rule.arguments - set(ID_ARGUMENTS) - set(OTHER_ARGUMENTS)
+        assert not unknown, f"{rule.rule}: add {unknown} to ID_ARGUMENTS or OTHER_ARGUMENTS"
+        if rule.arguments & set(ID_ARGUMENTS):
+            yield rule
+
+
+def test_the_map_has_id_routes_to_check(app):
+    assert len(list(_routes_with_ids(app))) >= 10
+
+
+def test_another_agency_gets_404_on_every_id_route(app, browser, world):
+    browser.login(world.admin_b.email)  # an admin: a 404 here is tenancy, not a role refusal
+    checked = []
+    for rule in _routes_with_ids(app):
+        values = {arg: ID_ARGUMENTS[arg](world) if arg in ID_ARGUMENTS else OTHER_ARGUMENTS[arg]
+                  for arg in rule.arguments}
+        url = rule.build(values)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method == "GET":
+                response = browser.get(url)
+            else:
+                response = browser.post(url, data=HARMFUL_FORM)
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            assert world.case_a.title not in response.get_data(as_text=True)
+            checked.append(f"{method} {url}")
+    assert len(checked) >= 12
+    db.session.expire_all()
+    case = db.session.get(Case, world.case_a.id)
+    assert case.status == "open" and case.title == "Account suspended"
+    assert case.assignee_id == world.consultant_a.id
+    assert db.session.get(Client, world.client_a.id).name == "Harbor Lane Home Goods"
+    consultant = db.session.get(User, world.consultant_a.id)
+    assert consultant.active and consultant.role == "consultant"
+
+
+@pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",
+                                 "/cases?assignee=all&q=Harbor", "/cases?assignee=all&q=B07XJ8C8F5"])
+def test_lists_show_nothing_of_another_agency(browser, world, url):
+    browser.login(world.admin_b.email)
+    page = browser.get(url).get_data(as_text=True)
+    for secret in (world.case_a.title, world.client_a.name, world.consultant_a.email):
+        assert secret not in page
+
+
+def test_same_agency_routes_work(browser, world):
+    """The control: the routes above answer agency A's own admin."""
+    browser.login(world.admin_a.email)
+    assert browser.get(f"/cases/{world.case_a.id}").status_code == 200
+    assert browser.get(f"/clients/{world.client_a.id}").status_code == 200
+    assert browser.get(f"/admin/users/{world.consultant_a.id}").status_code == 200
