@@ -186,3 +186,13 @@ def world(app) -> World:
     client_a = make_client(consultant_a)
     case_a = make_case(consultant_a, client_a)
     return World(agency_a, agency_b, admin_a, consultant_a, admin_b, consultant_b, client_a, case_a)
+
+
+def pytest_terminal_summary(terminalreporter):
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        terminalreporter.write_line(f"database: PostgreSQL ({url.rsplit('@', 1)[-1]})")
+    else:
+        terminalreporter.write_line(
+            "database: SQLite only. PostgreSQL was not tested in this run; set "
+            "TEST_DATABASE_URL=postgresql+psycopg://USER@HOST/DB to run the suite there too.")
