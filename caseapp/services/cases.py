@@ -254,12 +254,19 @@ def add_note(actor: User, case_id: int, body: str) -> Note:
     note = Note(case_id=case.id, author_id=actor.id, body=body)
     db.session.add(note)
     db.session.flush()
-    first_line = body.splitlines()[0]
+    first_line = _plain(body.splitlines()[0])
     summary = "Note: " + (first_line[:120] + ("…" if len(first_line) > 120 else ""))
     timeline.record(case, "note_added", actor, summary, {"note_id": note.id})
     case.updated_at = utcnow()
     db.session.commit()
     return note
+
+
+def _plain(markdown_line: str) -> str:
+    """A Markdown line as plain text for a one-line summary: links keep their text."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown_line)
+    text = re.sub(r"^\s*(#+|>|[-*+]\s)\s*", "", text)
+    return re.sub(r"\*\*|__|~~|[*`]", "", text).strip() or "(formatting only)"
 
 
 def notes_by_id(case: Case) -> dict[int, Note]:

@@ -44,9 +44,8 @@ def check_move(current: str, target: str) -> None:
     if target not in TRANSITIONS:
         raise Conflict(f"'{target}' is not a case status.")
     if target == current:
-        raise Conflict(f"The case is already {LABELS[current].lower()}.")
+        raise Conflict(f"The case is already in status {LABELS[current]}.")
     if target not in TRANSITIONS[current]:
         raise Conflict(
-            f"A case cannot move from {LABELS[current].lower()} to "
-            f"{LABELS[target].lower()}: {_WHY_NOT[target]}."
+            f"A case cannot move from {LABELS[current]} to {LABELS[target]}: {_WHY_NOT[target]}."
         )

@@ -116,7 +116,7 @@ def change_status(case_id: int):
     except Conflict as error:
         flash(error.message, "danger")
     else:
-        flash(f"Status is now {workflow.LABELS[case.status].lower()}.", "success")
+        flash(f"Status is now {workflow.LABELS[case.status]}.", "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 

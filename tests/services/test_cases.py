@@ -137,3 +137,9 @@ def test_client_fields_are_validated(world, field, value, message):
     with pytest.raises(ValidationFailed) as error:
         clients.create_client(world.consultant_a, data)
     assert message.lower() in error.value.fields[field].lower()
+
+
+def test_note_summary_is_plain_text(world):
+    cases.add_note(world.consultant_a, world.case_a.id, "**Evidence** from [the seller](https://x.example)\nmore")
+    event = cases.events(world.consultant_a, world.case_a.id)[0]
+    assert event.summary == "Note: Evidence from the seller"

@@ -32,7 +32,7 @@ def test_refused_status_change_says_why(browser, world):
     response = browser.post(f"/cases/{world.case_a.id}/status", data={"status": "reinstated"},
                             follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "cannot move from open to reinstated" in page
+    assert "cannot move from Open to Reinstated" in page
     assert "only reinstate a case that was submitted" in page
     assert 'data-status="open"' in page
 
