@@ -86,3 +86,15 @@ class AgencySettingsForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired()])
     timezone = SelectField("Your time zone", validators=[Optional()])
+
+
+class PoaForm(FlaskForm):
+    subject = StringField("Subject")
+    introduction = TextAreaField("Introduction",
+                                 description="Say what happened and that the seller takes responsibility.")
+    root_cause = TextAreaField("Root cause", description="Why it happened, specifically.")
+    corrective_actions = TextAreaField("Corrective actions",
+                                       description="Actions already taken, one per line.")
+    preventive_measures = TextAreaField("Preventive measures",
+                                        description="What stops it happening again, one per line.")
+    closure = TextAreaField("Closure")

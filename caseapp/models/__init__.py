@@ -11,12 +11,14 @@ from caseapp.models.case import (
     Note,
 )
 from caseapp.models.client import MARKETPLACES, Client
+from caseapp.models.poa import PoaDraft
 from caseapp.models.types import utcnow
 
 __all__ = [
     "Agency", "User", "ROLES",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
+    "PoaDraft",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",
 ]

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
 from caseapp.models import Case
-from caseapp.services import cases, clients, workflow
+from caseapp.services import cases, clients, poa, workflow
 from caseapp.services.errors import Conflict, DomainError, ValidationFailed
 from caseapp.views.helpers import show_errors
 
@@ -88,6 +88,7 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
         status_form=status_form,
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),
+        poa_versions=poa.versions(current_user, case.id),
     ), status
 
 

@@ -5,20 +5,28 @@ with an argument this test does not know fails until the argument is added below
 """
 import pytest
 
-from caseapp.models import Case, Client, User
 from caseapp.extensions import db
+from caseapp.models import Case, Client, PoaDraft, User
+from caseapp.services import poa
+
+
+def _draft(w):
+    existing = db.session.scalar(db.select(PoaDraft.id).where(PoaDraft.case_id == w.case_a.id))
+    return existing or poa.start_from_starter(w.consultant_a, w.case_a.id).id
+
 
 # Which object of agency A each URL argument names.
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
     "client_id": lambda w: w.client_a.id,
     "user_id": lambda w: w.consultant_a.id,
+    "draft_id": _draft,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
-OTHER_ARGUMENTS = {"active": 0}
+OTHER_ARGUMENTS = {"active": 0, "fmt": "txt"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}
 # A body that would change agency A's data if a route forgot the tenancy check.
-HARMFUL_FORM = {"status": "drafting", "name": "Taken over", "title": "Taken over",
+HARMFUL_FORM = {"status": "drafting", "root_cause": "planted", "name": "Taken over", "title": "Taken over",
                 "body": "planted note", "assignee_id": "", "role": "admin", "timezone": "UTC",
                 "kind": "other", "reason": "other", "client_id": "1", "marketplace": "US"}
 
@@ -60,6 +68,8 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert db.session.get(Client, world.client_a.id).name == "Harbor Lane Home Goods"
     consultant = db.session.get(User, world.consultant_a.id)
     assert consultant.active and consultant.role == "consultant"
+    drafts = db.session.scalars(db.select(PoaDraft).where(PoaDraft.case_id == case.id)).all()
+    assert [(d.version, d.final_at) for d in drafts] == [(1, None)]
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",

@@ -1,0 +1,193 @@
+"""POA drafts: starting from a starter, saving versions, marking final, review and export.
+
+A version is never rewritten: every save adds the next version of the case's POA.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from caseapp.extensions import db
+from caseapp.models import Case, PoaDraft, User, utcnow
+from caseapp.services import cases, poa_export, timeline
+from caseapp.services.errors import Conflict, NotFound, ValidationFailed
+from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS, CaseFacts, PoaContent
+from caseapp.services.poa_review import review as review_content
+from caseapp.services.poa_starters import starter_for
+
+MAX_SECTION_CHARS = 20000
+MAX_LIST_ITEMS = 30
+
+
+def case_facts(case: Case) -> CaseFacts:
+    """The facts of a case that starters and the review use; `case` has its client loaded."""
+    return CaseFacts(
+        client_name=case.client.name,
+        seller_id=case.client.seller_id,
+        marketplace=case.client.marketplace,
+        kind=case.kind,
+        reason=case.reason,
+        asins=tuple(case.asins),
+        notice_date=case.opened_at.date() if case.opened_at else None,
+        case_title=case.title,
+        evidence_count=evidence_count(case),
+    )
+
+
+def evidence_count(case: Case) -> int:
+    # Evidence files arrive with the evidence issue; until then a case has none.
+    return 0
+
+
+def content_of(draft: PoaDraft) -> PoaContent:
+    return PoaContent.from_dict({key: getattr(draft, key) for key in SECTION_KEYS})
+
+
+def clean_content(data: dict[str, Any]) -> PoaContent:
+    """Validate a body of sections (lists as lists or as text with one item per line)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for key in SECTION_KEYS:
+        value = data.get(key)
+        if key in LIST_SECTIONS:
+            if value is None:
+                value = []
+            if isinstance(value, str):
+                value = value.splitlines()
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors[key] = "Must be a list of texts."
+                continue
+            items = [v.strip() for v in value if v.strip()]
+            if len(items) > MAX_LIST_ITEMS:
+                errors[key] = f"At most {MAX_LIST_ITEMS} items."
+            elif any(len(v) > MAX_SECTION_CHARS for v in items):
+                errors[key] = f"An item can be at most {MAX_SECTION_CHARS:,} characters."
+            values[key] = items
+        else:
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                errors[key] = "Must be text."
+                continue
+            if len(value) > MAX_SECTION_CHARS:
+                errors[key] = f"At most {MAX_SECTION_CHARS:,} characters."
+            values[key] = value.strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return PoaContent.from_dict(values)
+
+
+def _next_version(case_id: int) -> int:
+    current = db.session.scalar(select(func.max(PoaDraft.version)).where(PoaDraft.case_id == case_id))
+    return (current or 0) + 1
+
+
+def _add_version(actor: User, case: Case, content: PoaContent, summary: str) -> PoaDraft:
+    draft = PoaDraft(case_id=case.id, version=_next_version(case.id), author_id=actor.id,
+                     **content.as_dict())
+    db.session.add(draft)
+    db.session.flush()
+    kind = "poa_created" if draft.version == 1 else "poa_version"
+    timeline.record(case, kind, actor, summary.format(v=draft.version),
+                    {"poa_draft_id": draft.id, "version": draft.version})
+    case.updated_at = utcnow()
+    db.session.commit()
+    return draft
+
+
+def start_from_starter(actor: User, case_id: int) -> PoaDraft:
+    """A new version filled with the starter written for the case's reason."""
+    case = cases.get_case(actor, case_id, for_update=True)
+    starter = starter_for(case_facts(case))
+    return _add_version(actor, case, starter, "POA draft v{v} started from the starter")
+
+
+def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
+    case = cases.get_case(actor, case_id, for_update=True)
+    content = clean_content(data)
+    return _add_version(actor, case, content, "POA v{v} saved")
+
+
+def get_draft(actor: User, draft_id: int) -> PoaDraft:
+    draft = db.session.scalar(
+        select(PoaDraft)
+        .join(Case, Case.id == PoaDraft.case_id)
+        .where(PoaDraft.id == draft_id, Case.agency_id == actor.agency_id)
+        .options(joinedload(PoaDraft.author))
+    )
+    if draft is None:
+        raise NotFound("No such POA draft.")
+    return draft
+
+
+def versions(actor: User, case_id: int) -> list[PoaDraft]:
+    case = cases.get_case(actor, case_id)
+    return list(db.session.scalars(
+        select(PoaDraft).where(PoaDraft.case_id == case.id)
+        .options(joinedload(PoaDraft.author)).order_by(PoaDraft.version.desc())))
+
+
+def latest(actor: User, case_id: int) -> PoaDraft | None:
+    found = versions(actor, case_id)
+    return found[0] if found else None
+
+
+def mark_final(actor: User, draft_id: int) -> PoaDraft:
+    """Make this version the case's final one; any other final version stops being final."""
+    draft = get_draft(actor, draft_id)
+    case = cases.get_case(actor, draft.case_id, for_update=True)
+    if draft.is_final:
+        raise Conflict(f"Version {draft.version} is already the final one.")
+    for other in db.session.scalars(
+            select(PoaDraft).where(PoaDraft.case_id == case.id, PoaDraft.final_at.is_not(None))):
+        other.final_at = None
+    draft.final_at = utcnow()
+    timeline.record(case, "poa_final", actor, f"POA v{draft.version} marked final",
+                    {"poa_draft_id": draft.id, "version": draft.version})
+    case.updated_at = utcnow()
+    db.session.commit()
+    return draft
+
+
+def review(actor: User, draft_id: int) -> list:
+    draft = get_draft(actor, draft_id)
+    case = cases.get_case(actor, draft.case_id)
+    return review_content(content_of(draft), case_facts(case))
+
+
+EXPORT_TYPES = {
+    "txt": "text/plain; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) -> tuple[bytes, str, str]:
+    """The draft as a file: (bytes, content type, file name)."""
+    if fmt not in EXPORT_TYPES:
+        raise ValidationFailed({"format": "Choose txt, docx or pdf."})
+    draft = get_draft(actor, draft_id)
+    case = cases.get_case(actor, draft.case_id)
+    content = content_of(draft)
+    evidence = evidence_index(case) if with_evidence else None
+    title = f"Plan of Action: {case.client.name}"
+    if fmt == "txt":
+        data = poa_export.to_text(content, evidence).encode("utf-8")
+    elif fmt == "docx":
+        data = poa_export.to_docx(content, evidence, title=title)
+    else:
+        data = poa_export.to_pdf(content, evidence, title=title)
+    return data, EXPORT_TYPES[fmt], f"{export_basename(case, draft)}.{fmt}"
+
+
+def export_basename(case: Case, draft: PoaDraft) -> str:
+    client = re.sub(r"[^A-Za-z0-9]+", "-", case.client.name).strip("-")[:60] or "client"
+    return f"POA-{client}-case{case.id}-v{draft.version}"
+
+
+def evidence_index(case: Case) -> list[tuple[str, str]]:
+    # Filled by the evidence issue; a case has no evidence files before it.
+    return []

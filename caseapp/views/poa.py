@@ -1,0 +1,120 @@
+"""POA drafts: the editor with its review, versions, comparison, final mark and exports."""
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from caseapp.forms import PoaForm
+from caseapp.models import PoaDraft
+from caseapp.services import cases, poa, poa_diff
+from caseapp.services.errors import Conflict, ValidationFailed
+from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS
+from caseapp.views.helpers import show_errors
+
+bp = Blueprint("poa", __name__)
+
+
+@bp.get("/cases/<int:case_id>/poa")
+@login_required
+def for_case(case_id: int):
+    latest = poa.latest(current_user, case_id)
+    if latest is not None:
+        return redirect(url_for("poa.editor", draft_id=latest.id))
+    case = cases.get_case(current_user, case_id)
+    return render_template("poa/start.html", case=case)
+
+
+@bp.post("/cases/<int:case_id>/poa/start")
+@login_required
+def start(case_id: int):
+    draft = poa.start_from_starter(current_user, case_id)
+    flash(f"Version {draft.version} started from the starter for this case. "
+          "Fill in every [bracketed] blank; the review lists what is left.", "success")
+    return redirect(url_for("poa.editor", draft_id=draft.id))
+
+
+def _form_for(draft: PoaDraft) -> PoaForm:
+    form = PoaForm(formdata=None)
+    for key, _label in SECTIONS:
+        value = getattr(draft, key)
+        form[key].data = "\n".join(value) if key in LIST_SECTIONS else value
+    return form
+
+
+def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
+    case = cases.get_case(current_user, draft.case_id)
+    return render_template(
+        "poa/editor.html", case=case, draft=draft, form=form,
+        findings=poa.review(current_user, draft.id),
+        versions=poa.versions(current_user, case.id),
+    ), status
+
+
+@bp.get("/poa/<int:draft_id>")
+@login_required
+def editor(draft_id: int):
+    draft = poa.get_draft(current_user, draft_id)
+    return _render_editor(draft, _form_for(draft))
+
+
+@bp.post("/poa/<int:draft_id>")
+@login_required
+def save(draft_id: int):
+    base = poa.get_draft(current_user, draft_id)
+    form = PoaForm()
+    try:
+        draft = poa.save_version(current_user, base.case_id, form.data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _render_editor(base, form, status=422)
+    flash(f"Saved as version {draft.version}.", "success")
+    return redirect(url_for("poa.editor", draft_id=draft.id))
+
+
+@bp.post("/poa/<int:draft_id>/final")
+@login_required
+def mark_final(draft_id: int):
+    try:
+        draft = poa.mark_final(current_user, draft_id)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash(f"Version {draft.version} is now the final one.", "success")
+    return redirect(url_for("poa.editor", draft_id=draft_id))
+
+
+@bp.get("/poa/<int:draft_id>/compare")
+@login_required
+def compare(draft_id: int):
+    right = poa.get_draft(current_user, draft_id)
+    other = request.args.get("with", "")
+    if not other.isdigit():
+        flash("Choose a version to compare with.", "warning")
+        return redirect(url_for("poa.editor", draft_id=draft_id))
+    left = poa.get_draft(current_user, int(other))
+    if left.case_id != right.case_id:
+        flash("Only versions of the same case can be compared.", "warning")
+        return redirect(url_for("poa.editor", draft_id=draft_id))
+    if left.version > right.version:
+        left, right = right, left
+    return render_template(
+        "poa/compare.html", case=cases.get_case(current_user, right.case_id), left=left, right=right,
+        sections=poa_diff.compare(poa.content_of(left), poa.content_of(right)),
+        versions=poa.versions(current_user, right.case_id))
+
+
+@bp.get("/poa/<int:draft_id>/export/<fmt>")
+@login_required
+def export(draft_id: int, fmt: str):
+    data, mimetype, filename = poa.export(current_user, draft_id, fmt,
+                                          with_evidence=request.args.get("evidence") == "1")
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/poa/<int:draft_id>/print")
+@login_required
+def print_view(draft_id: int):
+    draft = poa.get_draft(current_user, draft_id)
+    case = cases.get_case(current_user, draft.case_id)
+    return render_template("poa/print.html", case=case, draft=draft, content=poa.content_of(draft),
+                           sections=SECTIONS, list_sections=LIST_SECTIONS)
