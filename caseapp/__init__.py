@@ -45,9 +45,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from caseapp.views import admin, auth, cases, clients, dashboard, poa, settings
+    from caseapp.views import admin, auth, cases, clients, dashboard, poa, settings, submissions
 
-    for module in (auth, dashboard, clients, cases, poa, admin, settings):
+    for module in (auth, dashboard, clients, cases, poa, submissions, admin, settings):
         app.register_blueprint(module.bp)
 
 

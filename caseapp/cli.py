@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from caseapp.models import ROLES
@@ -14,6 +15,7 @@ from caseapp.services.errors import DomainError
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
 users_cli = AppGroup("users", help="Manage users.")
 demo_cli = AppGroup("demo", help="Demo data.")
+reminders_cli = AppGroup("reminders", help="Follow-up reminders.")
 
 
 def _fail(error: DomainError) -> None:
@@ -64,6 +66,55 @@ def seed() -> None:
         click.echo(f"  {role:<10} {email}  password: {result.password}")
 
 
+@reminders_cli.command("run-due")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to treat as now.")
+def run_due(now_text: str | None) -> None:
+    """Run one dispatch pass: send what is due, then exit."""
+    from caseapp.services import dispatch
+
+    now = _parse_now(now_text)
+    report = dispatch.run_pass(now)
+    click.echo(f"dispatch pass at {now.isoformat()}: {report}")
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date and time", param_hint="--now")
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone offset, e.g. 2026-11-29T09:00:00+00:00",
+                                 param_hint="--now")
+    return moment.astimezone(timezone.utc)
+
+
+@click.command("scheduler")
+def run_scheduler() -> None:
+    """Run the reminder scheduler in the foreground (production: beside gunicorn)."""
+    from caseapp import scheduler
+
+    click.echo(f"scheduler: dispatch pass every {scheduler.INTERVAL_SECONDS} s; Ctrl+C stops it")
+    scheduler.build(current_app._get_current_object(), blocking=True).start()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Development server with the scheduler inside it (what `make run` uses)."""
+    from caseapp import scheduler
+
+    app = current_app._get_current_object()
+    if app.config["SCHEDULER_ENABLED"]:
+        scheduler.build(app).start()
+        click.echo("scheduler: running inside the web process")
+    app.run(host=host, port=port, use_reloader=False)
+
+
 def register(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, demo_cli):
+    for group in (agencies_cli, users_cli, demo_cli, reminders_cli):
         app.cli.add_command(group)
+    app.cli.add_command(run_scheduler)
+    app.cli.add_command(serve)

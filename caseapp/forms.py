@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -98,3 +99,26 @@ class PoaForm(FlaskForm):
     preventive_measures = TextAreaField("Preventive measures",
                                         description="What stops it happening again, one per line.")
     closure = TextAreaField("Closure")
+
+
+class SubmissionForm(FlaskForm):
+    poa_draft_id = SelectField("POA version")
+    submitted_at = DateTimeLocalField("Submitted at", validators=[Optional()],
+                                      description="In your time zone. Leave empty for now.")
+    channel = SelectField("Channel")
+    amazon_reference = StringField("Amazon's reference", description="Case ID or appeal reference, if any.")
+
+
+class ResponseForm(FlaskForm):
+    outcome = SelectField("Outcome")
+    received_at = DateTimeLocalField("Received at", validators=[Optional()],
+                                     description="In your time zone. Leave empty for now.")
+    body = TextAreaField("Amazon's reply")
+
+
+class NotificationForm(FlaskForm):
+    notify_each_reminder = BooleanField("Email me each follow-up reminder")
+    notify_daily_digest = BooleanField("Email me a daily digest at 08:00 of every case awaiting Amazon")
+    quiet_hours_enabled = BooleanField("Hold reminders during quiet hours until the morning")
+    quiet_start = StringField("Quiet from", default="20:00")
+    quiet_end = StringField("Quiet until", default="08:00")

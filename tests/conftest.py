@@ -196,3 +196,15 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             "database: SQLite only. PostgreSQL was not tested in this run; set "
             "TEST_DATABASE_URL=postgresql+psycopg://USER@HOST/DB to run the suite there too.")
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on loopback; the app's MAIL_* settings point at it."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
+                      MAIL_USE_SSL=False, MAIL_DEFAULT_SENDER="caseapp@agency.example")
+    yield server
+    server.stop()

@@ -11,7 +11,16 @@ from caseapp.models.case import (
     Note,
 )
 from caseapp.models.client import MARKETPLACES, Client
+from caseapp.models.evidence import CATEGORIES, Evidence, PoaEvidenceLink
 from caseapp.models.poa import PoaDraft
+from caseapp.models.submission import (
+    CHANNELS,
+    OUTCOMES,
+    AmazonResponse,
+    OutboxMessage,
+    Reminder,
+    Submission,
+)
 from caseapp.models.types import utcnow
 
 __all__ = [
@@ -19,6 +28,8 @@ __all__ = [
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",
+    "Evidence", "PoaEvidenceLink", "CATEGORIES",
+    "Submission", "AmazonResponse", "Reminder", "OutboxMessage", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",
 ]

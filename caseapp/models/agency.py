@@ -1,11 +1,11 @@
 """Agencies and their users (admins and consultants)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, true
+from sqlalchemy import ForeignKey, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +43,15 @@ class User(UserMixin, db.Model):
     # None means "use the agency's time zone".
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # How follow-up reminders reach this person.
+    notify_each_reminder: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    quiet_hours_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    quiet_start: Mapped[str] = mapped_column(String(5), default="20:00", server_default="20:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    last_digest_on: Mapped[date | None]
+    # Secret part of the personal iCalendar feed URL; None when no feed is active.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")

@@ -37,6 +37,7 @@ class Case(db.Model):
         Index("ix_cases_agency_id_status", "agency_id", "status"),
         Index("ix_cases_agency_id_assignee_id", "agency_id", "assignee_id"),
         Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at"),
+        Index("ix_cases_agency_id_awaiting_since", "agency_id", "awaiting_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,8 @@ class Case(db.Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the latest submission still unanswered by Amazon went out; None when not waiting.
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

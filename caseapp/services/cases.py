@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
-from caseapp.services import timeline, workflow
+from caseapp.services import reminders, timeline, workflow
 from caseapp.services.errors import NotFound, ValidationFailed
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
@@ -240,6 +240,10 @@ def change_status(actor: User, case_id: int, target: str, *, record_as: str | No
         f"Status: {workflow.LABELS[previous]} → {workflow.LABELS[target]}",
         {"from": previous, "to": target},
     )
+    if target in ("reinstated", "denied", "closed"):
+        # Nothing left to chase: Amazon decided, or the agency stopped.
+        reminders.cancel_for_case(case, f"case {workflow.LABELS[target].lower()}", actor, now)
+        case.awaiting_since = None
     db.session.commit()
     return case
 

@@ -11,6 +11,7 @@ from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
 from caseapp.models import Case
 from caseapp.services import cases, clients, poa, workflow
 from caseapp.services.errors import Conflict, DomainError, ValidationFailed
+from caseapp.views import submissions as submissions_view
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -89,6 +90,7 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),
         poa_versions=poa.versions(current_user, case.id),
+        **submissions_view.context_for(case),
     ), status
 
 

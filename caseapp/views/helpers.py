@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, flash
+from flask import Flask, flash, has_request_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -60,4 +60,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject():
+        if not has_request_context():  # emails rendered by the scheduler
+            return {}
         return {"post_form": EmptyForm(), "viewer_timezone": viewer_timezone}

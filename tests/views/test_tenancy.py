@@ -6,13 +6,22 @@ with an argument this test does not know fails until the argument is added below
 import pytest
 
 from caseapp.extensions import db
-from caseapp.models import Case, Client, PoaDraft, User
-from caseapp.services import poa
+from caseapp.models import Case, Client, PoaDraft, Reminder, Submission, User
+from caseapp.services import poa, submissions
 
 
 def _draft(w):
     existing = db.session.scalar(db.select(PoaDraft.id).where(PoaDraft.case_id == w.case_a.id))
     return existing or poa.start_from_starter(w.consultant_a, w.case_a.id).id
+
+
+def _submission(w):
+    existing = db.session.scalar(db.select(Submission.id).where(Submission.case_id == w.case_a.id))
+    return existing or submissions.record_submission(w.consultant_a, w.case_a.id, {}).id
+
+
+def _reminder(w):
+    return db.session.scalar(db.select(Reminder.id).where(Reminder.submission_id == _submission(w)))
 
 
 # Which object of agency A each URL argument names.
@@ -21,12 +30,15 @@ ID_ARGUMENTS = {
     "client_id": lambda w: w.client_a.id,
     "user_id": lambda w: w.consultant_a.id,
     "draft_id": _draft,
+    "submission_id": _submission,
+    "reminder_id": _reminder,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
-OTHER_ARGUMENTS = {"active": 0, "fmt": "txt"}
+OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}
 # A body that would change agency A's data if a route forgot the tenancy check.
-HARMFUL_FORM = {"status": "drafting", "root_cause": "planted", "name": "Taken over", "title": "Taken over",
+HARMFUL_FORM = {"status": "drafting", "root_cause": "planted", "outcome": "reinstated", "hours": "24",
+                "channel": "email", "name": "Taken over", "title": "Taken over",
                 "body": "planted note", "assignee_id": "", "role": "admin", "timezone": "UTC",
                 "kind": "other", "reason": "other", "client_id": "1", "marketplace": "US"}
 
@@ -63,13 +75,17 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert len(checked) >= 12
     db.session.expire_all()
     case = db.session.get(Case, world.case_a.id)
-    assert case.status == "open" and case.title == "Account suspended"
+    assert case.status == "submitted" and case.title == "Account suspended"
     assert case.assignee_id == world.consultant_a.id
     assert db.session.get(Client, world.client_a.id).name == "Harbor Lane Home Goods"
     consultant = db.session.get(User, world.consultant_a.id)
     assert consultant.active and consultant.role == "consultant"
     drafts = db.session.scalars(db.select(PoaDraft).where(PoaDraft.case_id == case.id)).all()
     assert [(d.version, d.final_at) for d in drafts] == [(1, None)]
+    reminder = db.session.get(Reminder, _reminder(world))
+    assert reminder.status == "pending" and reminder.due_at == case.follow_up_due_at
+    assert db.session.scalar(db.select(db.func.count()).select_from(
+        db.select(Submission.id).where(Submission.case_id == case.id).subquery())) == 1
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",

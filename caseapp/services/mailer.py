@@ -1,0 +1,114 @@
+"""Sending one email over SMTP, with errors sorted into "try again later" and "give up"."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+SMTP_TIMEOUT_SECONDS = 15
+
+
+class TransientMailError(Exception):
+    """The server or the network said "not now" (4xx, refused connection, timeout)."""
+
+
+class PermanentMailError(Exception):
+    """The server refused for good (5xx): retrying will not help."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    server: str | None
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    use_ssl: bool
+    sender: str
+
+    @classmethod
+    def from_config(cls, config) -> MailSettings:
+        return cls(config.get("MAIL_SERVER"), int(config.get("MAIL_PORT") or 25),
+                   config.get("MAIL_USERNAME"), config.get("MAIL_PASSWORD"),
+                   bool(config.get("MAIL_USE_TLS")), bool(config.get("MAIL_USE_SSL")),
+                   config.get("MAIL_DEFAULT_SENDER") or "caseapp@localhost")
+
+
+def build_message(sender: str, recipient: str, subject: str, text: str, html: str,
+                  idempotency_key: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    # The same logical email always carries the same Message-ID, so a receiving
+    # system can recognise a copy should one ever be delivered twice.
+    message["Message-ID"] = make_msgid(idstring=idempotency_key.replace(":", "."), domain="caseapp")
+    message["X-Caseapp-Key"] = idempotency_key
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+class SmtpConnection:
+    """One SMTP session reused for several messages; reconnects when the server hangs up."""
+
+    def __init__(self, settings: MailSettings):
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            if s.use_ssl:
+                smtp = smtplib.SMTP_SSL(s.server, s.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.server, s.port, timeout=SMTP_TIMEOUT_SECONDS)
+                if s.use_tls:
+                    smtp.starttls(context=ssl.create_default_context())
+            if s.username:
+                smtp.login(s.username, s.password or "")
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientMailError(f"cannot reach {s.server}:{s.port}: {exc}") from exc
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            refused = self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            error = f"recipient refused: {exc.recipients}"
+            raise (PermanentMailError(error) if any(c >= 500 for c in codes)
+                   else TransientMailError(error)) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise _classify(exc) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TransientMailError(f"connection lost: {exc}") from exc
+        if refused:
+            raise PermanentMailError(f"recipient refused: {refused}")
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._smtp = None
+
+
+def _classify(exc: smtplib.SMTPResponseException) -> Exception:
+    detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    text = f"{exc.smtp_code} {detail}".strip()
+    if 400 <= exc.smtp_code < 500:
+        return TransientMailError(text)
+    return PermanentMailError(text)

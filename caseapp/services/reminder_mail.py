@@ -1,0 +1,54 @@
+"""The words of reminder, escalation and digest emails, in the recipient's time zone."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, render_template
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from caseapp.models import Case, Reminder, Submission, User
+from caseapp.extensions import db
+from caseapp.services import timezones
+
+ACTION_SALT = "reminder-action"
+ACTION_MAX_AGE = 14 * 24 * 3600
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ACTION_SALT)
+
+
+def action_token(reminder: Reminder, person: User) -> str:
+    return _serializer().dumps({"r": reminder.id, "u": person.id})
+
+
+def read_action_token(token: str) -> tuple[int, int] | None:
+    """(reminder id, user id) from a signed email link, or None when forged or expired."""
+    try:
+        data = _serializer().loads(token, max_age=ACTION_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    return data.get("r"), data.get("u")
+
+
+def base_url() -> str:
+    return current_app.config["APP_BASE_URL"].rstrip("/")
+
+
+def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetime):
+    """(subject, text, html) of a reminder or escalation email for one person."""
+    submission = db.session.get(Submission, reminder.submission_id)
+    zone = person.effective_timezone
+    silent_hours = int((now - submission.submitted_at).total_seconds() // 3600)
+    context = dict(
+        kind=kind, person=person, case=case, client=case.client, asins=case.asins,
+        reminder=reminder, silent_hours=silent_hours,
+        submitted_local=timezones.format_local(submission.submitted_at, zone),
+        case_url=f"{base_url()}/cases/{case.id}",
+        action_url=f"{base_url()}/reminders/act/{action_token(reminder, person)}",
+    )
+    prefix = "Escalation: " if kind == "escalation" else ""
+    subject = (f"{prefix}Follow up with Amazon: {case.client.name}, {case.title} "
+               f"(silent {silent_hours} h)")
+    return (subject, render_template("email/reminder.txt", **context),
+            render_template("email/reminder.html", **context))

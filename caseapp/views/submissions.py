@@ -1,0 +1,156 @@
+"""Submissions to Amazon, Amazon's replies, and acting on follow-up reminders."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from caseapp.extensions import db
+from caseapp.forms import EmptyForm, ResponseForm, SubmissionForm
+from caseapp.models import Case, Reminder, User, utcnow
+from caseapp.services import calendar_feed, reminder_mail, reminders, submissions
+from caseapp.services.errors import Conflict, ValidationFailed
+
+bp = Blueprint("submissions", __name__)
+
+
+def local_moment(value: datetime | None, person: User) -> datetime | None:
+    """A naive date and time typed in a form, read in the person's own time zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(person.effective_timezone))
+
+
+def _errors_flash(error: ValidationFailed | Conflict) -> None:
+    flash(" ".join([error.message, *error.fields.values()]), "danger")
+
+
+@bp.post("/cases/<int:case_id>/submissions")
+@login_required
+def record(case_id: int):
+    form = SubmissionForm()
+    data = {"poa_draft_id": form.poa_draft_id.data or None, "channel": form.channel.data,
+            "amazon_reference": form.amazon_reference.data or "",
+            "submitted_at": local_moment(form.submitted_at.data, current_user)}
+    if form.submitted_at.raw_data and form.submitted_at.raw_data[0] and form.submitted_at.data is None:
+        flash("Submitted at: give a date and time such as 2026-11-29 14:30.", "danger")
+        return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
+    try:
+        submission = submissions.record_submission(current_user, case_id, data)
+    except (ValidationFailed, Conflict) as error:
+        _errors_flash(error)
+    else:
+        flash(f"Submission recorded. Follow-up due {submission_due(submission)}.", "success")
+    return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
+
+
+def submission_due(submission) -> str:
+    from caseapp.views.helpers import localtime
+
+    pending = [r for r in reminders.pending_for_case(submission.case_id)
+               if r.submission_id == submission.id]
+    return localtime(pending[0].due_at) if pending else "never"
+
+
+@bp.post("/submissions/<int:submission_id>/responses")
+@login_required
+def respond(submission_id: int):
+    submission = submissions.get_submission(current_user, submission_id)
+    form = ResponseForm()
+    data = {"outcome": form.outcome.data, "body": form.body.data or "",
+            "received_at": local_moment(form.received_at.data, current_user)}
+    try:
+        submissions.record_response(current_user, submission.id, data)
+    except (ValidationFailed, Conflict) as error:
+        _errors_flash(error)
+    else:
+        flash("Amazon's reply recorded; the follow-ups for that submission stopped.", "success")
+    return redirect(url_for("cases.detail", case_id=submission.case_id) + "#submissions")
+
+
+@bp.post("/reminders/<int:reminder_id>/snooze")
+@login_required
+def snooze(reminder_id: int):
+    hours = request.form.get("hours", "")
+    try:
+        reminder = reminders.snooze(current_user, reminder_id, int(hours) if hours.isdigit() else 0, utcnow())
+    except Conflict as error:
+        flash(error.message, "warning")
+        reminder = db.session.get(Reminder, reminder_id)
+    else:
+        flash(f"Reminder snoozed for {hours} hours.", "success")
+    return redirect(url_for("cases.detail", case_id=reminder.case_id) + "#submissions")
+
+
+@bp.post("/reminders/<int:reminder_id>/dismiss")
+@login_required
+def dismiss(reminder_id: int):
+    try:
+        reminders.dismiss(current_user, reminder_id, utcnow())
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash("No more follow-up reminders for this submission.", "success")
+    return redirect(url_for("cases.detail", case_id=db.session.get(Reminder, reminder_id).case_id))
+
+
+@bp.route("/reminders/act/<token>", methods=["GET", "POST"])
+def act_from_email(token: str):
+    """The link in a reminder email: signed, so it works without signing in; acts only on POST."""
+    ids = reminder_mail.read_action_token(token)
+    person = db.session.get(User, ids[1]) if ids else None
+    reminder = db.session.get(Reminder, ids[0]) if ids else None
+    if person is None or reminder is None or not person.active or reminder.agency_id != person.agency_id:
+        abort(404)
+    form = EmptyForm()
+    done = None
+    if form.validate_on_submit():
+        action = request.form.get("action", "")
+        try:
+            if action == "dismiss":
+                reminders.dismiss(person, reminder.id, utcnow())
+                done = "No more follow-up reminders for this submission."
+            elif action.startswith("snooze-") and action[7:].isdigit():
+                reminders.snooze(person, reminder.id, int(action[7:]), utcnow())
+                done = f"Snoozed for {action[7:]} hours."
+            else:
+                abort(400)
+        except Conflict as error:
+            done = error.message
+    case = db.session.get(Case, reminder.case_id)
+    return render_template("reminders/act.html", reminder=reminder, case=case, person=person,
+                           done=done, choices=reminders.SNOOZE_CHOICES)
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar(token: str):
+    person = calendar_feed.owner_of(token)
+    return Response(calendar_feed.render(person), mimetype="text/calendar",
+                    headers={"Content-Disposition": 'inline; filename="caseapp-follow-ups.ics"',
+                             "Cache-Control": "private, max-age=300"})
+
+
+def context_for(case) -> dict:
+    """What the case page needs to show the submissions card."""
+    from caseapp.models.submission import CHANNELS, OUTCOMES
+    from caseapp.services import poa
+
+    versions = poa.versions(current_user, case.id)
+    form = SubmissionForm(formdata=None)
+    form.poa_draft_id.choices = [("", "No POA version")] + [
+        (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
+    final = next((v for v in versions if v.is_final), versions[0] if versions else None)
+    form.poa_draft_id.data = str(final.id) if final else ""
+    form.channel.choices = [(c, submissions.CHANNEL_LABELS[c]) for c in CHANNELS]
+    response_form = ResponseForm(formdata=None)
+    response_form.outcome.choices = [(o, submissions.OUTCOME_LABELS[o]) for o in OUTCOMES]
+    return dict(
+        clock=submissions.clock(case),
+        pending_reminders=reminders.pending_for_case(case.id),
+        submission_list=submissions.submissions_for_case(case.id),
+        responses=submissions.responses_by_submission(case.id),
+        channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
+        submission_form=form, response_form=response_form, submittable=submissions.SUBMITTABLE,
+    )

@@ -1,0 +1,207 @@
+"""Follow-up reminders end to end through the dispatch pass, against a real SMTP server."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from caseapp.extensions import db
+from caseapp.models import Case, OutboxMessage, Reminder
+from caseapp.services import accounts, cases, dispatch, reminders, submissions
+from caseapp.services.errors import Conflict
+from tests.conftest import make_case, make_user
+
+NOW = datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc)
+
+
+def submit(world, case=None, hours_ago=49, **extra):
+    case = case or world.case_a
+    return submissions.record_submission(
+        world.consultant_a, case.id,
+        {"submitted_at": NOW - timedelta(hours=hours_ago), "channel": "account_health_appeal", **extra},
+        now=NOW)
+
+
+def kinds(world, case=None):
+    return [e.kind for e in cases.events(world.consultant_a, (case or world.case_a).id, newest_first=False)]
+
+
+def test_submission_schedules_follow_up_after_the_agencys_hours(world):
+    accounts.update_agency_settings(world.admin_a, "Europe/Berlin", 36)
+    submission = submit(world, hours_ago=1)
+    (reminder,) = reminders.pending_for_case(world.case_a.id)
+    assert reminder.due_at == submission.submitted_at + timedelta(hours=36)
+    case = db.session.get(Case, world.case_a.id)
+    assert case.status == "submitted" and case.follow_up_due_at == reminder.due_at
+
+
+def test_due_reminder_is_emailed_to_the_assignee_with_the_facts(world, smtp_server):
+    accounts.update_own_profile(world.consultant_a, "Carl Consultant", "Asia/Tokyo")
+    cases.update_case(world.consultant_a, world.case_a.id, {"asins": "B07XJ8C8F5 B08N5WRWNW"})
+    submit(world, hours_ago=49)
+    report = dispatch.run_pass(NOW)
+    assert (report.reminders_due, report.sent) == (1, 1)
+    (mail,) = smtp_server.mailbox.messages
+    assert mail["To"] == world.consultant_a.email
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for expected in ("Harbor Lane Home Goods", "Account suspended", "B07XJ8C8F5, B08N5WRWNW",
+                     "18 Nov 2026, 22:00 JST", "49 hours", f"/cases/{world.case_a.id}"):
+        assert expected in text
+    assert "Harbor Lane Home Goods" in html and "<strong>49 hours</strong>" in html
+    assert "reminder_sent" in kinds(world)
+
+
+def test_unassigned_case_goes_to_the_admins(world, smtp_server):
+    cases.update_case(world.consultant_a, world.case_a.id, {"assignee_id": None})
+    second_admin = make_user(world.agency_a, "second@agency-a.example", "admin")
+    submit(world)
+    dispatch.run_pass(NOW)
+    assert sorted(m["To"] for m in smtp_server.mailbox.messages) == sorted(
+        [world.admin_a.email, second_admin.email])
+
+
+def test_missed_reminder_is_sent_once_when_the_scheduler_returns(world, smtp_server):
+    submit(world, hours_ago=24 * 6)  # due 4 days ago; four repeat intervals missed
+    first = dispatch.run_pass(NOW)
+    assert first.sent == 1
+    for minute in range(1, 4):
+        assert dispatch.run_pass(NOW + timedelta(minutes=minute)).sent == 0
+    assert len(smtp_server.mailbox.messages) == 1
+    (pending,) = [r for r in reminders.pending_for_case(world.case_a.id)]
+    assert pending.sequence == 2 and pending.due_at == NOW + timedelta(hours=24)
+    assert dispatch.run_pass(NOW + timedelta(hours=24)).sent == 1
+
+
+def test_reply_cancels_further_reminders(world, smtp_server):
+    submission = submit(world)
+    dispatch.run_pass(NOW)
+    submissions.record_response(world.consultant_a, submission.id,
+                                {"outcome": "more_info_requested", "body": "Send invoices"},
+                                now=NOW + timedelta(hours=1))
+    assert reminders.pending_for_case(world.case_a.id) == []
+    assert dispatch.run_pass(NOW + timedelta(days=5)).sent == 0
+    assert len(smtp_server.mailbox.messages) == 1
+    case = db.session.get(Case, world.case_a.id)
+    assert case.status == "more_info_requested" and case.follow_up_due_at is None
+    assert "reminder_cancelled" in kinds(world)
+
+
+def test_resubmission_supersedes_the_earlier_reminders(world, smtp_server):
+    first = submit(world, hours_ago=30)
+    second = submit(world, hours_ago=2)
+    pending = reminders.pending_for_case(world.case_a.id)
+    assert [r.submission_id for r in pending] == [second.id]
+    cancelled = db.session.scalars(db.select(Reminder).where(Reminder.submission_id == first.id)).all()
+    assert [r.status for r in cancelled] == ["cancelled"]
+    assert "superseded" in cancelled[0].cancelled_reason
+    assert submissions.submission_count(world.case_a.id) == 2
+
+
+def test_closing_the_case_cancels_its_reminders(world):
+    submit(world, hours_ago=2)
+    cases.change_status(world.consultant_a, world.case_a.id, "closed")
+    assert reminders.pending_for_case(world.case_a.id) == []
+
+
+def test_reinstated_reply_closes_the_case_as_won(world):
+    submission = submit(world)
+    submissions.record_response(world.consultant_a, submission.id, {"outcome": "reinstated"},
+                                now=NOW)
+    case = db.session.get(Case, world.case_a.id)
+    assert case.status == "reinstated" and case.closed_at == NOW
+
+
+def test_smtp_4xx_is_retried_with_backoff_then_delivered(world, smtp_server):
+    submit(world)
+    smtp_server.mailbox.fail_next(451, count=2)
+    assert dispatch.run_pass(NOW).retried == 1
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert message.status == "pending" and message.send_after == NOW + timedelta(minutes=1)
+    assert dispatch.run_pass(NOW + timedelta(seconds=30)).retried == 0  # not yet
+    assert dispatch.run_pass(NOW + timedelta(minutes=1)).retried == 1
+    db.session.refresh(message)
+    assert message.send_after == NOW + timedelta(minutes=3)
+    assert dispatch.run_pass(NOW + timedelta(minutes=3)).sent == 1
+    assert len(smtp_server.mailbox.messages) == 1
+    (reminder,) = db.session.scalars(db.select(Reminder).where(Reminder.sequence == 1)).all()
+    assert reminder.status == "sent"
+
+
+def test_smtp_5xx_marks_failed_and_stops(world, smtp_server):
+    submit(world)
+    smtp_server.mailbox.fail_next(550)
+    report = dispatch.run_pass(NOW)
+    assert report.failed == 1
+    assert dispatch.run_pass(NOW + timedelta(hours=1)).failed == 0
+    (reminder,) = db.session.scalars(db.select(Reminder).where(Reminder.sequence == 1)).all()
+    assert reminder.status == "failed"
+    event = cases.events(world.consultant_a, world.case_a.id)[0]
+    assert event.kind == "reminder_failed" and "550" in event.summary
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert message.status == "failed" and message.attempts == 1
+
+
+def test_without_a_mail_server_mail_is_held_in_the_outbox(world, app):
+    app.config["MAIL_SERVER"] = None
+    submit(world)
+    report = dispatch.run_pass(NOW)
+    assert report.held == 1
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert message.status == "held" and "Harbor Lane" in message.body_text
+    event = cases.events(world.consultant_a, world.case_a.id)[0]
+    assert "kept in the outbox" in event.summary
+
+
+def test_third_follow_up_escalates_to_the_admins(world, smtp_server):
+    submit(world)
+    moment = NOW
+    for _ in range(3):
+        dispatch.run_pass(moment)
+        moment += timedelta(hours=24)
+    to_admin = smtp_server.mailbox.to(world.admin_a.email)
+    assert len(smtp_server.mailbox.to(world.consultant_a.email)) == 3
+    assert len(to_admin) == 1 and to_admin[0]["Subject"].startswith("Escalation:")
+    assert "reminder_escalated" in kinds(world)
+
+
+def test_quiet_hours_hold_a_night_reminder_until_the_morning(world, smtp_server):
+    accounts.update_own_profile(world.consultant_a, "Carl Consultant", "Europe/Berlin")
+    world.consultant_a.quiet_hours_enabled = True
+    db.session.commit()
+    night = datetime(2026, 11, 20, 22, 0, tzinfo=timezone.utc)  # 23:00 in Berlin
+    submissions.record_submission(world.consultant_a, world.case_a.id,
+                                  {"submitted_at": night - timedelta(hours=48)}, now=night)
+    assert dispatch.run_pass(night).sent == 0
+    assert dispatch.run_pass(night + timedelta(hours=8)).sent == 0  # 07:00 Berlin
+    assert dispatch.run_pass(night + timedelta(hours=9)).sent == 1  # 08:00 Berlin
+
+
+def test_digest_only_consultant_gets_one_digest_at_eight(world, smtp_server):
+    person = world.consultant_a
+    person.notify_each_reminder, person.notify_daily_digest = False, True
+    db.session.commit()
+    other = make_case(person, world.client_a, title="Second case")
+    submit(world, hours_ago=60)
+    submit(world, case=other, hours_ago=10)
+    early = datetime(2026, 11, 21, 6, 30, tzinfo=timezone.utc)  # 07:30 Berlin
+    dispatch.run_pass(early)
+    assert smtp_server.mailbox.messages == []
+    assert dispatch.run_pass(early + timedelta(hours=1)).sent == 1
+    assert dispatch.run_pass(early + timedelta(hours=2)).sent == 0
+    (digest,) = smtp_server.mailbox.messages
+    text = digest.get_body(("plain",)).get_content()
+    assert text.index("Account suspended") < text.index("Second case")  # longest silence first
+    assert "FOLLOW-UP OVERDUE" in text
+
+
+def test_snooze_and_dismiss(world, smtp_server):
+    submit(world, hours_ago=47)
+    (reminder,) = reminders.pending_for_case(world.case_a.id)
+    reminders.snooze(world.consultant_a, reminder.id, 24, NOW)
+    assert dispatch.run_pass(NOW + timedelta(hours=2)).sent == 0
+    assert dispatch.run_pass(NOW + timedelta(hours=25)).sent == 1
+    (repeat,) = reminders.pending_for_case(world.case_a.id)[-1:]
+    reminders.dismiss(world.consultant_a, repeat.id, NOW + timedelta(hours=26))
+    assert dispatch.run_pass(NOW + timedelta(days=5)).sent == 0
+    assert {"reminder_snoozed", "reminder_cancelled"} <= set(kinds(world))
+    with pytest.raises(Conflict):
+        reminders.snooze(world.consultant_a, repeat.id, 24, NOW)
