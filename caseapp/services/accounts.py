@@ -1,6 +1,8 @@
 """Agencies, users and sign-in. Admin-only rules are enforced here, not in templates."""
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
@@ -173,3 +175,35 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password or ""):
         return None
     return user
+
+
+_CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
+                         quiet_hours: bool, quiet_start: str, quiet_end: str) -> User:
+    errors = {}
+    for field, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
+        if not _CLOCK_RE.match(value or ""):
+            errors[field] = "Use a 24-hour time such as 20:00."
+    if not errors and quiet_start == quiet_end:
+        errors["quiet_end"] = "Quiet hours must end at another time than they start."
+    if errors:
+        raise ValidationFailed(errors)
+    user.notify_each_reminder = each_reminder
+    user.notify_daily_digest = daily_digest
+    user.quiet_hours_enabled = quiet_hours
+    user.quiet_start, user.quiet_end = quiet_start, quiet_end
+    db.session.commit()
+    return user
+
+
+def outbox(actor: User, status: str = "", limit: int = 200):
+    """The agency's outgoing mail, newest first: what was held, failed, or is waiting."""
+    from caseapp.models import OutboxMessage
+
+    require_admin(actor)
+    stmt = select(OutboxMessage).where(OutboxMessage.agency_id == actor.agency_id)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))

@@ -386,3 +386,14 @@ def assignee_choices(actor: User, include_inactive: bool = False) -> list[User]:
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
     return list(db.session.scalars(stmt))
+
+
+def awaiting_amazon(actor: User, f: CaseFilters, limit: int = 10) -> tuple[list[Case], int]:
+    """Cases waiting on Amazon within the dashboard's assignee scope, longest silence first."""
+    scope = CaseFilters(assignee=f.assignee, client_id=f.client_id, reason=f.reason)
+    stmt = _filtered(actor, scope).where(Case.awaiting_since.is_not(None))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(
+        stmt.options(joinedload(Case.client), joinedload(Case.assignee))
+        .order_by(Case.awaiting_since, Case.id).limit(limit)).all()
+    return list(rows), total

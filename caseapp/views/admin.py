@@ -1,8 +1,9 @@
 """Agency administration: people and agency settings. Admin-only, enforced by the services."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import AgencySettingsForm, UserEditForm, UserForm
+from caseapp.models.submission import OUTBOX_STATUSES
 from caseapp.services import accounts
 from caseapp.services.errors import Conflict, DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
@@ -65,6 +66,14 @@ def set_active(user_id: int, active: int):
         state = "reactivated" if user.active else "deactivated; their cases keep them as assignee"
         flash(f"{user.name} {state}.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/outbox")
+def outbox():
+    status = request.args.get("status", "")
+    status = status if status in OUTBOX_STATUSES else ""
+    return render_template("admin/outbox.html", messages=accounts.outbox(current_user, status),
+                           status=status, statuses=OUTBOX_STATUSES)
 
 
 @bp.route("/agency", methods=["GET", "POST"])

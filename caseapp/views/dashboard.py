@@ -1,8 +1,10 @@
 """The dashboard: the cases a user works on, filtered, searched and counted."""
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import login_required
+from datetime import timedelta
 
-from caseapp.models import REASONS, STATUSES
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from caseapp.models import REASONS, STATUSES, utcnow
 from caseapp.services import cases, clients
 from caseapp.services.cases import SORTS, CaseFilters
 
@@ -33,12 +35,16 @@ def root():
 @bp.route("/cases")
 @login_required
 def index():
-    from flask_login import current_user
-
     f = filters_from_args(request.args)
+    awaiting, awaiting_total = cases.awaiting_amazon(current_user, f)
+    follow_up_hours = current_user.agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
     return render_template(
         "dashboard/index.html",
         filters=f,
+        awaiting=awaiting,
+        awaiting_total=awaiting_total,
+        now=utcnow(),
+        overdue_after=timedelta(hours=follow_up_hours),
         page=cases.list_cases(current_user, f),
         counts=cases.status_counts(current_user, f),
         statuses=STATUSES,

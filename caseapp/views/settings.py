@@ -1,13 +1,20 @@
-"""A user's own settings."""
+"""A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from caseapp.forms import ProfileForm
-from caseapp.services import accounts
+from caseapp.forms import NotificationForm, ProfileForm
+from caseapp.services import accounts, calendar_feed
 from caseapp.services.errors import DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+def _render(form: ProfileForm | None = None, notify_form: NotificationForm | None = None):
+    form = form or ProfileForm(obj=current_user, formdata=None)
+    form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
+    return render_template("settings/profile.html", form=form,
+                           notify_form=notify_form or NotificationForm(obj=current_user, formdata=None))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -23,4 +30,36 @@ def profile():
         else:
             flash("Settings saved.", "success")
             return redirect(url_for("settings.profile"))
-    return render_template("settings/profile.html", form=form)
+    return _render(form)
+
+
+@bp.post("/notifications")
+@login_required
+def notifications():
+    form = NotificationForm()
+    try:
+        accounts.update_notifications(current_user, form.notify_each_reminder.data,
+                                      form.notify_daily_digest.data, form.quiet_hours_enabled.data,
+                                      (form.quiet_start.data or "").strip(),
+                                      (form.quiet_end.data or "").strip())
+    except DomainError as error:
+        show_errors(form, error)
+        return _render(notify_form=form), 422
+    flash("Reminder settings saved.", "success")
+    return redirect(url_for("settings.profile") + "#reminders")
+
+
+@bp.post("/calendar")
+@login_required
+def calendar():
+    calendar_feed.enable(current_user)
+    flash("New calendar address created; any earlier address no longer works.", "success")
+    return redirect(url_for("settings.profile") + "#calendar")
+
+
+@bp.post("/calendar/revoke")
+@login_required
+def revoke_calendar():
+    calendar_feed.revoke(current_user)
+    flash("Calendar address revoked.", "success")
+    return redirect(url_for("settings.profile") + "#calendar")
