@@ -15,6 +15,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", config_class.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
+    for name in ("FOLLOW_UP_HOURS", "FOLLOW_UP_REPEAT_HOURS"):
+        if int(app.config[name]) < 1:
+            raise RuntimeError(f"{name} must be at least 1 hour, not {app.config[name]}")
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -45,9 +48,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from caseapp.views import admin, auth, cases, clients, dashboard, poa, settings, submissions
+    from caseapp.views import (
+        admin, api, auth, cases, clients, dashboard, evidence, poa, settings, submissions)
 
-    for module in (auth, dashboard, clients, cases, poa, submissions, admin, settings):
+    for module in (auth, dashboard, clients, cases, poa, evidence, submissions, admin, settings, api):
         app.register_blueprint(module.bp)
 
 

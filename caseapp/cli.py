@@ -16,6 +16,7 @@ agencies_cli = AppGroup("agencies", help="Manage agencies.")
 users_cli = AppGroup("users", help="Manage users.")
 demo_cli = AppGroup("demo", help="Demo data.")
 reminders_cli = AppGroup("reminders", help="Follow-up reminders.")
+tokens_cli = AppGroup("tokens", help="API tokens.")
 
 
 def _fail(error: DomainError) -> None:
@@ -66,6 +67,24 @@ def seed() -> None:
         click.echo(f"  {role:<10} {email}  password: {result.password}")
 
 
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token for EMAIL; the token is printed alone on the last line."""
+    from caseapp.services import api_tokens
+
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    try:
+        _row, token = api_tokens.create(user, name)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"API token '{name}' for {user.email}; it is shown only now:")
+    click.echo(token)
+
+
 @reminders_cli.command("run-due")
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to treat as now.")
 def run_due(now_text: str | None) -> None:
@@ -114,7 +133,7 @@ def serve(host: str, port: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, demo_cli, reminders_cli):
+    for group in (agencies_cli, users_cli, demo_cli, reminders_cli, tokens_cli):
         app.cli.add_command(group)
     app.cli.add_command(run_scheduler)
     app.cli.add_command(serve)

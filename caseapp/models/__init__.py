@@ -1,5 +1,6 @@
 """Every model, imported here so Alembic sees every table."""
 from caseapp.models.agency import ROLES, Agency, User
+from caseapp.models.api_token import ApiToken
 from caseapp.models.case import (
     KINDS,
     PRIORITIES,
@@ -24,7 +25,7 @@ from caseapp.models.submission import (
 from caseapp.models.types import utcnow
 
 __all__ = [
-    "Agency", "User", "ROLES",
+    "Agency", "User", "ROLES", "ApiToken",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",

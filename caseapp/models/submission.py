@@ -13,7 +13,7 @@ from caseapp.models.types import UTCDateTime, utcnow
 CHANNELS = ("account_health_appeal", "notification_reply", "email", "other")
 OUTCOMES = ("reinstated", "rejected", "more_info_requested", "other")
 REMINDER_STATUSES = ("pending", "sent", "cancelled", "failed")
-OUTBOX_STATUSES = ("pending", "sent", "failed", "held", "cancelled")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "held", "cancelled")
 
 
 class Submission(db.Model):
@@ -92,6 +92,8 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
+    # While a dispatcher is sending it (status "sending"); after this moment another may retry.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -188,6 +188,9 @@ def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
             errors[field] = "Use a 24-hour time such as 20:00."
     if not errors and quiet_start == quiet_end:
         errors["quiet_end"] = "Quiet hours must end at another time than they start."
+    if not each_reminder and not daily_digest:
+        errors["notify_each_reminder"] = ("Keep at least one: an email per reminder, or the daily "
+                                          "digest. Otherwise follow-ups would reach nobody.")
     if errors:
         raise ValidationFailed(errors)
     user.notify_each_reminder = each_reminder
@@ -207,3 +210,7 @@ def outbox(actor: User, status: str = "", limit: int = 200):
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
     return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
-from caseapp.services import reminders, timeline, workflow
+from caseapp.services import locking, reminders, timeline, workflow
 from caseapp.services.errors import NotFound, ValidationFailed
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
@@ -97,6 +97,8 @@ def _clean(actor: User, data: dict[str, Any], partial: bool) -> dict[str, Any]:
             out[name] = data[name]
 
     text("title", True, 200)
+    if "title" in out:
+        out["title"] = " ".join(out["title"].split())  # one line: it is shown in lists and subjects
     text("amazon_notice", False, 50000)
     choice("kind", KINDS, None)
     choice("reason", REASONS, None)
@@ -171,7 +173,7 @@ def create_case(actor: User, data: dict[str, Any]) -> Case:
         timeline.record(case, "assigned", actor, f"Assigned to {assignee.name}",
                         {"assignee_id": assignee.id})
     db.session.commit()
-    return case
+    return get_case(actor, case.id)
 
 
 def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
@@ -181,6 +183,7 @@ def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
         .options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
     )
     if for_update:
+        locking.write_lock()
         stmt = stmt.with_for_update(of=Case)
     case = db.session.scalar(stmt)
     if case is None:
@@ -212,7 +215,7 @@ def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
     if changed or reassigned:
         case.updated_at = utcnow()
     db.session.commit()
-    return case
+    return get_case(actor, case.id)
 
 
 def _assign(actor: User, case: Case, assignee_id: int | None) -> None:
@@ -240,12 +243,12 @@ def change_status(actor: User, case_id: int, target: str, *, record_as: str | No
         f"Status: {workflow.LABELS[previous]} → {workflow.LABELS[target]}",
         {"from": previous, "to": target},
     )
-    if target in ("reinstated", "denied", "closed"):
-        # Nothing left to chase: Amazon decided, or the agency stopped.
-        reminders.cancel_for_case(case, f"case {workflow.LABELS[target].lower()}", actor, now)
+    if previous == "submitted" or target in ("reinstated", "denied", "closed"):
+        # Nothing left to chase: Amazon answered or decided, or the agency stopped.
+        reminders.cancel_for_case(case, f"status moved to {workflow.LABELS[target]}", actor, now)
         case.awaiting_since = None
     db.session.commit()
-    return case
+    return get_case(actor, case.id)
 
 
 def add_note(actor: User, case_id: int, body: str) -> Note:

@@ -3,6 +3,12 @@
 The scheduler job, `flask reminders run-due` and the tests all call `run_pass(now)`.
 Reminders live in the database, so a pass only asks "what is due now?": a reminder
 that fell due while nothing ran goes out once, and its repeat is counted from now.
+
+Delivery claims one message at a time with a lease (status "sending", committed) and
+talks to the SMTP server with no database transaction open, so a slow mail server never
+holds locks that web requests need. A dispatcher that dies after claiming leaves the
+message to be picked up again when its lease runs out: nothing is lost, and since it
+died before the server accepted the message, nothing is doubled.
 """
 from __future__ import annotations
 
@@ -12,15 +18,16 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
-from caseapp.models import Case, OutboxMessage, Reminder, User
-from caseapp.services import digests, locking, reminder_mail, reminders, timeline
+from caseapp.models import AmazonResponse, Case, OutboxMessage, Reminder, User
+from caseapp.services import digests, locking, reminder_mail, reminders, submissions, timeline
 from caseapp.services.mailer import (
     MailSettings,
     PermanentMailError,
+    ServerUnavailable,
     SmtpConnection,
     TransientMailError,
     build_message,
@@ -29,8 +36,9 @@ from caseapp.services.mailer import (
 log = logging.getLogger(__name__)
 
 BATCH = 50
-ESCALATE_FROM_SEQUENCE = 3  # the third follow-up without a reply also goes to the admins
+ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admins are told too
 MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -42,12 +50,17 @@ class PassReport:
     held: int = 0
     retried: int = 0
     failed: int = 0
+    server_error: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def __str__(self) -> str:
-        return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in self.as_dict().items())
+        parts = [f"{key.replace('_', ' ')}: {value}" for key, value in self.as_dict().items()
+                 if key != "server_error"]
+        if self.server_error:
+            parts.append(f"mail server problem: {self.server_error}")
+        return ", ".join(parts)
 
 
 def run_pass(now: datetime) -> PassReport:
@@ -62,6 +75,7 @@ def run_pass(now: datetime) -> PassReport:
 
 def _due(now: datetime):
     return (select(Reminder)
+            .join(Case, Case.id == Reminder.case_id)
             .where(Reminder.status == "pending", Reminder.dispatched_at.is_(None),
                    Reminder.due_at <= now)
             .order_by(Reminder.due_at, Reminder.id))
@@ -69,12 +83,19 @@ def _due(now: datetime):
 
 def dispatch_due(now: datetime, report: PassReport) -> None:
     while True:
-        batch = locking.claim(_due(now), BATCH)
+        # Lock the case with the reminder: a reply or resubmission (which locks the case
+        # first) then either waits for this batch or makes the pass skip the reminder.
+        batch = locking.claim(_due(now), BATCH, of=[Reminder, Case])
         if not batch:
             db.session.rollback()
             return
         for reminder in batch:
-            _dispatch_one(reminder, now, report)
+            try:
+                with db.session.begin_nested():
+                    _dispatch_one(reminder, now, report)
+            except Exception as exc:  # one broken reminder must not stop everyone's
+                log.exception("reminder %s could not be prepared", reminder.id)
+                _fail_reminder(reminder, now, f"could not be prepared: {exc}")
         db.session.commit()
 
 
@@ -83,35 +104,52 @@ def _admins(agency_id: int) -> list[User]:
         User.agency_id == agency_id, User.role == "admin", User.active.is_(True)).order_by(User.id)))
 
 
+def _still_awaited(reminder: Reminder, case: Case) -> bool:
+    latest = submissions.latest_submission(case.id)
+    answered = db.session.scalar(select(AmazonResponse.id).where(
+        AmazonResponse.submission_id == reminder.submission_id).limit(1))
+    return (case.status == "submitted" and latest is not None
+            and latest.id == reminder.submission_id and answered is None)
+
+
 def _dispatch_one(reminder: Reminder, now: datetime, report: PassReport) -> None:
     case = db.session.scalar(select(Case).where(Case.id == reminder.case_id).options(
         joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows)))
+    if not _still_awaited(reminder, case):
+        reminders.cancel([reminder], case, "the case is no longer waiting on this submission",
+                         None, now)
+        return
     assignee = case.assignee if case.assignee is not None and case.assignee.active else None
     recipients = [assignee] if assignee else _admins(case.agency_id)
-    escalate = reminder.sequence >= ESCALATE_FROM_SEQUENCE and assignee is not None
     report.reminders_due += 1
     reminder.dispatched_at = now
-    queued = []
-    for person in recipients:
-        if person.notify_each_reminder:
-            queued.append(_queue(reminder, case, person, "reminder", now))
-    if escalate:
-        for admin in _admins(case.agency_id):
-            if admin.id != assignee.id:
-                queued.append(_queue(reminder, case, admin, "escalation", now))
-        timeline.record(case, "reminder_escalated", None,
-                        f"Follow-up {reminder.sequence} with no reply: the agency's admins are told too",
-                        {"reminder_id": reminder.id})
+    reminder.recipient = ", ".join(p.email for p in recipients)[:1000]
+    queued = [_queue(reminder, case, person, "reminder", now) for person in recipients
+              if person.notify_each_reminder or not person.notify_daily_digest]
+    if assignee is not None and reminder.sequence >= ESCALATE_FROM_SEQUENCE:
+        queued += [_queue(reminder, case, admin, "escalation", now)
+                   for admin in _admins(case.agency_id) if admin.id != assignee.id]
+        if reminder.sequence == ESCALATE_FROM_SEQUENCE:
+            timeline.record(case, "reminder_escalated", None,
+                            f"Follow-up {reminder.sequence} with no reply: from now on the "
+                            "agency's admins are told too", {"reminder_id": reminder.id})
     report.emails_queued += len(queued)
-    reminder.recipient = ", ".join(p.email for p in recipients)
     if not any(m.kind == "reminder" for m in queued):
-        # Nobody wants an email per reminder: it is delivered through the daily digest.
+        # Everyone chose the daily digest over an email per reminder.
         _mark_sent(reminder, case, now, "shown in the daily digest (no email per reminder)")
-    repeat = Reminder(agency_id=reminder.agency_id, case_id=reminder.case_id,
-                      submission_id=reminder.submission_id, sequence=reminder.sequence + 1,
-                      due_at=now + timedelta(hours=reminders.repeat_hours()))
-    db.session.add(repeat)
+    db.session.add(Reminder(agency_id=reminder.agency_id, case_id=reminder.case_id,
+                            submission_id=reminder.submission_id, sequence=reminder.sequence + 1,
+                            due_at=now + timedelta(hours=reminders.repeat_hours())))
     reminders.refresh_deadline(case, now)
+
+
+def _fail_reminder(reminder: Reminder, now: datetime, why: str) -> None:
+    reminder = db.session.get(Reminder, reminder.id)
+    case = db.session.get(Case, reminder.case_id)
+    reminder.status = "failed"
+    reminder.dispatched_at = now
+    timeline.record(case, "reminder_failed", None,
+                    f"Follow-up reminder {reminder.sequence} {why}"[:500], {"reminder_id": reminder.id})
 
 
 def _queue(reminder: Reminder, case: Case, person: User, kind: str, now: datetime) -> OutboxMessage:
@@ -119,7 +157,7 @@ def _queue(reminder: Reminder, case: Case, person: User, kind: str, now: datetim
     message = OutboxMessage(
         idempotency_key=f"{kind}:{reminder.id}:{person.id}", agency_id=case.agency_id,
         case_id=case.id, reminder_id=reminder.id, kind=kind, recipient=person.email,
-        subject=subject, body_text=text, body_html=html, send_after=quiet_hours_end(person, now),
+        subject=subject[:300], body_text=text, body_html=html, send_after=quiet_hours_end(person, now),
     )
     db.session.add(message)
     return message
@@ -152,12 +190,13 @@ def _mark_sent(reminder: Reminder, case: Case, now: datetime, how: str) -> None:
 
 def _deliverable(now: datetime):
     return (select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.send_after <= now)
+            .where(or_(
+                (OutboxMessage.status == "pending") & (OutboxMessage.send_after <= now),
+                (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now)))
             .order_by(OutboxMessage.send_after, OutboxMessage.id))
 
 
 def deliver(now: datetime, report: PassReport) -> None:
-    """Send pending mail one message per transaction, so a crash never doubles nor loses one."""
     settings = MailSettings.from_config(current_app.config)
     connection = SmtpConnection(settings) if settings.server else None
     try:
@@ -170,53 +209,88 @@ def deliver(now: datetime, report: PassReport) -> None:
             if connection is None:
                 _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
                 report.held += 1
-            else:
-                _send(connection, settings, message, now, report)
-            db.session.commit()
+                db.session.commit()
+                continue
+            if not _send_claimed(connection, settings, message, now, report):
+                return
     finally:
         if connection is not None:
             connection.close()
 
 
-def _send(connection: SmtpConnection, settings: MailSettings, message: OutboxMessage,
-          now: datetime, report: PassReport) -> None:
+def _send_claimed(connection: SmtpConnection, settings: MailSettings, message: OutboxMessage,
+                  now: datetime, report: PassReport) -> bool:
+    """Lease, send with no transaction open, record the result. False: stop this pass."""
     email = build_message(settings.sender, message.recipient, message.subject, message.body_text,
                           message.body_html, message.idempotency_key)
+    message_id = message.id
+    message.status = "sending"
+    message.lease_until = now + LEASE
     message.attempts += 1
+    db.session.commit()
+    outcome, error = "sent", ""
     try:
         connection.send(email)
+    except ServerUnavailable as exc:
+        outcome, error = "server", str(exc)
     except TransientMailError as exc:
-        message.last_error = str(exc)[:1000]
-        if message.attempts >= MAX_ATTEMPTS:
-            _resolve(message, "failed", now, f"failed after {message.attempts} tries: {exc}")
-            report.failed += 1
-        else:
-            message.send_after = now + timedelta(minutes=2 ** (message.attempts - 1))
-            report.retried += 1
-        log.warning("mail to %s deferred: %s", message.recipient, exc)
+        outcome, error = "retry", str(exc)
     except PermanentMailError as exc:
-        message.last_error = str(exc)[:1000]
-        _resolve(message, "failed", now, f"refused by the mail server: {exc}")
-        report.failed += 1
-    else:
+        outcome, error = "failed", str(exc)
+    except Exception as exc:  # a message the library cannot send: give up on it, not the pass
+        log.exception("message %s could not be sent", message_id)
+        outcome, error = "failed", f"could not be sent: {exc}"
+
+    locking.write_lock()
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
+                                .with_for_update().execution_options(populate_existing=True))
+    message.lease_until = None
+    message.last_error = error[:1000]
+    if outcome == "sent":
         _resolve(message, "sent", now, f"emailed to {message.recipient}")
         report.sent += 1
+    elif outcome == "server":
+        # The server, not the message: keep its place and its tries, stop for this minute.
+        message.status, message.attempts = "pending", message.attempts - 1
+        report.server_error = error[:300]
+        log.warning("mail server unusable, delivery paused: %s", error)
+    elif outcome == "retry" and message.attempts < MAX_ATTEMPTS:
+        message.status = "pending"
+        message.send_after = now + timedelta(minutes=2 ** (message.attempts - 1))
+        report.retried += 1
+    else:
+        why = (f"failed after {message.attempts} tries: {error}" if outcome == "retry"
+               else f"refused by the mail server: {error}")
+        _resolve(message, "failed", now, why)
+        report.failed += 1
+    db.session.commit()
+    return outcome != "server"
 
 
 def _resolve(message: OutboxMessage, status: str, now: datetime, how: str) -> None:
     message.status = status
     if status in ("sent", "held"):
         message.sent_at = now
-    if message.reminder_id is None or message.kind != "reminder":
+    if message.reminder_id is None:
         return
-    reminder = db.session.get(Reminder, message.reminder_id)
+    reminder = db.session.scalar(select(Reminder).where(Reminder.id == message.reminder_id)
+                                 .with_for_update().execution_options(populate_existing=True))
     case = db.session.get(Case, message.case_id)
+    label = "Escalation" if message.kind == "escalation" else "Follow-up reminder"
     if status == "failed":
-        reminder.status = "failed"
         timeline.record(case, "reminder_failed", None,
-                        f"Follow-up reminder {reminder.sequence} to {message.recipient} {how}",
+                        f"{label} {reminder.sequence} to {message.recipient} {how}"[:500],
                         {"reminder_id": reminder.id, "outbox_id": message.id})
-    elif reminder.status == "pending":
+    if message.kind != "reminder" or reminder.status != "pending":
+        return
+    if status in ("sent", "held"):
         _mark_sent(reminder, case, now, how)
-
-
+        return
+    copies = db.session.scalars(select(OutboxMessage.status).where(
+        OutboxMessage.reminder_id == reminder.id, OutboxMessage.kind == "reminder")).all()
+    if all(s in ("failed", "cancelled") for s in copies):
+        # Nobody can be reached: say so once and stop repeating into the void.
+        reminder.status = "failed"
+        reminders.cancel_for_submission(case, reminder.submission_id,
+                                        "every reminder email was refused; check the address",
+                                        None, now)

@@ -5,7 +5,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 SMTP_TIMEOUT_SECONDS = 15
 
@@ -15,7 +15,12 @@ class TransientMailError(Exception):
 
 
 class PermanentMailError(Exception):
-    """The server refused for good (5xx): retrying will not help."""
+    """The server refused this message for good (5xx): retrying it will not help."""
+
+
+class ServerUnavailable(TransientMailError):
+    """The mail server cannot be used at all right now (down, wrong password, refuses the
+    sender). Not the message's fault: it keeps its place and its tries."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,27 @@ class MailSettings:
                    config.get("MAIL_DEFAULT_SENDER") or "caseapp@localhost")
 
 
+def header_text(value: str, limit: int = 300) -> str:
+    """One line, no control characters, at most `limit` characters: safe for a header."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:limit]
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2].strip("<> ") or "caseapp.invalid"
+    local = "".join(ch if ch.isalnum() or ch in "-_" else "." for ch in idempotency_key)
+    return f"<{local}@{domain}>"
+
+
 def build_message(sender: str, recipient: str, subject: str, text: str, html: str,
                   idempotency_key: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = subject
+    message["Subject"] = header_text(subject)
     message["Date"] = formatdate(localtime=False)
     # The same logical email always carries the same Message-ID, so a receiving
     # system can recognise a copy should one ever be delivered twice.
-    message["Message-ID"] = make_msgid(idstring=idempotency_key.replace(":", "."), domain="caseapp")
+    message["Message-ID"] = message_id(idempotency_key, sender)
     message["X-Caseapp-Key"] = idempotency_key
     message.set_content(text)
     message.add_alternative(html, subtype="html")
@@ -71,10 +87,8 @@ class SmtpConnection:
                     smtp.starttls(context=ssl.create_default_context())
             if s.username:
                 smtp.login(s.username, s.password or "")
-        except smtplib.SMTPResponseException as exc:
-            raise _classify(exc) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransientMailError(f"cannot reach {s.server}:{s.port}: {exc}") from exc
+            raise ServerUnavailable(f"mail server {s.server}:{s.port} unusable: {exc}") from exc
         return smtp
 
     def send(self, message: EmailMessage) -> None:
@@ -88,6 +102,9 @@ class SmtpConnection:
             error = f"recipient refused: {exc.recipients}"
             raise (PermanentMailError(error) if any(c >= 500 for c in codes)
                    else TransientMailError(error)) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            self.close()
+            raise ServerUnavailable(f"the server refuses the sender {exc.sender}: {exc.smtp_code}") from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise _classify(exc) from exc

@@ -5,14 +5,15 @@ A version is never rewritten: every save adds the next version of the case's POA
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
-from caseapp.models import Case, PoaDraft, User, utcnow
-from caseapp.services import cases, poa_export, timeline
+from caseapp.models import Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
+from caseapp.services import cases, poa_export, timeline, timezones
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS, CaseFacts, PoaContent
 from caseapp.services.poa_review import review as review_content
@@ -22,8 +23,13 @@ MAX_SECTION_CHARS = 20000
 MAX_LIST_ITEMS = 30
 
 
-def case_facts(case: Case) -> CaseFacts:
-    """The facts of a case that starters and the review use; `case` has its client loaded."""
+def case_facts(case: Case, tz_name: str = "UTC") -> CaseFacts:
+    """The facts of a case that starters and the review use; `case` has its client loaded.
+
+    The notice date is the day in `tz_name` (the consultant's zone), as the case
+    form took it and the case page shows it: a notice dated 3 March in Berlin is
+    stored as 23:00 UTC on 2 March.
+    """
     return CaseFacts(
         client_name=case.client.name,
         seller_id=case.client.seller_id,
@@ -31,19 +37,23 @@ def case_facts(case: Case) -> CaseFacts:
         kind=case.kind,
         reason=case.reason,
         asins=tuple(case.asins),
-        notice_date=case.opened_at.date() if case.opened_at else None,
+        notice_date=timezones.to_local(case.opened_at, tz_name).date() if case.opened_at else None,
         case_title=case.title,
         evidence_count=evidence_count(case),
     )
 
 
 def evidence_count(case: Case) -> int:
-    # Evidence files arrive with the evidence issue; until then a case has none.
-    return 0
+    return db.session.scalar(select(func.count(Evidence.id)).where(Evidence.case_id == case.id))
 
 
 def content_of(draft: PoaDraft) -> PoaContent:
     return PoaContent.from_dict({key: getattr(draft, key) for key in SECTION_KEYS})
+
+
+def _newlines(text: str) -> str:
+    """Browsers send textareas with CRLF; store "\n" so an unchanged section compares equal."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def clean_content(data: dict[str, Any]) -> PoaContent:
@@ -74,7 +84,7 @@ def clean_content(data: dict[str, Any]) -> PoaContent:
                 continue
             if len(value) > MAX_SECTION_CHARS:
                 errors[key] = f"At most {MAX_SECTION_CHARS:,} characters."
-            values[key] = value.strip()
+            values[key] = _newlines(value).strip()
     if errors:
         raise ValidationFailed(errors)
     return PoaContent.from_dict(values)
@@ -101,7 +111,7 @@ def _add_version(actor: User, case: Case, content: PoaContent, summary: str) -> 
 def start_from_starter(actor: User, case_id: int) -> PoaDraft:
     """A new version filled with the starter written for the case's reason."""
     case = cases.get_case(actor, case_id, for_update=True)
-    starter = starter_for(case_facts(case))
+    starter = starter_for(case_facts(case, actor.effective_timezone))
     return _add_version(actor, case, starter, "POA draft v{v} started from the starter")
 
 
@@ -139,6 +149,7 @@ def mark_final(actor: User, draft_id: int) -> PoaDraft:
     """Make this version the case's final one; any other final version stops being final."""
     draft = get_draft(actor, draft_id)
     case = cases.get_case(actor, draft.case_id, for_update=True)
+    db.session.refresh(draft)  # read after the lock: a concurrent mark of this version has committed by now
     if draft.is_final:
         raise Conflict(f"Version {draft.version} is already the final one.")
     for other in db.session.scalars(
@@ -155,7 +166,7 @@ def mark_final(actor: User, draft_id: int) -> PoaDraft:
 def review(actor: User, draft_id: int) -> list:
     draft = get_draft(actor, draft_id)
     case = cases.get_case(actor, draft.case_id)
-    return review_content(content_of(draft), case_facts(case))
+    return review_content(content_of(draft), case_facts(case, actor.effective_timezone))
 
 
 EXPORT_TYPES = {
@@ -168,11 +179,11 @@ EXPORT_TYPES = {
 def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) -> tuple[bytes, str, str]:
     """The draft as a file: (bytes, content type, file name)."""
     if fmt not in EXPORT_TYPES:
-        raise ValidationFailed({"format": "Choose txt, docx or pdf."})
+        raise ValidationFailed({"format": "Choose txt, docx or pdf."}, "Choose txt, docx or pdf.")
     draft = get_draft(actor, draft_id)
     case = cases.get_case(actor, draft.case_id)
     content = content_of(draft)
-    evidence = evidence_index(case) if with_evidence else None
+    evidence = evidence_index(case, draft) if with_evidence else None
     title = f"Plan of Action: {case.client.name}"
     if fmt == "txt":
         data = poa_export.to_text(content, evidence).encode("utf-8")
@@ -183,11 +194,47 @@ def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) ->
     return data, EXPORT_TYPES[fmt], f"{export_basename(case, draft)}.{fmt}"
 
 
+# Letters NFKD does not take apart into an ASCII letter and an accent.
+_ASCII_FOLD = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss",
+                             "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th"})
+
+
 def export_basename(case: Case, draft: PoaDraft) -> str:
-    client = re.sub(r"[^A-Za-z0-9]+", "-", case.client.name).strip("-")[:60] or "client"
+    """An ASCII file name: "Müller & Łódź GmbH" gives "POA-Muller-Lodz-GmbH-case7-v2"."""
+    name = unicodedata.normalize("NFKD", case.client.name.translate(_ASCII_FOLD))
+    name = name.encode("ascii", "ignore").decode("ascii")
+    client = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60].strip("-") or "client"
     return f"POA-{client}-case{case.id}-v{draft.version}"
 
 
-def evidence_index(case: Case) -> list[tuple[str, str]]:
-    # Filled by the evidence issue; a case has no evidence files before it.
-    return []
+def evidence_entries(case: Case, draft: PoaDraft | None = None) -> list[tuple[Evidence, str]]:
+    """The files a POA encloses, each with the description its export prints.
+
+    The files linked to `draft` when it has any: those backing a corrective action
+    first, in the order of the actions, then those backing the whole POA. Otherwise
+    every file of the case, in upload order.
+    """
+    if draft is not None:
+        linked = db.session.execute(
+            select(Evidence, PoaEvidenceLink.action_index)
+            .join(PoaEvidenceLink, PoaEvidenceLink.evidence_id == Evidence.id)
+            .where(PoaEvidenceLink.poa_draft_id == draft.id)
+            .order_by(PoaEvidenceLink.action_index.is_(None), PoaEvidenceLink.action_index,
+                      Evidence.uploaded_at, Evidence.id)).all()
+        if linked:
+            return [(row, _backing(row.description, index)) for row, index in linked]
+    rows = db.session.scalars(select(Evidence).where(Evidence.case_id == case.id)
+                              .order_by(Evidence.uploaded_at, Evidence.id))
+    return [(row, row.description) for row in rows]
+
+
+def _backing(description: str, action_index: int | None) -> str:
+    if action_index is None:
+        return description
+    note = f"supports corrective action {action_index + 1}"
+    return f"{description} ({note})" if description.strip() else note[0].upper() + note[1:]
+
+
+def evidence_index(case: Case, draft: PoaDraft | None = None) -> list[tuple[str, str]]:
+    """(file name, description) of each file the POA encloses; see evidence_entries."""
+    return [(row.filename, description) for row, description in evidence_entries(case, draft)]

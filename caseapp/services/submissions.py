@@ -74,8 +74,11 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     if case.status not in SUBMITTABLE:
         raise Conflict(f"A case in status {workflow.LABELS[case.status]} cannot be submitted; "
                        "reopen it first.")
-    for older in db.session.scalars(select(Submission.id).where(Submission.case_id == case.id)):
-        reminders.cancel_for_submission(case, older, "superseded by a new submission", actor, now)
+    newer = latest_submission(case.id)
+    is_latest = newer is None or newer.submitted_at <= submitted_at
+    if is_latest:
+        for older in db.session.scalars(select(Submission.id).where(Submission.case_id == case.id)):
+            reminders.cancel_for_submission(case, older, "superseded by a new submission", actor, now)
     submission = Submission(case_id=case.id, poa_draft_id=draft.id if draft else None,
                             submitted_at=submitted_at, channel=channel,
                             amazon_reference=reference.strip(), recorded_by_id=actor.id)
@@ -89,6 +92,11 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
         summary += f" with POA v{draft.version}"
     timeline.record(case, "submitted", actor, f"{summary}; submission {number}",
                     {"submission_id": submission.id, "poa_draft_id": draft.id if draft else None})
+    if not is_latest:
+        # Entered late: an earlier appeal than the one already recorded. It is history,
+        # not something to chase, and the newer submission keeps its follow-ups.
+        db.session.commit()
+        return submission
     if case.status != "submitted":
         _set_status(case, "submitted", actor, now)
     reminders.schedule_first(case, submission)
@@ -136,6 +144,8 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     received_at = _moment(data.get("received_at"), "received_at", now, errors)
     if received_at is not None and received_at < submission.submitted_at:
         errors["received_at"] = "Amazon cannot have replied before the submission."
+    if db.session.scalar(select(AmazonResponse.id).where(AmazonResponse.submission_id == submission.id)):
+        raise Conflict("Amazon's reply to this submission is already recorded.")
     outcome = data.get("outcome")
     if outcome not in OUTCOMES:
         errors["outcome"] = "Choose one of: " + ", ".join(OUTCOMES) + "."
@@ -152,15 +162,21 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
                     {"submission_id": submission.id, "response_id": response.id, "outcome": outcome})
     reminders.cancel_for_submission(case, submission.id, "Amazon replied", actor, now)
     target = OUTCOME_STATUS[outcome]
-    latest = db.session.scalar(select(func.max(Submission.id)).where(Submission.case_id == case.id))
-    # A late reply to an older submission does not move a case that was resubmitted since.
-    if submission.id == latest:
+    # A late reply to an older submission does not move a case that was resubmitted since,
+    # and a reply logged on a closed case is kept for the record without reopening it.
+    if submission.id == latest_submission(case.id).id:
         case.awaiting_since = None
-        if target and target != case.status:
+        if target and target != case.status and case.status != "closed":
             _set_status(case, target, actor, now)
     case.updated_at = now
     db.session.commit()
     return response
+
+
+def latest_submission(case_id: int) -> Submission | None:
+    """The case's most recent submission: latest `submitted_at`, then latest recorded."""
+    return db.session.scalar(select(Submission).where(Submission.case_id == case_id)
+                             .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))
 
 
 def submission_count(case_id: int) -> int:
@@ -203,8 +219,7 @@ class Clock:
 
 def clock(case: Case, now: datetime | None = None) -> Clock:
     now = now or utcnow()
-    latest = db.session.scalar(select(Submission).where(Submission.case_id == case.id)
-                               .order_by(Submission.submitted_at.desc()).limit(1))
+    latest = latest_submission(case.id)
     answered = latest is not None and db.session.scalar(
         select(AmazonResponse.id).where(AmazonResponse.submission_id == latest.id).limit(1)) is not None
     awaiting = latest is not None and not answered and case.status == "submitted"

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
 from caseapp.models import Case
-from caseapp.services import cases, clients, poa, workflow
+from caseapp.services import cases, clients, evidence, poa, workflow
 from caseapp.services.errors import Conflict, DomainError, ValidationFailed
 from caseapp.views import submissions as submissions_view
 from caseapp.views.helpers import show_errors
@@ -75,7 +75,8 @@ def detail(case_id: int):
     return _render_detail(cases.get_case(current_user, case_id))
 
 
-def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 200):
+def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 200,
+                   evidence_form=None):
     status_form = StatusForm()
     status_form.status.choices = [(s, workflow.LABELS[s]) for s in workflow.allowed_moves(case.status)]
     assign_form = AssignForm()
@@ -90,6 +91,8 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),
         poa_versions=poa.versions(current_user, case.id),
+        evidence_files=evidence.list_for_case(current_user, case.id),
+        evidence_form=evidence_form,  # None: the card makes an empty one
         **submissions_view.context_for(case),
     ), status
 

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
-from caseapp.services import cases, poa, poa_diff
+from caseapp.services import cases, evidence, poa, poa_diff
 from caseapp.services.errors import Conflict, ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS
 from caseapp.views.helpers import show_errors
@@ -45,6 +45,7 @@ def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
         "poa/editor.html", case=case, draft=draft, form=form,
         findings=poa.review(current_user, draft.id),
         versions=poa.versions(current_user, case.id),
+        draft_evidence=evidence.for_draft(current_user, draft.id),
     ), status
 
 
@@ -104,9 +105,10 @@ def compare(draft_id: int):
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    data, mimetype, filename = poa.export(current_user, draft_id, fmt,
-                                          with_evidence=request.args.get("evidence") == "1")
-    return Response(data, mimetype=mimetype,
+    data, content_type, filename = poa.export(current_user, draft_id, fmt,
+                                              with_evidence=request.args.get("evidence") == "1")
+    # content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    return Response(data, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})
 

@@ -1,20 +1,22 @@
 """A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import NotificationForm, ProfileForm
-from caseapp.services import accounts, calendar_feed
+from caseapp.services import accounts, api_tokens, calendar_feed
 from caseapp.services.errors import DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
-def _render(form: ProfileForm | None = None, notify_form: NotificationForm | None = None):
+def _render(form: ProfileForm | None = None, notify_form: NotificationForm | None = None,
+            new_token: str | None = None):
     form = form or ProfileForm(obj=current_user, formdata=None)
     form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
     return render_template("settings/profile.html", form=form,
-                           notify_form=notify_form or NotificationForm(obj=current_user, formdata=None))
+                           notify_form=notify_form or NotificationForm(obj=current_user, formdata=None),
+                           tokens=api_tokens.for_user(current_user), new_token=new_token)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -63,3 +65,23 @@ def revoke_calendar():
     calendar_feed.revoke(current_user)
     flash("Calendar address revoked.", "success")
     return redirect(url_for("settings.profile") + "#calendar")
+
+
+@bp.post("/tokens")
+@login_required
+def create_token():
+    try:
+        _row, token = api_tokens.create(current_user, request.form.get("name", ""))
+    except DomainError as error:
+        flash(" ".join(error.fields.values()) or error.message, "danger")
+        return redirect(url_for("settings.profile") + "#api-tokens")
+    # Shown in this response only; it is stored hashed and cannot be shown again.
+    return _render(new_token=token)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    row = api_tokens.revoke(current_user, token_id)
+    flash(f"Token '{row.name}' revoked.", "success")
+    return redirect(url_for("settings.profile") + "#api-tokens")

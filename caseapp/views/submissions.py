@@ -1,7 +1,7 @@
 """Submissions to Amazon, Amazon's replies, and acting on follow-up reminders."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -17,10 +17,19 @@ bp = Blueprint("submissions", __name__)
 
 
 def local_moment(value: datetime | None, person: User) -> datetime | None:
-    """A naive date and time typed in a form, read in the person's own time zone."""
+    """A naive date and time typed in a form, read in the person's own time zone.
+
+    A time the clocks skip (spring forward) does not exist there; it is refused rather
+    than silently moved. A repeated autumn hour is read as its first occurrence.
+    """
     if value is None:
         return None
-    return value.replace(tzinfo=ZoneInfo(person.effective_timezone))
+    zone = ZoneInfo(person.effective_timezone)
+    moment = value.replace(tzinfo=zone)
+    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != value:
+        raise ValidationFailed({"submitted_at": f"{value:%d %b %Y %H:%M} does not exist in "
+                                f"{person.effective_timezone}: the clocks change then."})
+    return moment
 
 
 def _errors_flash(error: ValidationFailed | Conflict) -> None:
@@ -31,13 +40,13 @@ def _errors_flash(error: ValidationFailed | Conflict) -> None:
 @login_required
 def record(case_id: int):
     form = SubmissionForm()
-    data = {"poa_draft_id": form.poa_draft_id.data or None, "channel": form.channel.data,
-            "amazon_reference": form.amazon_reference.data or "",
-            "submitted_at": local_moment(form.submitted_at.data, current_user)}
     if form.submitted_at.raw_data and form.submitted_at.raw_data[0] and form.submitted_at.data is None:
         flash("Submitted at: give a date and time such as 2026-11-29 14:30.", "danger")
         return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
     try:
+        data = {"poa_draft_id": form.poa_draft_id.data or None, "channel": form.channel.data,
+                "amazon_reference": form.amazon_reference.data or "",
+                "submitted_at": local_moment(form.submitted_at.data, current_user)}
         submission = submissions.record_submission(current_user, case_id, data)
     except (ValidationFailed, Conflict) as error:
         _errors_flash(error)
@@ -59,9 +68,9 @@ def submission_due(submission) -> str:
 def respond(submission_id: int):
     submission = submissions.get_submission(current_user, submission_id)
     form = ResponseForm()
-    data = {"outcome": form.outcome.data, "body": form.body.data or "",
-            "received_at": local_moment(form.received_at.data, current_user)}
     try:
+        data = {"outcome": form.outcome.data, "body": form.body.data or "",
+                "received_at": local_moment(form.received_at.data, current_user)}
         submissions.record_response(current_user, submission.id, data)
     except (ValidationFailed, Conflict) as error:
         _errors_flash(error)
@@ -121,7 +130,8 @@ def act_from_email(token: str):
             done = error.message
     case = db.session.get(Case, reminder.case_id)
     return render_template("reminders/act.html", reminder=reminder, case=case, person=person,
-                           done=done, choices=reminders.SNOOZE_CHOICES)
+                           done=done, choices=reminders.SNOOZE_CHOICES,
+                           active=reminders.has_pending(reminder.submission_id))
 
 
 @bp.get("/calendar/<token>.ics")

@@ -93,6 +93,7 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('send_after', caseapp.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', caseapp.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=1000), nullable=False),
     sa.Column('created_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True),

@@ -134,10 +134,13 @@ def test_smtp_5xx_marks_failed_and_stops(world, smtp_server):
     assert dispatch.run_pass(NOW + timedelta(hours=1)).failed == 0
     (reminder,) = db.session.scalars(db.select(Reminder).where(Reminder.sequence == 1)).all()
     assert reminder.status == "failed"
-    event = cases.events(world.consultant_a, world.case_a.id)[0]
-    assert event.kind == "reminder_failed" and "550" in event.summary
+    events = {e.kind: e for e in cases.events(world.consultant_a, world.case_a.id)}
+    assert "550" in events["reminder_failed"].summary
+    assert "refused" in events["reminder_cancelled"].summary  # no repeats into the void
     message = db.session.scalar(db.select(OutboxMessage))
     assert message.status == "failed" and message.attempts == 1
+    assert dispatch.run_pass(NOW + timedelta(days=3)).reminders_due == 0
+    assert smtp_server.mailbox.messages == []
 
 
 def test_without_a_mail_server_mail_is_held_in_the_outbox(world, app):
@@ -205,3 +208,97 @@ def test_snooze_and_dismiss(world, smtp_server):
     assert {"reminder_snoozed", "reminder_cancelled"} <= set(kinds(world))
     with pytest.raises(Conflict):
         reminders.snooze(world.consultant_a, repeat.id, 24, NOW)
+
+
+def test_unreachable_mail_server_fails_nothing_and_keeps_the_mail(world, app):
+    from tests.smtp import free_port
+
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens
+    submit(world)
+    report = dispatch.run_pass(NOW)
+    assert report.failed == 0 and "unusable" in report.server_error
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert (message.status, message.attempts) == ("pending", 0)
+
+
+def test_a_hostile_title_does_not_block_other_mail(world, smtp_server):
+    case = db.session.get(Case, world.case_a.id)  # as old data or another writer might leave it
+    case.title = "Line one\nBcc: victim@x.example " + "x" * 160
+    world.client_a.name = "Harbor Lane " + "y" * 180  # subject well over 300 characters
+    db.session.commit()
+    other = make_case(world.consultant_a, world.client_a, title="Innocent case")
+    submit(world)
+    submit(world, case=other)
+    assert dispatch.run_pass(NOW).sent == 2
+    subjects = [m["Subject"] for m in smtp_server.mailbox.messages]
+    assert all("\n" not in s and len(s) <= 300 for s in subjects)
+    assert all(m["Bcc"] is None for m in smtp_server.mailbox.messages)
+
+
+def test_after_the_email_the_deadline_is_the_repeat_not_overdue(world, smtp_server):
+    submit(world)
+    dispatch.run_pass(NOW)
+    case = db.session.get(Case, world.case_a.id)
+    db.session.refresh(case)
+    assert case.follow_up_due_at == NOW + timedelta(hours=24)
+
+
+def test_reply_also_stops_mail_held_for_quiet_hours(world, smtp_server):
+    admin = world.admin_a
+    admin.quiet_hours_enabled, admin.quiet_start, admin.quiet_end = True, "00:00", "23:59"
+    db.session.commit()
+    submission = submit(world)
+    for day in range(3):
+        dispatch.run_pass(NOW + timedelta(days=day))
+    held = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.kind == "escalation"))
+    assert held.status == "pending"
+    submissions.record_response(world.consultant_a, submission.id, {"outcome": "other"},
+                                now=NOW + timedelta(days=2, hours=1))
+    db.session.refresh(held)
+    assert held.status == "cancelled"
+
+
+def test_second_reply_is_refused_and_closed_case_stays_closed(world):
+    from caseapp.services.errors import Conflict
+
+    submission = submit(world, hours_ago=5)
+    cases.change_status(world.consultant_a, world.case_a.id, "closed")
+    submissions.record_response(world.consultant_a, submission.id, {"outcome": "rejected"}, now=NOW)
+    assert db.session.get(Case, world.case_a.id).status == "closed"
+    with pytest.raises(Conflict, match="already recorded"):
+        submissions.record_response(world.consultant_a, submission.id, {"outcome": "reinstated"}, now=NOW)
+
+
+def test_an_older_submission_entered_late_does_not_supersede_the_newer(world):
+    newer = submit(world, hours_ago=2)
+    submit(world, hours_ago=24 * 7)
+    pending = reminders.pending_for_case(world.case_a.id)
+    assert [r.submission_id for r in pending] == [newer.id]
+
+
+def test_snooze_works_after_a_reminder_went_out(world, smtp_server):
+    submit(world)
+    dispatch.run_pass(NOW)
+    sent = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
+    upcoming = reminders.snooze(world.consultant_a, sent.id, 24, NOW + timedelta(hours=1))
+    assert upcoming.sequence == 2 and upcoming.due_at == NOW + timedelta(hours=48)
+
+
+def test_both_channels_off_is_refused(world):
+    from caseapp.services.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as error:
+        accounts.update_notifications(world.consultant_a, False, False, False, "20:00", "08:00")
+    assert "notify_each_reminder" in error.value.fields
+
+
+def test_reminder_counts_as_sent_when_one_admin_gets_it(world, smtp_server):
+    cases.update_case(world.consultant_a, world.case_a.id, {"assignee_id": None})
+    make_user(world.agency_a, "second@agency-a.example", "admin")
+    submit(world)
+    smtp_server.mailbox.fail_next(550)  # the first admin's address is refused
+    dispatch.run_pass(NOW)
+    reminder = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
+    assert reminder.status == "sent"
+    assert len(smtp_server.mailbox.messages) == 1
+    assert "reminder_failed" in kinds(world)

@@ -170,3 +170,26 @@ def test_run_due_command_prints_what_it_did(app, world, smtp_server):
     assert result.exit_code != 0 and "time zone offset" in result.output
     result = runner.invoke(args=["reminders", "run-due", "--now", "tomorrow"])
     assert result.exit_code != 0 and "not an ISO 8601" in result.output
+
+
+def test_a_time_the_clocks_skip_is_refused(browser, world):
+    with time_machine.travel(datetime(2026, 4, 2, 12, 0, tzinfo=timezone.utc), tick=False):
+        browser.login(world.consultant_a.email)  # Europe/Berlin: 29 March 02:30 does not exist
+        page = browser.post(f"/cases/{world.case_a.id}/submissions", data={
+            "channel": "email", "submitted_at": "2026-03-29T02:30"}, follow_redirects=True).get_data(as_text=True)
+    assert "does not exist in Europe/Berlin" in page
+    assert db.session.scalar(db.select(db.func.count(Submission.id))) == 0
+
+
+def test_email_link_still_snoozes_after_the_reminder_was_sent(app, browser, world, clock, smtp_server):
+    submissions.record_submission(world.consultant_a, world.case_a.id, {"submitted_at": NOW - timedelta(hours=49)})
+    dispatch.run_pass(NOW)
+    sent = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
+    with app.test_request_context():
+        token = reminder_mail.action_token(sent, world.consultant_a)
+    page = browser.get(f"/reminders/act/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    page = browser.client.post(f"/reminders/act/{token}", data={
+        "action": "dismiss", "csrf_token": csrf}).get_data(as_text=True)
+    assert "No more follow-up reminders" in page
+    assert db.session.scalar(db.select(db.func.count(Reminder.id)).where(Reminder.status == "pending")) == 0

@@ -3,11 +3,14 @@
 A route added later with an id argument is covered without anyone remembering; a route
 with an argument this test does not know fails until the argument is added below.
 """
+import io
+
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import Case, Client, PoaDraft, Reminder, Submission, User
-from caseapp.services import poa, submissions
+from caseapp.models import ApiToken, Case, Client, Evidence, PoaDraft, Reminder, Submission, User
+from caseapp.services import api_tokens, evidence, poa, submissions
 
 
 def _draft(w):
@@ -24,6 +27,17 @@ def _reminder(w):
     return db.session.scalar(db.select(Reminder.id).where(Reminder.submission_id == _submission(w)))
 
 
+def _evidence(w):
+    existing = db.session.scalar(db.select(Evidence.id).where(Evidence.case_id == w.case_a.id))
+    upload = FileStorage(io.BytesIO(b"%PDF-1.4 invoice of agency A"), "invoice.pdf")
+    return existing or evidence.upload(w.consultant_a, w.case_a.id, upload, "invoice").id
+
+
+def _token(w):
+    existing = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == w.consultant_a.id))
+    return existing or api_tokens.create(w.consultant_a, "agency A's script")[0].id
+
+
 # Which object of agency A each URL argument names.
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
@@ -32,6 +46,8 @@ ID_ARGUMENTS = {
     "draft_id": _draft,
     "submission_id": _submission,
     "reminder_id": _reminder,
+    "evidence_id": _evidence,
+    "token_id": _token,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
@@ -59,13 +75,18 @@ def test_the_map_has_id_routes_to_check(app):
 
 def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     browser.login(world.admin_b.email)  # an admin: a 404 here is tenancy, not a role refusal
+    api_token = api_tokens.create(world.admin_b, "agency B's script")[1]
     checked = []
     for rule in _routes_with_ids(app):
         values = {arg: ID_ARGUMENTS[arg](world) if arg in ID_ARGUMENTS else OTHER_ARGUMENTS[arg]
                   for arg in rule.arguments}
         url = rule.build(values)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if method == "GET":
+            if url.startswith("/api/"):  # the API, with agency B's token
+                response = browser.client.open(
+                    url, method=method, headers={"Authorization": f"Bearer {api_token}"},
+                    json=None if method in ("GET", "DELETE") else HARMFUL_FORM)
+            elif method == "GET":
                 response = browser.get(url)
             else:
                 response = browser.post(url, data=HARMFUL_FORM)
@@ -86,6 +107,7 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert reminder.status == "pending" and reminder.due_at == case.follow_up_due_at
     assert db.session.scalar(db.select(db.func.count()).select_from(
         db.select(Submission.id).where(Submission.case_id == case.id).subquery())) == 1
+    assert db.session.get(ApiToken, _token(world)).revoked_at is None
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",

@@ -1,0 +1,265 @@
+"""The OpenAPI 3.1 description of /api/v1, built from the same vocabularies as the code."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, STATUSES
+from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
+from caseapp.services.poa_review import ERROR, WARNING
+
+TS = {"type": "string", "format": "date-time"}
+TS_NULL = {"type": ["string", "null"], "format": "date-time"}
+ID = {"type": "integer", "minimum": 1}
+ID_NULL = {"type": ["integer", "null"], "minimum": 1}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict, required: list[str] | None = None, extra: bool = False) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def text(max_length: int, min_length: int = 0) -> dict:
+    schema = {"type": "string", "maxLength": max_length}
+    if min_length:
+        schema["minLength"] = min_length
+    return schema
+
+
+def listing(item: str) -> dict:
+    return obj({"items": {"type": "array", "items": ref(item)},
+                "next": {"type": ["string", "null"]}}, ["items", "next"])
+
+
+CLIENT_IN = {
+    "name": text(200, 1), "seller_id": {"type": "string", "pattern": "^[A-Za-z0-9]{8,20}$"},
+    "marketplace": {"type": "string", "enum": list(MARKETPLACES)},
+    "contact_name": text(120), "contact_email": {"type": "string", "format": "email"},
+    "notes": text(20000),
+}
+CASE_IN = {
+    "client_id": ID, "title": text(200, 1), "kind": {"type": "string", "enum": list(KINDS)},
+    "reason": {"type": "string", "enum": list(REASONS)},
+    "asins": {"type": "array", "maxItems": 200,
+              "items": {"type": "string", "pattern": "^[A-Za-z0-9]{10}$"}},
+    "assignee_id": ID_NULL, "amazon_notice": text(50000), "opened_at": TS,
+    "priority": {"type": "string", "enum": list(PRIORITIES)},
+}
+POA_IN = {
+    "subject": text(20000), "introduction": text(20000), "root_cause": text(20000),
+    "corrective_actions": {"type": "array", "maxItems": 30, "items": text(20000)},
+    "preventive_measures": {"type": "array", "maxItems": 30, "items": text(20000)},
+    "closure": text(20000),
+}
+
+SCHEMAS = {
+    "Error": obj({"error": obj({
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    }, ["code", "message"])}, ["error"]),
+    "ClientInput": obj(CLIENT_IN),
+    "Client": obj({**{k: {"type": "string"} for k in CLIENT_IN}, "id": ID, "created_at": TS},
+                  ["id", "name", "seller_id", "marketplace", "created_at"]),
+    "CaseInput": obj(CASE_IN),
+    "CaseUpdate": obj({**CASE_IN, "status": {"type": "string", "enum": list(STATUSES)}}),
+    "Case": obj({
+        "id": ID, "client_id": ID, "title": {"type": "string"}, "kind": CASE_IN["kind"],
+        "reason": CASE_IN["reason"], "asins": {"type": "array", "items": {"type": "string"}},
+        "assignee_id": ID_NULL, "amazon_notice": {"type": "string"}, "priority": CASE_IN["priority"],
+        "status": {"type": "string", "enum": list(STATUSES)}, "opened_at": TS, "closed_at": TS_NULL,
+        "follow_up_due_at": TS_NULL, "created_at": TS, "updated_at": TS,
+    }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
+        "follow_up_due_at"]),
+    "Event": obj({"id": ID, "kind": {"type": "string"}, "occurred_at": TS, "actor_id": ID_NULL,
+                  "summary": {"type": "string"}, "data": {"type": "object"}},
+                 ["id", "kind", "occurred_at", "actor_id", "summary", "data"]),
+    "NoteInput": obj({"body": text(20000, 1)}, ["body"]),
+    "Note": obj({"id": ID, "case_id": ID, "author_id": ID_NULL, "body": {"type": "string"},
+                 "created_at": TS}, ["id", "case_id", "body", "created_at"]),
+    "PoaDraftInput": obj(POA_IN),
+    "PoaDraft": obj({**{k: {"type": "string"} for k in ("subject", "introduction", "root_cause", "closure")},
+                     "corrective_actions": {"type": "array", "items": {"type": "string"}},
+                     "preventive_measures": {"type": "array", "items": {"type": "string"}},
+                     "id": ID, "case_id": ID, "version": ID, "created_at": TS, "author_id": ID_NULL,
+                     "final": {"type": "boolean"}, "submitted_at": TS_NULL},
+                    ["id", "case_id", "version", "created_at", "author_id"]),
+    "Review": obj({"draft_id": ID, "findings": {"type": "array", "items": obj({
+        "code": {"type": "string"}, "severity": {"type": "string", "enum": [ERROR, WARNING]},
+        "section": {"type": ["string", "null"]}, "message": {"type": "string"},
+    }, ["code", "severity", "section", "message"])}}, ["findings"]),
+    "SubmissionInput": obj({"poa_draft_id": ID_NULL, "submitted_at": TS,
+                            "channel": {"type": "string", "enum": list(CHANNELS)},
+                            "amazon_reference": text(200)}),
+    "Submission": obj({"id": ID, "case_id": ID, "poa_draft_id": ID_NULL, "submitted_at": TS,
+                       "channel": {"type": "string", "enum": list(CHANNELS)},
+                       "amazon_reference": {"type": "string"}, "follow_up_due_at": TS_NULL,
+                       "created_at": TS},
+                      ["id", "case_id", "submitted_at", "channel", "follow_up_due_at"]),
+    "ResponseInput": obj({"received_at": TS, "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                          "body": text(50000)}, ["outcome"]),
+    "Response": obj({"id": ID, "submission_id": ID, "case_id": ID, "received_at": TS,
+                     "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                     "body": {"type": "string"}, "created_at": TS},
+                    ["id", "submission_id", "received_at", "outcome"]),
+    "Reminder": obj({"id": ID, "case_id": ID, "submission_id": ID, "sequence": ID, "due_at": TS,
+                     "status": {"type": "string", "enum": list(REMINDER_STATUSES)},
+                     "sent_at": TS_NULL, "recipient": {"type": ["string", "null"]}},
+                    ["id", "case_id", "submission_id", "due_at", "status", "sent_at", "recipient"]),
+}
+for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder"):
+    SCHEMAS[f"{_name}List"] = listing(_name)
+
+ERRORS = {
+    "400": "The request is malformed.", "401": "No valid API token.",
+    "403": "Your role does not allow this.", "404": "No such object in your agency.",
+    "409": "Not possible in the object's current state.", "413": "The upload is too large.",
+    "415": "The body is not JSON (or not the expected media type).",
+    "422": "Invalid fields; `error.fields` names each one.", "429": "Too many requests; see Retry-After.",
+}
+
+
+def error_responses(*codes: str) -> dict:
+    return {code: {"description": ERRORS[code],
+                   "content": {"application/json": {"schema": ref("Error")}}} for code in codes}
+
+
+def ok(schema: str, status: str = "200", description: str = "OK") -> dict:
+    return {status: {"description": description, "content": {"application/json": {"schema": ref(schema)}}}}
+
+
+def json_body(schema: str, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+def query(name: str, schema: dict, description: str = "") -> dict:
+    param = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+PAGING = [query("page", {"type": "integer", "minimum": 1}),
+          query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]
+READ = ("401", "404", "429")
+WRITE = ("400", "401", "404", "415", "422", "429")
+
+
+def operation(op_id: str, summary: str, responses: dict, *errors: str, **extra) -> dict:
+    return {"operationId": op_id, "summary": summary,
+            "responses": {**responses, **error_responses(*errors)}, **extra}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict:
+    paths = {
+        "/clients": {
+            "get": operation("listClients", "Clients of your agency, by name", ok("ClientList"),
+                             "401", "422", "429",
+                             parameters=[query("q", {"type": "string"}, "Name or seller ID contains"), *PAGING]),
+            "post": operation("createClient", "Add a seller client", ok("Client", "201", "Created"), *WRITE,
+                              requestBody=json_body("ClientInput")),
+        },
+        "/clients/{client_id}": {
+            "parameters": [path_id("client_id")],
+            "get": operation("getClient", "One client", ok("Client"), *READ),
+            "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE,
+                               requestBody=json_body("ClientInput")),
+            "delete": operation("deleteClient", "Delete a client without cases (admins)",
+                                {"204": {"description": "Deleted"}}, "401", "403", "404", "409", "429"),
+        },
+        "/cases": {
+            "get": operation("listCases", "Cases of your agency, recently updated first", ok("CaseList"),
+                             "401", "422", "429", parameters=[
+                                 query("status", {"type": "string", "enum": list(STATUSES)}),
+                                 query("client_id", ID), query("assignee_id", ID),
+                                 query("q", {"type": "string"}, "Client name, seller ID, title or ASIN"),
+                                 *PAGING]),
+            "post": operation("createCase", "Open a case", ok("Case", "201", "Created"), *WRITE,
+                              requestBody=json_body("CaseInput")),
+        },
+        "/cases/{case_id}": {
+            "parameters": [path_id("case_id")],
+            "get": operation("getCase", "One case", ok("Case"), *READ),
+            "patch": operation("updateCase", "Change fields; `status` follows the workflow",
+                               ok("Case"), *WRITE, "409", requestBody=json_body("CaseUpdate")),
+        },
+        "/cases/{case_id}/timeline": {
+            "parameters": [path_id("case_id")],
+            "get": operation("caseTimeline", "The case's events, oldest first", ok("EventList"),
+                             "401", "404", "422", "429", parameters=PAGING),
+        },
+        "/cases/{case_id}/notes": {
+            "parameters": [path_id("case_id")],
+            "post": operation("addNote", "Add a Markdown note", ok("Note", "201", "Created"), *WRITE,
+                              requestBody=json_body("NoteInput")),
+        },
+        "/cases/{case_id}/poa-drafts": {
+            "parameters": [path_id("case_id")],
+            "get": operation("listPoaDrafts", "Every POA version of the case, newest first",
+                             ok("PoaDraftList"), *READ),
+            "post": operation("createPoaDraft", "Save the next POA version", ok("PoaDraft", "201", "Created"),
+                              *WRITE, requestBody=json_body("PoaDraftInput")),
+        },
+        "/poa-drafts/{draft_id}": {
+            "parameters": [path_id("draft_id")],
+            "get": operation("getPoaDraft", "One POA version", ok("PoaDraft"), *READ),
+        },
+        "/poa-drafts/{draft_id}/review": {
+            "parameters": [path_id("draft_id")],
+            "get": operation("reviewPoaDraft", "The review's findings for a POA version", ok("Review"), *READ),
+        },
+        "/poa-drafts/{draft_id}/export": {
+            "parameters": [path_id("draft_id")],
+            "get": operation("exportPoaDraft", "The POA version as a file", {"200": {
+                "description": "The file, as an attachment",
+                "content": {"text/plain": {"schema": {"type": "string"}},
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+                                {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}},
+                "401", "404", "422", "429",
+                parameters=[query("format", {"type": "string", "enum": ["txt", "docx", "pdf"]}),
+                            query("evidence", {"type": "string", "enum": ["0", "1"]},
+                                  "1 appends the evidence index")]),
+        },
+        "/cases/{case_id}/submissions": {
+            "parameters": [path_id("case_id")],
+            "post": operation("recordSubmission", "Record a submission to Amazon; schedules the follow-up",
+                              ok("Submission", "201", "Created"), *WRITE, "409",
+                              requestBody=json_body("SubmissionInput")),
+        },
+        "/submissions/{submission_id}/responses": {
+            "parameters": [path_id("submission_id")],
+            "post": operation("recordResponse", "Record Amazon's reply; cancels that submission's reminders",
+                              ok("Response", "201", "Created"), *WRITE, "409",
+                              requestBody=json_body("ResponseInput")),
+        },
+        "/reminders": {
+            "get": operation("listReminders", "Follow-up reminders of your agency, latest due first",
+                             ok("ReminderList"), "401", "422", "429",
+                             parameters=[query("status", {"type": "string", "enum": list(REMINDER_STATUSES)}),
+                                         *PAGING]),
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "caseapp API", "version": "1.0.0",
+                 "description": "Cases, POA drafts, submissions and follow-up reminders of one "
+                                "agency. Every object belongs to the token owner's agency; another "
+                                "agency's object answers 404 like a missing one."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

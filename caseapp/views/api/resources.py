@@ -1,0 +1,200 @@
+"""The API's endpoints, one thin function each: parse, call the service, serialise."""
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from caseapp.extensions import db
+from caseapp.models import STATUSES, CaseEvent, Reminder
+from caseapp.models.submission import REMINDER_STATUSES
+from caseapp.services import cases, clients, poa, reminders, submissions, workflow
+from caseapp.services.cases import CaseFilters
+from caseapp.services.errors import ValidationFailed
+from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
+from caseapp.views.api import serialize
+from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
+from caseapp.views.api.openapi import document
+
+CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
+CASE_FIELDS = {"client_id", "title", "kind", "reason", "asins", "assignee_id", "amazon_notice",
+               "opened_at", "priority"}
+
+
+def created(payload: dict) -> tuple[Response, int]:
+    return jsonify(payload), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+# ---- clients ----------------------------------------------------------------------------
+
+@bp.get("/clients")
+def client_list():
+    page, per_page = page_args()
+    found = clients.list_clients(user(), request.args.get("q", "")[:200], page, per_page)
+    return listing([serialize.client(c) for c in found.items], found, "api.client_list")
+
+
+@bp.post("/clients")
+def client_create():
+    return created(serialize.client(clients.create_client(user(), body(CLIENT_FIELDS))))
+
+
+@bp.get("/clients/<int:client_id>")
+def client_get(client_id: int):
+    return serialize.client(clients.get_client(user(), client_id))
+
+
+@bp.patch("/clients/<int:client_id>")
+def client_update(client_id: int):
+    clients.get_client(user(), client_id)  # another agency's client: 404 before anything else
+    return serialize.client(clients.update_client(user(), client_id, body(CLIENT_FIELDS)))
+
+
+@bp.delete("/clients/<int:client_id>")
+def client_delete(client_id: int):
+    clients.delete_client(user(), client_id)
+    return "", 204
+
+
+# ---- cases ------------------------------------------------------------------------------
+
+def _case_filters() -> CaseFilters:
+    status = request.args.get("status", "")
+    if status and status not in STATUSES:
+        raise ValidationFailed({"status": "Choose one of: " + ", ".join(STATUSES) + "."},
+                               "Invalid query parameter.")
+    assignee = int_arg("assignee_id")
+    page, _ = page_args()
+    return CaseFilters(status=status, client_id=int_arg("client_id"),
+                       assignee=str(assignee) if assignee else "all",
+                       q=request.args.get("q", "")[:200], page=page)
+
+
+@bp.get("/cases")
+def case_list():
+    _, per_page = page_args()
+    found = cases.list_cases(user(), _case_filters(), per_page=per_page)
+    return listing([serialize.case(c) for c in found.items], found, "api.case_list")
+
+
+@bp.post("/cases")
+def case_create():
+    data = body(CASE_FIELDS)
+    moment(data, "opened_at")
+    return created(serialize.case(cases.create_case(user(), data)))
+
+
+@bp.get("/cases/<int:case_id>")
+def case_get(case_id: int):
+    return serialize.case(cases.get_case(user(), case_id))
+
+
+@bp.patch("/cases/<int:case_id>")
+def case_update(case_id: int):
+    case = cases.get_case(user(), case_id)
+    data = body(CASE_FIELDS | {"status"})
+    moment(data, "opened_at")
+    target = data.pop("status", None)
+    if target is not None and target != case.status:
+        workflow.check_move(case.status, target)  # refuse before changing anything else
+    if data:
+        case = cases.update_case(user(), case_id, data)
+    if target is not None and target != case.status:
+        case = cases.change_status(user(), case_id, target)
+    return serialize.case(cases.get_case(user(), case_id))
+
+
+@bp.get("/cases/<int:case_id>/timeline")
+def case_timeline(case_id: int):
+    case = cases.get_case(user(), case_id)
+    page, per_page = page_args()
+    found = db.paginate(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                        .order_by(CaseEvent.occurred_at, CaseEvent.id),
+                        page=page, per_page=per_page, error_out=False)
+    return listing([serialize.event(e) for e in found.items], found, "api.case_timeline",
+                   case_id=case.id)
+
+
+@bp.post("/cases/<int:case_id>/notes")
+def note_create(case_id: int):
+    cases.get_case(user(), case_id)
+    data = body({"body"})
+    return created(serialize.note(cases.add_note(user(), case_id, data.get("body"))))
+
+
+# ---- POA drafts ---------------------------------------------------------------------------
+
+@bp.get("/cases/<int:case_id>/poa-drafts")
+def draft_list(case_id: int):
+    drafts = poa.versions(user(), case_id)
+    return {"items": [serialize.poa_draft(d) for d in drafts], "next": None}
+
+
+@bp.post("/cases/<int:case_id>/poa-drafts")
+def draft_create(case_id: int):
+    cases.get_case(user(), case_id)
+    data = body(set(SECTION_KEYS))
+    wrong = {key: "Must be a list of texts." for key in LIST_SECTIONS
+             if key in data and not isinstance(data[key], list)}
+    if wrong:  # the pages send one item per line; the API takes real lists
+        raise ValidationFailed(wrong)
+    return created(serialize.poa_draft(poa.save_version(user(), case_id, data)))
+
+
+@bp.get("/poa-drafts/<int:draft_id>")
+def draft_get(draft_id: int):
+    return serialize.poa_draft(poa.get_draft(user(), draft_id))
+
+
+@bp.get("/poa-drafts/<int:draft_id>/review")
+def draft_review(draft_id: int):
+    return {"draft_id": draft_id,
+            "findings": [f.as_dict() for f in poa.review(user(), draft_id)]}
+
+
+@bp.get("/poa-drafts/<int:draft_id>/export")
+def draft_export(draft_id: int):
+    data, mimetype, filename = poa.export(user(), draft_id, request.args.get("format", "txt"),
+                                          with_evidence=request.args.get("evidence") == "1")
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---- submissions, replies, reminders ------------------------------------------------------
+
+@bp.post("/cases/<int:case_id>/submissions")
+def submission_create(case_id: int):
+    cases.get_case(user(), case_id)
+    data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference"})
+    moment(data, "submitted_at")
+    submission = submissions.record_submission(user(), case_id, data)
+    due = next((r.due_at for r in reminders.pending_for_case(case_id)
+                if r.submission_id == submission.id), None)
+    return created(serialize.submission(submission, due))
+
+
+@bp.post("/submissions/<int:submission_id>/responses")
+def response_create(submission_id: int):
+    submissions.get_submission(user(), submission_id)
+    data = body({"received_at", "outcome", "body"})
+    moment(data, "received_at")
+    return created(serialize.response(submissions.record_response(user(), submission_id, data)))
+
+
+@bp.get("/reminders")
+def reminder_list():
+    status = request.args.get("status", "")
+    if status and status not in REMINDER_STATUSES:
+        raise ValidationFailed({"status": "Choose one of: " + ", ".join(REMINDER_STATUSES) + "."},
+                               "Invalid query parameter.")
+    page, per_page = page_args()
+    stmt = select(Reminder).where(Reminder.agency_id == user().agency_id)
+    if status:
+        stmt = stmt.where(Reminder.status == status)
+    found = db.paginate(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()),
+                        page=page, per_page=per_page, error_out=False)
+    return listing([serialize.reminder(r) for r in found.items], found, "api.reminder_list")

@@ -1,0 +1,62 @@
+"""Objects as the API shows them: ISO 8601 timestamps with offset, ids for relations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from caseapp.models import AmazonResponse, Case, CaseEvent, Client, Note, PoaDraft, Reminder, Submission
+
+
+def ts(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def client(c: Client) -> dict:
+    return {"id": c.id, "name": c.name, "seller_id": c.seller_id, "marketplace": c.marketplace,
+            "contact_name": c.contact_name, "contact_email": c.contact_email, "notes": c.notes,
+            "created_at": ts(c.created_at)}
+
+
+def case(c: Case) -> dict:
+    return {"id": c.id, "client_id": c.client_id, "title": c.title, "kind": c.kind, "reason": c.reason,
+            "asins": c.asins, "assignee_id": c.assignee_id, "amazon_notice": c.amazon_notice,
+            "priority": c.priority, "status": c.status, "opened_at": ts(c.opened_at),
+            "closed_at": ts(c.closed_at), "follow_up_due_at": ts(c.follow_up_due_at),
+            "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
+
+
+def event(e: CaseEvent) -> dict:
+    return {"id": e.id, "kind": e.kind, "occurred_at": ts(e.occurred_at), "actor_id": e.actor_id,
+            "summary": e.summary, "data": e.data or {}}
+
+
+def note(n: Note) -> dict:
+    return {"id": n.id, "case_id": n.case_id, "author_id": n.author_id, "body": n.body,
+            "created_at": ts(n.created_at)}
+
+
+def poa_draft(d: PoaDraft) -> dict:
+    return {"id": d.id, "case_id": d.case_id, "version": d.version, "subject": d.subject,
+            "introduction": d.introduction, "root_cause": d.root_cause,
+            "corrective_actions": list(d.corrective_actions or []),
+            "preventive_measures": list(d.preventive_measures or []), "closure": d.closure,
+            "created_at": ts(d.created_at), "author_id": d.author_id, "final": d.is_final,
+            "submitted_at": ts(d.submitted_at)}
+
+
+def submission(s: Submission, follow_up_due_at: datetime | None) -> dict:
+    return {"id": s.id, "case_id": s.case_id, "poa_draft_id": s.poa_draft_id,
+            "submitted_at": ts(s.submitted_at), "channel": s.channel,
+            "amazon_reference": s.amazon_reference, "follow_up_due_at": ts(follow_up_due_at),
+            "created_at": ts(s.created_at)}
+
+
+def response(r: AmazonResponse) -> dict:
+    return {"id": r.id, "submission_id": r.submission_id, "case_id": r.case_id,
+            "received_at": ts(r.received_at), "outcome": r.outcome, "body": r.body,
+            "created_at": ts(r.created_at)}
+
+
+def reminder(r: Reminder) -> dict:
+    return {"id": r.id, "case_id": r.case_id, "submission_id": r.submission_id, "sequence": r.sequence,
+            "due_at": ts(r.due_at), "status": r.status, "sent_at": ts(r.sent_at),
+            "recipient": r.recipient or None}

@@ -1,0 +1,290 @@
+"""Evidence files: upload on the case page, a page per file with its preview, downloads,
+the case's bundle, and linking files to a POA version from the editor."""
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
+from wtforms import MultipleFileField, SelectField, TextAreaField
+
+from caseapp.models import Evidence
+from caseapp.services import cases, evidence
+from caseapp.services.errors import Conflict, DomainError, ValidationFailed
+from caseapp.services.evidence_filenames import download_name
+from caseapp.views import cases as case_views
+from caseapp.views.errors import json_error, wants_json
+from caseapp.views.helpers import show_errors
+
+bp = Blueprint("evidence", __name__)
+
+# Every response carrying a file's bytes: never sniffed into HTML, never run as a page.
+SANDBOX_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "private, no-store",
+}
+CATEGORY_CHOICES = list(evidence.CATEGORY_LABELS.items())
+DESCRIPTION_HELP = "What it shows and why it matters. The POA export prints it beside the file name."
+
+
+class UploadForm(FlaskForm):
+    # CSRF is checked for every POST by CSRFProtect; the template adds the token.
+    class Meta:
+        csrf = False
+
+    files = MultipleFileField("Files")
+    category = SelectField("Category", choices=CATEGORY_CHOICES, default="other")
+    description = TextAreaField("Description", description=DESCRIPTION_HELP)
+
+
+class EditForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    category = SelectField("Category", choices=CATEGORY_CHOICES)
+    description = TextAreaField("Description", description=DESCRIPTION_HELP)
+
+
+def upload_form(**kwargs) -> UploadForm:
+    """The case page's upload form; `prefix` keeps its ids apart from the page's other forms."""
+    return UploadForm(prefix="evidence", **kwargs)
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if size >= 10 else f"{size:.1f} {unit}"
+    return ""  # not reached
+
+
+@bp.app_template_filter("evidence_type")
+def evidence_type(content_type: str) -> str:
+    return evidence.TYPE_LABELS.get(content_type, content_type)
+
+
+@bp.app_template_filter("evidence_category")
+def evidence_category(category: str) -> str:
+    return evidence.CATEGORY_LABELS.get(category, category)
+
+
+@bp.app_template_global()
+def evidence_upload_form() -> UploadForm:
+    return upload_form(formdata=None)
+
+
+# ---------------------------------------------------------------- upload
+
+@bp.post("/cases/<int:case_id>/evidence")
+@login_required
+def upload(case_id: int):
+    form = upload_form()
+    try:
+        result = evidence.upload_many(current_user, case_id, form.files.data,
+                                      form.category.data, form.description.data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _case_page(case_id, form, error.status)
+    if result.saved:
+        names = ", ".join(row.filename for row in result.saved)
+        flash(f"Uploaded {names}." if len(result.saved) == 1
+              else f"Uploaded {len(result.saved)} files: {names}.", "success")
+    if result.refused:
+        for name, error in result.refused:
+            flash(f"{name}: {error.message}", "danger")
+        return _case_page(case_id, form, result.refused[0][1].status)
+    return redirect(url_for("cases.detail", case_id=case_id) + "#evidence", code=303)
+
+
+def _case_page(case_id: int, form: UploadForm, status: int):
+    """The case page again, the category and description kept (a browser cannot refill files)."""
+    return case_views._render_detail(cases.get_case(current_user, case_id), evidence_form=form,
+                                     status=status)
+
+
+# ---------------------------------------------------------------- one file
+
+def _file_page(row: Evidence, form: EditForm, status: int = 200):
+    return render_template(
+        "evidence/detail.html", row=row, form=form,
+        case=cases.get_case(current_user, row.case_id),
+        links=evidence.links_of(current_user, row.id),
+        previewable=evidence.is_previewable(row),
+    ), status
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@login_required
+def detail(evidence_id: int):
+    row = evidence.get(current_user, evidence_id)
+    return _file_page(row, EditForm(formdata=None, obj=row))
+
+
+@bp.post("/evidence/<int:evidence_id>/edit")
+@login_required
+def edit(evidence_id: int):
+    row = evidence.get(current_user, evidence_id)
+    form = EditForm()
+    try:
+        evidence.update(current_user, row.id, form.description.data, form.category.data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _file_page(row, form, status=error.status)
+    flash("File details saved.", "success")
+    return redirect(url_for("evidence.detail", evidence_id=row.id), code=303)
+
+
+@bp.post("/evidence/<int:evidence_id>/delete")
+@login_required
+def delete(evidence_id: int):
+    gone = evidence.delete(current_user, evidence_id)
+    flash(f"Deleted {gone.filename}.", "success")
+    return redirect(url_for("cases.detail", case_id=gone.case_id) + "#evidence", code=303)
+
+
+def _send(row: Evidence, stream, as_attachment: bool):
+    response = send_file(stream, mimetype=row.content_type, as_attachment=as_attachment,
+                         download_name=download_name(row.filename), etag=row.sha256,
+                         conditional=True)
+    response.headers["Content-Type"] = row.content_type  # as stored: no charset guessed for it
+    response.headers.update(SANDBOX_HEADERS)
+    return response
+
+
+@bp.get("/evidence/<int:evidence_id>/download")
+@login_required
+def download(evidence_id: int):
+    row, stream = evidence.open_file(current_user, evidence_id)
+    return _send(row, stream, as_attachment=True)
+
+
+@bp.get("/evidence/<int:evidence_id>/preview")
+@login_required
+def preview(evidence_id: int):
+    row, stream = evidence.open_file(current_user, evidence_id, preview=True)
+    return _send(row, stream, as_attachment=False)
+
+
+@bp.get("/cases/<int:case_id>/evidence/bundle")
+@login_required
+def bundle(case_id: int):
+    result = evidence.bundle(current_user, case_id)
+    response = send_file(result.file, mimetype="application/zip", as_attachment=True,
+                         download_name=result.filename)
+    response.headers.update(SANDBOX_HEADERS)
+    return response
+
+
+# ---------------------------------------------------------------- links to a POA version
+
+def _back_to_editor(draft_id: int):
+    return redirect(url_for("poa.editor", draft_id=draft_id) + "#evidence", code=303)
+
+
+def _flash_refusal(error: DomainError) -> None:
+    # After the redirect nothing is highlighted: say what was wrong, not "see the fields".
+    flash(" ".join(error.fields.values()) or error.message, "danger")
+
+
+@bp.post("/poa/<int:draft_id>/evidence")
+@login_required
+def link(draft_id: int):
+    try:
+        evidence.link(current_user, draft_id, request.form.get("link-evidence_id"),
+                      request.form.get("link-action_index"))
+    except (ValidationFailed, Conflict) as error:
+        _flash_refusal(error)
+    else:
+        flash("File linked to this version.", "success")
+    return _back_to_editor(draft_id)
+
+
+@bp.post("/poa/<int:draft_id>/evidence/<int:evidence_id>/unlink")
+@login_required
+def unlink(draft_id: int, evidence_id: int):
+    try:
+        evidence.unlink(current_user, draft_id, evidence_id)
+    except Conflict as error:
+        _flash_refusal(error)
+    else:
+        flash("File unlinked from this version.", "success")
+    return _back_to_editor(draft_id)
+
+
+@bp.post("/poa/<int:draft_id>/evidence/copy")
+@login_required
+def copy_links(draft_id: int):
+    try:
+        added = evidence.copy_links(current_user, draft_id)
+    except Conflict as error:
+        _flash_refusal(error)
+    else:
+        flash(f"Copied {added} link{'' if added == 1 else 's'} from the earlier version.", "success")
+    return _back_to_editor(draft_id)
+
+
+# ---------------------------------------------------------------- uploads over the limit
+
+# Reading at most this many times the body limit to let the client see the answer.
+DRAIN_FACTOR = 4
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge):
+    """A readable 413, as a page or as JSON under /api.
+
+    Registered with the evidence views because uploads are what sends large bodies.
+    Two things stand between a refused body and a readable answer: the page's forms
+    would parse the refused body again and fail a second time (a 500), and a server
+    that closes the connection with request bytes still unread makes the client see a
+    reset instead of this response.
+    """
+    _discard_body()
+    limit = current_app.config["MAX_UPLOAD_MB"]
+    message = (f"The upload is larger than the {limit} MB limit, so nothing was saved. "
+               "Send fewer files at a time, or make the file smaller (for example a PDF "
+               "export instead of a scan) and try again.")
+    if wants_json():
+        return json_error(413, message, "too_large")
+    return render_template("errors/error.html", status=413, title="Upload too large",
+                           message=message), 413
+
+
+def _discard_body() -> None:
+    # Nothing more is parsed from this body: forms on the error page see an empty one.
+    request.__dict__["form"] = ImmutableMultiDict()
+    request.__dict__["files"] = ImmutableMultiDict()
+    environ = request.environ
+    budget = DRAIN_FACTOR * (current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    if "wsgi.input_terminated" in environ:
+        source = environ["wsgi.input"]  # the server ends it where the body ends
+    elif request.content_length is None or request.content_length > budget:
+        return
+    elif "stream" in request.__dict__:
+        source = request.__dict__["stream"]  # parsing began: it knows how much is left
+    else:
+        source = LimitedStream(environ["wsgi.input"], request.content_length)
+    try:
+        while budget > 0:
+            chunk = source.read(min(budget, 64 * 1024))
+            if not chunk:
+                break
+            budget -= len(chunk)
+    except (OSError, HTTPException):
+        pass  # the client went away, or the stream refuses to read further: nothing to save

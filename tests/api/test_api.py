@@ -1,0 +1,239 @@
+"""Each endpoint: success, a validation error, no token, and another agency's object."""
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+
+import pytest
+from docx import Document
+
+from caseapp.extensions import db
+from caseapp.models import Reminder
+from caseapp.services import api_tokens, poa, submissions
+
+
+def error_code(response):
+    return response.get_json()["error"]["code"]
+
+
+# ---- tokens ---------------------------------------------------------------------------------
+
+def test_missing_unknown_and_revoked_tokens_get_401_json(app, world, anonymous):
+    response = anonymous.get("/cases")
+    assert response.status_code == 401 and error_code(response) == "unauthorized"
+    anonymous.token = "cap_not-a-real-token"
+    assert anonymous.get("/cases").status_code == 401
+    row, token = api_tokens.create(world.consultant_a, "old script")
+    anonymous.token = token
+    assert anonymous.get("/cases").status_code == 200
+    api_tokens.revoke(world.consultant_a, row.id)
+    response = anonymous.get("/cases")
+    assert response.status_code == 401 and "valid API token" in response.get_json()["error"]["message"]
+
+
+def test_token_of_a_deactivated_user_stops_working(app, world, api_a):
+    assert api_a.get("/cases").status_code == 200
+    from caseapp.services import accounts
+
+    accounts.set_active(world.admin_a, world.consultant_a.id, False)
+    assert api_a.get("/cases").status_code == 401
+
+
+def test_tokens_are_stored_hashed_and_last_use_is_recorded(world, api_a):
+    from caseapp.models import ApiToken
+
+    row = db.session.scalar(db.select(ApiToken))
+    assert api_a.token not in (row.token_hash, row.prefix) and len(row.token_hash) == 64
+    assert row.last_used_at is None
+    api_a.get("/cases")
+    db.session.expire_all()
+    assert db.session.get(ApiToken, row.id).last_used_at is not None
+
+
+def test_tokens_create_command_prints_the_token_last(app, world, anonymous):
+    result = app.test_cli_runner().invoke(args=["tokens", "create", world.consultant_a.email])
+    assert result.exit_code == 0, result.output
+    anonymous.token = result.output.strip().splitlines()[-1]
+    assert anonymous.get("/cases").status_code == 200
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "nobody@nowhere.example"])
+    assert result.exit_code != 0 and "No user" in result.output
+
+
+def test_openapi_document_needs_no_token(anonymous):
+    response = anonymous.get("/openapi.json")
+    assert response.status_code == 200
+    doc = response.get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert "/cases/{case_id}/poa-drafts" in doc["paths"]
+
+
+# ---- clients ---------------------------------------------------------------------------------
+
+def test_clients_crud(api_a, admin_api_a):
+    response = api_a.post("/clients", json={"name": "Maple & Pine", "seller_id": "amaplepine2024",
+                                            "marketplace": "CA"})
+    assert response.status_code == 201
+    client = response.get_json()
+    assert client["seller_id"] == "AMAPLEPINE2024" and client["created_at"].endswith("+00:00")
+    assert api_a.get(f"/clients/{client['id']}").get_json()["name"] == "Maple & Pine"
+    patched = api_a.patch(f"/clients/{client['id']}", json={"notes": "Etsy too"}).get_json()
+    assert patched["notes"] == "Etsy too" and patched["name"] == "Maple & Pine"
+    assert api_a.delete(f"/clients/{client['id']}").status_code == 403  # consultants cannot
+    assert admin_api_a.delete(f"/clients/{client['id']}").status_code == 204
+    assert api_a.get(f"/clients/{client['id']}").status_code == 404
+
+
+def test_client_validation_lists_each_bad_field(api_a):
+    response = api_a.post("/clients", json={"name": "", "marketplace": "XX", "colour": "red"})
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert fields == {"colour": "Unknown field."}
+    response = api_a.post("/clients", json={"name": "", "marketplace": "XX", "contact_email": "nope"})
+    assert set(response.get_json()["error"]["fields"]) == {"name", "marketplace", "contact_email"}
+
+
+def test_body_must_be_a_json_object(api_a):
+    response = api_a.post("/clients", data="name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415 and error_code(response) == "unsupported_media_type"
+    response = api_a.post("/clients", data="[1, 2]", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    response = api_a.post("/clients", data="{bad json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_client_with_cases_cannot_be_deleted(world, admin_api_a):
+    response = admin_api_a.delete(f"/clients/{world.client_a.id}")
+    assert response.status_code == 409 and error_code(response) == "conflict"
+
+
+# ---- cases -----------------------------------------------------------------------------------
+
+def test_case_create_get_and_filters(world, api_a):
+    response = api_a.post("/cases", json={
+        "client_id": world.client_a.id, "title": "Listing removed", "kind": "listing_deactivation",
+        "reason": "intellectual_property", "asins": ["b0c1tent01"], "opened_at": "2026-11-20T09:00:00+01:00"})
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert case["asins"] == ["B0C1TENT01"] and case["status"] == "open"
+    assert case["opened_at"] == "2026-11-20T08:00:00+00:00"
+    assert case["assignee_id"] == world.consultant_a.id and case["follow_up_due_at"] is None
+    listed = api_a.get("/cases?q=b0c1tent01").get_json()
+    assert [c["id"] for c in listed["items"]] == [case["id"]] and listed["next"] is None
+    assert [c["id"] for c in api_a.get("/cases?status=open").get_json()["items"]] == [case["id"], world.case_a.id]
+    assert api_a.get("/cases?status=won").status_code == 422
+    assert api_a.get("/cases?page=0").status_code == 422
+
+
+def test_case_validation_and_time_zone_required(world, api_a):
+    response = api_a.post("/cases", json={"client_id": world.client_a.id, "title": "X", "kind": "ban",
+                                          "reason": "other", "asins": ["SHORT"], "opened_at": "2026-11-20T09:00:00"})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"opened_at"}
+    response = api_a.post("/cases", json={"client_id": world.client_a.id, "title": "X", "kind": "ban",
+                                          "reason": "other", "asins": ["SHORT"]})
+    assert set(response.get_json()["error"]["fields"]) == {"kind", "asins"}
+
+
+def test_case_status_follows_the_workflow(world, api_a):
+    path = f"/cases/{world.case_a.id}"
+    response = api_a.patch(path, json={"status": "reinstated", "title": "Should not change"})
+    assert response.status_code == 409 and "only reinstate" in response.get_json()["error"]["message"]
+    assert api_a.get(path).get_json()["title"] == "Account suspended"
+    response = api_a.patch(path, json={"status": "drafting", "priority": "urgent"})
+    assert response.status_code == 200
+    assert (response.get_json()["status"], response.get_json()["priority"]) == ("drafting", "urgent")
+
+
+def test_timeline_oldest_first_and_notes(world, api_a):
+    note = api_a.post(f"/cases/{world.case_a.id}/notes", json={"body": "Called **Dana**"})
+    assert note.status_code == 201 and note.get_json()["body"] == "Called **Dana**"
+    assert api_a.post(f"/cases/{world.case_a.id}/notes", json={"body": " "}).status_code == 422
+    events = api_a.get(f"/cases/{world.case_a.id}/timeline").get_json()["items"]
+    assert [e["kind"] for e in events] == ["created", "assigned", "note_added"]
+    assert events[-1]["actor_id"] == world.consultant_a.id
+
+
+def test_pagination_next_link(world, api_a):
+    for i in range(3):
+        api_a.post("/cases", json={"client_id": world.client_a.id, "title": f"C{i}",
+                                   "kind": "other", "reason": "other"})
+    first = api_a.get("/cases?per_page=2").get_json()
+    assert len(first["items"]) == 2 and "page=2" in first["next"]
+    second = api_a.get(first["next"].split("/api/v1", 1)[1]).get_json()
+    ids = [c["id"] for c in first["items"] + second["items"]]
+    assert len(ids) == len(set(ids)) == 4 and second["next"] is None
+
+
+# ---- POA -------------------------------------------------------------------------------------
+
+def test_poa_drafts_review_and_export(world, api_a):
+    path = f"/cases/{world.case_a.id}/poa-drafts"
+    response = api_a.post(path, json={"subject": "Appeal", "root_cause": "We do not know why.",
+                                      "corrective_actions": ["We will check suppliers"]})
+    assert response.status_code == 201
+    draft = response.get_json()
+    assert draft["version"] == 1 and draft["corrective_actions"] == ["We will check suppliers"]
+    assert api_a.post(path, json={"corrective_actions": "not a list"}).status_code == 422
+    codes = {f["code"] for f in api_a.get(f"/poa-drafts/{draft['id']}/review").get_json()["findings"]}
+    assert {"missing_section", "root_cause_unknown", "promise_in_corrective"} <= codes
+    export = api_a.get(f"/poa-drafts/{draft['id']}/export?format=docx")
+    assert export.status_code == 200 and "attachment" in export.headers["Content-Disposition"]
+    assert any("Appeal" in p.text for p in Document(BytesIO(export.data)).paragraphs)
+    assert api_a.get(f"/poa-drafts/{draft['id']}/export?format=exe").status_code == 422
+    assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
+
+
+# ---- submissions and reminders ---------------------------------------------------------------
+
+def test_submission_reply_and_reminders(world, api_a):
+    submitted_at = (datetime.now(timezone.utc) - timedelta(hours=2)).replace(microsecond=0)
+    response = api_a.post(f"/cases/{world.case_a.id}/submissions", json={
+        "submitted_at": submitted_at.isoformat(), "channel": "account_health_appeal",
+        "amazon_reference": "A-1"})
+    assert response.status_code == 201, response.get_json()
+    submission = response.get_json()
+    assert submission["follow_up_due_at"] == (submitted_at + timedelta(hours=48)).isoformat()
+    pending = api_a.get("/reminders?status=pending").get_json()["items"]
+    assert [r["submission_id"] for r in pending] == [submission["id"]]
+    response = api_a.post(f"/submissions/{submission['id']}/responses", json={"outcome": "maybe"})
+    assert response.status_code == 422
+    response = api_a.post(f"/submissions/{submission['id']}/responses", json={"outcome": "reinstated"})
+    assert response.status_code == 201
+    assert api_a.get("/reminders?status=pending").get_json()["items"] == []
+    assert api_a.get(f"/cases/{world.case_a.id}").get_json()["status"] == "reinstated"
+    response = api_a.post(f"/cases/{world.case_a.id}/submissions", json={})
+    assert response.status_code == 409
+
+
+# ---- another agency ----------------------------------------------------------------------------
+
+def test_another_agencys_objects_are_404(world, api_a, api_b):
+    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    submission = submissions.record_submission(world.consultant_a, world.case_a.id, {})
+    paths = [
+        ("GET", f"/clients/{world.client_a.id}", None), ("PATCH", f"/clients/{world.client_a.id}", {"name": "x"}),
+        ("DELETE", f"/clients/{world.client_a.id}", None), ("GET", f"/cases/{world.case_a.id}", None),
+        ("PATCH", f"/cases/{world.case_a.id}", {"title": "x"}), ("GET", f"/cases/{world.case_a.id}/timeline", None),
+        ("POST", f"/cases/{world.case_a.id}/notes", {"body": "x"}),
+        ("GET", f"/cases/{world.case_a.id}/poa-drafts", None),
+        ("POST", f"/cases/{world.case_a.id}/poa-drafts", {"subject": "x"}),
+        ("GET", f"/poa-drafts/{draft.id}", None), ("GET", f"/poa-drafts/{draft.id}/review", None),
+        ("GET", f"/poa-drafts/{draft.id}/export?format=txt", None),
+        ("POST", f"/cases/{world.case_a.id}/submissions", {}),
+        ("POST", f"/submissions/{submission.id}/responses", {"outcome": "reinstated"}),
+    ]
+    for method, path, body in paths:
+        response = api_b.request(method, path, json=body)
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert error_code(response) == "not_found"
+    assert api_b.get("/cases").get_json()["items"] == []
+    assert api_b.get("/reminders").get_json()["items"] == []
+    assert db.session.scalar(db.select(db.func.count(Reminder.id))) == 1
+
+
+def test_rate_limit_per_token_answers_429_with_retry_after(app, world, api_a, api_b):
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    for _ in range(3):
+        assert api_a.get("/cases").status_code == 200
+    response = api_a.get("/cases")
+    assert response.status_code == 429 and error_code(response) == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+    assert api_b.get("/cases").status_code == 200  # another token has its own budget
