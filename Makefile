@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test migrate-check clean
+.PHONY: install run test fuzz-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# schemathesis against a live server (gunicorn) for every operation of /api/v1/openapi.json.
+# FUZZ_DATABASE_URL=postgresql+psycopg://... runs it on PostgreSQL; default a temporary SQLite.
+fuzz-api: install
+	$(PY) -m pip install --quiet -e '.[test,fuzz]'
+	$(PY) scripts/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from config import Config, config_from_env
 
@@ -47,7 +49,20 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` limited to what an integer column holds: a bigger id is a 404, not a 500."""
+
+    LIMIT = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > self.LIMIT:
+            raise NotFound()  # a missing object, like any other unknown id
+        return number
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
     from caseapp.views import (
         admin, api, auth, cases, clients, dashboard, evidence, poa, settings, submissions)
 

@@ -18,6 +18,7 @@ from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
 from caseapp.services import locking, reminders, timeline, workflow
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.ids import parse_id
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 MAX_ASINS = 200
@@ -39,6 +40,8 @@ def parse_asins(raw: Any) -> list[str]:
         items = raw
     else:
         raise ValidationFailed({"asins": "ASINs must be a list of 10-character codes."})
+    if len(items) > MAX_ASINS:
+        raise ValidationFailed({"asins": f"At most {MAX_ASINS} ASINs per case."})
     asins: list[str] = []
     bad: list[str] = []
     for item in items:
@@ -46,8 +49,8 @@ def parse_asins(raw: Any) -> list[str]:
             bad.append(repr(item))
             continue
         value = item.strip().upper()
-        if not value:
-            continue
+        if not value and isinstance(raw, str):
+            continue  # blank lines and double commas in typed text
         if not ASIN_RE.match(value):
             bad.append(item.strip())
         elif value not in asins:
@@ -57,8 +60,6 @@ def parse_asins(raw: Any) -> list[str]:
         raise ValidationFailed(
             {"asins": f"An ASIN is exactly 10 letters and digits; these are not: {shown}."}
         )
-    if len(asins) > MAX_ASINS:
-        raise ValidationFailed({"asins": f"At most {MAX_ASINS} ASINs per case."})
     return asins
 
 
@@ -75,11 +76,12 @@ def _clean(actor: User, data: dict[str, Any], partial: bool) -> dict[str, Any]:
         if not isinstance(value, str):
             errors[name] = "Must be text."
             return
+        if len(value) > limit:  # counted as sent, before trimming
+            errors[name] = f"At most {limit} characters."
+            return
         value = value.strip()
         if required and not value:
             errors[name] = "Required."
-        elif len(value) > limit:
-            errors[name] = f"At most {limit} characters."
         else:
             out[name] = value
 
@@ -140,11 +142,8 @@ def _clean(actor: User, data: dict[str, Any], partial: bool) -> dict[str, Any]:
 
 
 def _own(actor: User, model, object_id):
-    if isinstance(object_id, bool) or not isinstance(object_id, (int, str)):
-        return None
-    try:
-        object_id = int(object_id)
-    except ValueError:
+    object_id = parse_id(object_id)
+    if object_id is None:
         return None
     obj = db.session.get(model, object_id)
     if obj is None or obj.agency_id != actor.agency_id:
@@ -253,11 +252,11 @@ def change_status(actor: User, case_id: int, target: str, *, record_as: str | No
 
 def add_note(actor: User, case_id: int, body: str) -> Note:
     case = get_case(actor, case_id)
+    if isinstance(body, str) and len(body) > 20000:
+        raise ValidationFailed({"body": "A note can be at most 20,000 characters."})
     body = (body or "").strip() if isinstance(body, str) else None
     if not body:
         raise ValidationFailed({"body": "A note cannot be empty."})
-    if len(body) > 20000:
-        raise ValidationFailed({"body": "A note can be at most 20,000 characters."})
     note = Note(case_id=case.id, author_id=actor.id, body=body)
     db.session.add(note)
     db.session.flush()

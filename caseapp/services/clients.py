@@ -13,6 +13,8 @@ from caseapp.services.accounts import require_admin
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
 
 FIELDS = ("name", "seller_id", "marketplace", "contact_name", "contact_email", "notes")
+LIMITS = {"name": 200, "seller_id": 40, "marketplace": 10, "contact_name": 120, "contact_email": 254,
+          "notes": 20000}
 # Amazon seller IDs (merchant tokens) are upper-case letters and digits, usually 13-14 long.
 SELLER_ID_RE = re.compile(r"^[A-Z0-9]{8,20}$")
 
@@ -30,12 +32,13 @@ def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
         if not isinstance(value, str):
             errors[field] = "Must be text."
             continue
+        if len(value) > LIMITS[field]:  # counted as sent, before trimming
+            errors[field] = f"At most {LIMITS[field]:,} characters."
+            continue
         out[field] = value.strip()
-    if not partial or "name" in out:
-        if not out.get("name"):
-            errors["name"] = "The seller's business name is required."
-        elif len(out["name"]) > 200:
-            errors["name"] = "At most 200 characters."
+    if (not partial or "name" in data) and "name" not in errors and not out.get("name"):
+        errors["name"] = "The seller's business name is required."
+
     if out.get("seller_id"):
         out["seller_id"] = out["seller_id"].upper()
         if not SELLER_ID_RE.match(out["seller_id"]):
@@ -51,9 +54,6 @@ def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
             ).normalized
         except EmailNotValidError as exc:
             errors["contact_email"] = str(exc)
-    for field, limit in (("contact_name", 120), ("notes", 20000)):
-        if len(out.get(field, "")) > limit:
-            errors[field] = f"At most {limit} characters."
     if errors:
         raise ValidationFailed(errors)
     return out

@@ -360,8 +360,13 @@ def link(actor: User, draft_id: int, evidence_id: Any, action_index: Any = None)
     """
     draft = poa.get_draft(actor, draft_id)
     try:
-        row = get(actor, int(evidence_id))
-    except (TypeError, ValueError, NotFound):  # another agency's file looks like a missing one
+        if isinstance(evidence_id, bool) or not str(evidence_id).isdigit():
+            raise ValueError(evidence_id)
+        wanted = int(evidence_id)
+        if not 0 < wanted < 2**31:  # beyond an id column: SQLite would fail on it, not miss
+            raise ValueError(wanted)
+        row = get(actor, wanted)
+    except (ValueError, NotFound):  # another agency's file looks like a missing one
         raise ValidationFailed({"evidence_id": "Choose a file of this case."}) from None
     if row.case_id != draft.case_id:
         raise ValidationFailed({"evidence_id": "That file belongs to another case."})

@@ -12,6 +12,7 @@ from caseapp.models import AmazonResponse, Case, PoaDraft, Submission, User, utc
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services import cases, reminders, timeline, workflow
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
+from caseapp.services.ids import parse_id
 
 CHANNEL_LABELS = {
     "account_health_appeal": "Account Health appeal",
@@ -108,10 +109,8 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
 
 
 def _own_draft(case: Case, draft_id: Any) -> PoaDraft | None:
-    try:
-        draft = db.session.get(PoaDraft, int(draft_id))
-    except (TypeError, ValueError):
-        return None
+    draft_id = parse_id(draft_id)
+    draft = db.session.get(PoaDraft, draft_id) if draft_id is not None else None
     return draft if draft is not None and draft.case_id == case.id else None
 
 

@@ -1,5 +1,5 @@
 """The case status workflow: which moves are allowed, and why the others are not."""
-from caseapp.services.errors import Conflict
+from caseapp.services.errors import Conflict, ValidationFailed
 
 LABELS = {
     "open": "Open",
@@ -41,8 +41,8 @@ def allowed_moves(status: str) -> tuple[str, ...]:
 
 def check_move(current: str, target: str) -> None:
     """Raise Conflict, with the reason, when the workflow does not allow the move."""
-    if target not in TRANSITIONS:
-        raise Conflict(f"'{target}' is not a case status.")
+    if not isinstance(target, str) or target not in TRANSITIONS:
+        raise ValidationFailed({"status": "Choose one of: " + ", ".join(TRANSITIONS) + "."})
     if target == current:
         raise Conflict(f"The case is already in status {LABELS[current]}.")
     if target not in TRANSITIONS[current]:

@@ -23,7 +23,30 @@ def json_error(status: int, message: str, code: str | None = None, fields=None):
     return jsonify(body), status
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters():
+        """A NUL character is never meaningful text, and PostgreSQL cannot store it."""
+        texts = [*request.args.values(), *request.form.values()]
+        body = request.get_json(silent=True) if request.is_json else None
+        if any(_has_nul(t) for t in texts) or _has_nul(body):
+            message = "Text may not contain NUL characters."
+            if wants_json():
+                return json_error(400, message, "bad_request")
+            return render_template("errors/error.html", status=400, title="Not accepted",
+                                   message=message), 400
+        return None
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         message = "The form expired or was sent from another site. Go back, reload the page and try again."
@@ -56,7 +79,7 @@ def register(app: Flask) -> None:
                                 message=message), mimetype="text/html")
             status = error.code
         response.status_code = status
-        retry_after = error.get_headers() and dict(error.get_headers()).get("Retry-After")
-        if retry_after:
-            response.headers["Retry-After"] = retry_after
+        for name, value in error.get_headers():  # Allow on 405, Retry-After on 429, ...
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
         return response

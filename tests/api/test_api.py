@@ -237,3 +237,27 @@ def test_rate_limit_per_token_answers_429_with_retry_after(app, world, api_a, ap
     assert response.status_code == 429 and error_code(response) == "rate_limited"
     assert int(response.headers["Retry-After"]) > 0
     assert api_b.get("/cases").status_code == 200  # another token has its own budget
+
+
+def test_ids_too_big_for_the_database_are_plain_404s_and_422s(world, api_a):
+    assert api_a.get("/cases/2147483648").status_code == 404
+    response = api_a.post("/cases", json={"client_id": 2**40, "title": "X", "kind": "other", "reason": "other"})
+    assert response.status_code == 422 and "client_id" in response.get_json()["error"]["fields"]
+
+
+def test_nul_characters_are_refused_not_stored(world, api_a, browser):
+    response = api_a.post("/clients", json={"name": "Bad\u0000Name"})
+    assert response.status_code == 400 and "NUL" in response.get_json()["error"]["message"]
+    browser.login(world.consultant_a.email)
+    response = browser.post(f"/cases/{world.case_a.id}/notes", data={"body": "a\x00b"})
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
+
+
+def test_repeated_query_parameters_are_refused(api_a):
+    response = api_a.get("/cases?page=1&page=2")
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"page": "Given more than once."}
+
+
+def test_lengths_count_what_was_sent(world, api_a):
+    response = api_a.post(f"/cases/{world.case_a.id}/notes", json={"body": " " + "x" * 20000})
+    assert response.status_code == 422

@@ -16,6 +16,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_PER_PAGE = 100
+MAX_ID = 2**31 - 1
 
 
 class BadRequest(DomainError):
@@ -41,6 +42,10 @@ def rate_limit_key() -> str:
 def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    repeated = sorted(name for name in request.args if len(request.args.getlist(name)) > 1)
+    if repeated:
+        raise ValidationFailed({name: "Given more than once." for name in repeated},
+                               "Each query parameter may be given once.")
     user = api_tokens.authenticate(_bearer())
     if user is None:
         error = Unauthorized("A valid API token is required: send 'Authorization: Bearer <token>'.")
@@ -92,7 +97,7 @@ def moment(data: dict[str, Any], field: str) -> None:
 
 def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int | None = None):
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
         limits = f"{minimum} to {maximum}" if maximum else f"at least {minimum}"
@@ -100,8 +105,11 @@ def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: in
     return int(raw)
 
 
+MAX_PAGE = 100_000
+
+
 def page_args() -> tuple[int, int]:
-    return int_arg("page", 1), int_arg("per_page", 50, maximum=MAX_PER_PAGE)
+    return int_arg("page", 1, maximum=MAX_PAGE), int_arg("per_page", 50, maximum=MAX_PER_PAGE)
 
 
 def listing(items: list, pagination, endpoint: str, **values) -> dict:

@@ -9,8 +9,8 @@ from caseapp.services.poa_review import ERROR, WARNING
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
-ID = {"type": "integer", "minimum": 1}
-ID_NULL = {"type": ["integer", "null"], "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+ID_NULL = {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1}
 
 
 def ref(name: str) -> dict:
@@ -25,10 +25,10 @@ def obj(properties: dict, required: list[str] | None = None, extra: bool = False
 
 
 def text(max_length: int, min_length: int = 0) -> dict:
-    schema = {"type": "string", "maxLength": max_length}
+    """A text field; an optional one (no minimum) also takes null, read as empty."""
     if min_length:
-        schema["minLength"] = min_length
-    return schema
+        return {"type": "string", "maxLength": max_length, "minLength": min_length}
+    return {"type": ["string", "null"], "maxLength": max_length}
 
 
 def listing(item: str) -> dict:
@@ -37,17 +37,21 @@ def listing(item: str) -> dict:
 
 
 CLIENT_IN = {
-    "name": text(200, 1), "seller_id": {"type": "string", "pattern": "^[A-Za-z0-9]{8,20}$"},
-    "marketplace": {"type": "string", "enum": list(MARKETPLACES)},
-    "contact_name": text(120), "contact_email": {"type": "string", "format": "email"},
+    "name": text(200, 1),
+    "seller_id": {"type": ["string", "null"], "pattern": "^\\s*([A-Za-z0-9]{8,20})?\\s*$"},
+    "marketplace": {"enum": [*MARKETPLACES, None], "description": "null: US"},
+    "contact_name": text(120),
+    "contact_email": {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0},
+                                {"type": "null"}]},
     "notes": text(20000),
 }
 CASE_IN = {
     "client_id": ID, "title": text(200, 1), "kind": {"type": "string", "enum": list(KINDS)},
     "reason": {"type": "string", "enum": list(REASONS)},
-    "asins": {"type": "array", "maxItems": 200,
-              "items": {"type": "string", "pattern": "^[A-Za-z0-9]{10}$"}},
-    "assignee_id": ID_NULL, "amazon_notice": text(50000), "opened_at": TS,
+    "asins": {"type": ["array", "null"], "maxItems": 200,
+              "items": {"type": "string", "pattern": "^\\s*[A-Za-z0-9]{10}\\s*$"}},
+    "assignee_id": ID_NULL, "amazon_notice": text(50000),
+    "opened_at": {**TS_NULL, "description": "When Amazon's notice came; null or absent: now"},
     "priority": {"type": "string", "enum": list(PRIORITIES)},
 }
 POA_IN = {
@@ -62,11 +66,12 @@ SCHEMAS = {
         "code": {"type": "string"}, "message": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
     }, ["code", "message"])}, ["error"]),
-    "ClientInput": obj(CLIENT_IN),
+    "ClientInput": obj(CLIENT_IN, ["name"]),
+    "ClientUpdate": obj(CLIENT_IN),
     "Client": obj({**{k: {"type": "string"} for k in CLIENT_IN}, "id": ID, "created_at": TS},
                   ["id", "name", "seller_id", "marketplace", "created_at"]),
-    "CaseInput": obj(CASE_IN),
-    "CaseUpdate": obj({**CASE_IN, "status": {"type": "string", "enum": list(STATUSES)}}),
+    "CaseInput": obj(CASE_IN, ["client_id", "title", "kind", "reason"]),
+    "CaseUpdate": obj({**CASE_IN, "status": {"enum": [*STATUSES, None], "description": "null: unchanged"}}),
     "Case": obj({
         "id": ID, "client_id": ID, "title": {"type": "string"}, "kind": CASE_IN["kind"],
         "reason": CASE_IN["reason"], "asins": {"type": "array", "items": {"type": "string"}},
@@ -92,15 +97,15 @@ SCHEMAS = {
         "code": {"type": "string"}, "severity": {"type": "string", "enum": [ERROR, WARNING]},
         "section": {"type": ["string", "null"]}, "message": {"type": "string"},
     }, ["code", "severity", "section", "message"])}}, ["findings"]),
-    "SubmissionInput": obj({"poa_draft_id": ID_NULL, "submitted_at": TS,
-                            "channel": {"type": "string", "enum": list(CHANNELS)},
+    "SubmissionInput": obj({"poa_draft_id": ID_NULL, "submitted_at": {**TS_NULL, "description": "null: now"},
+                            "channel": {"enum": [*CHANNELS, None], "description": "null: account_health_appeal"},
                             "amazon_reference": text(200)}),
     "Submission": obj({"id": ID, "case_id": ID, "poa_draft_id": ID_NULL, "submitted_at": TS,
                        "channel": {"type": "string", "enum": list(CHANNELS)},
                        "amazon_reference": {"type": "string"}, "follow_up_due_at": TS_NULL,
                        "created_at": TS},
                       ["id", "case_id", "submitted_at", "channel", "follow_up_due_at"]),
-    "ResponseInput": obj({"received_at": TS, "outcome": {"type": "string", "enum": list(OUTCOMES)},
+    "ResponseInput": obj({"received_at": {**TS_NULL, "description": "null: now"}, "outcome": {"type": "string", "enum": list(OUTCOMES)},
                           "body": text(50000)}, ["outcome"]),
     "Response": obj({"id": ID, "submission_id": ID, "case_id": ID, "received_at": TS,
                      "outcome": {"type": "string", "enum": list(OUTCOMES)},
@@ -172,7 +177,7 @@ def document() -> dict:
             "parameters": [path_id("client_id")],
             "get": operation("getClient", "One client", ok("Client"), *READ),
             "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE,
-                               requestBody=json_body("ClientInput")),
+                               requestBody=json_body("ClientUpdate")),
             "delete": operation("deleteClient", "Delete a client without cases (admins)",
                                 {"204": {"description": "Deleted"}}, "401", "403", "404", "409", "429"),
         },

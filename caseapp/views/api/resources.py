@@ -12,7 +12,7 @@ from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.views.api import serialize
-from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
+from caseapp.views.api.core import MAX_ID, body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
 
 CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
@@ -63,13 +63,13 @@ def client_delete(client_id: int):
 # ---- cases ------------------------------------------------------------------------------
 
 def _case_filters() -> CaseFilters:
-    status = request.args.get("status", "")
-    if status and status not in STATUSES:
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(STATUSES) + "."},
                                "Invalid query parameter.")
-    assignee = int_arg("assignee_id")
+    assignee = int_arg("assignee_id", maximum=MAX_ID)
     page, _ = page_args()
-    return CaseFilters(status=status, client_id=int_arg("client_id"),
+    return CaseFilters(status=status or "", client_id=int_arg("client_id", maximum=MAX_ID),
                        assignee=str(assignee) if assignee else "all",
                        q=request.args.get("q", "")[:200], page=page)
 
@@ -158,8 +158,12 @@ def draft_review(draft_id: int):
 
 @bp.get("/poa-drafts/<int:draft_id>/export")
 def draft_export(draft_id: int):
+    with_evidence = request.args.get("evidence", "0")
+    if with_evidence not in ("0", "1"):
+        raise ValidationFailed({"evidence": "Use 1 to append the evidence index, 0 not to."},
+                               "Invalid query parameter.")
     data, mimetype, filename = poa.export(user(), draft_id, request.args.get("format", "txt"),
-                                          with_evidence=request.args.get("evidence") == "1")
+                                          with_evidence=with_evidence == "1")
     return Response(data, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -187,8 +191,8 @@ def response_create(submission_id: int):
 
 @bp.get("/reminders")
 def reminder_list():
-    status = request.args.get("status", "")
-    if status and status not in REMINDER_STATUSES:
+    status = request.args.get("status")
+    if status is not None and status not in REMINDER_STATUSES:
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(REMINDER_STATUSES) + "."},
                                "Invalid query parameter.")
     page, per_page = page_args()
