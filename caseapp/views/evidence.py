@@ -158,7 +158,8 @@ def delete(evidence_id: int):
     return redirect(url_for("cases.detail", case_id=gone.case_id) + "#evidence", code=303)
 
 
-def _send(row: Evidence, stream, as_attachment: bool):
+def send_file_row(row: Evidence, stream, as_attachment: bool):
+    """The stored bytes with the stored type, sandboxed: shared by the pages and the API."""
     response = send_file(stream, mimetype=row.content_type, as_attachment=as_attachment,
                          download_name=download_name(row.filename), etag=row.sha256,
                          conditional=True)
@@ -171,14 +172,14 @@ def _send(row: Evidence, stream, as_attachment: bool):
 @login_required
 def download(evidence_id: int):
     row, stream = evidence.open_file(current_user, evidence_id)
-    return _send(row, stream, as_attachment=True)
+    return send_file_row(row, stream, as_attachment=True)
 
 
 @bp.get("/evidence/<int:evidence_id>/preview")
 @login_required
 def preview(evidence_id: int):
     row, stream = evidence.open_file(current_user, evidence_id, preview=True)
-    return _send(row, stream, as_attachment=False)
+    return send_file_row(row, stream, as_attachment=False)
 
 
 @bp.get("/cases/<int:case_id>/evidence/bundle")

@@ -261,3 +261,41 @@ def test_repeated_query_parameters_are_refused(api_a):
 def test_lengths_count_what_was_sent(world, api_a):
     response = api_a.post(f"/cases/{world.case_a.id}/notes", json={"body": " " + "x" * 20000})
     assert response.status_code == 422
+
+
+# ---- evidence ----------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_evidence_upload_list_and_download(world, api_a, api_b):
+    path = f"/cases/{world.case_a.id}/evidence"
+    response = api_a.post(path, data={"file": (BytesIO(PDF), "../../invoice 2026.pdf"),
+                                      "category": "invoice", "description": "Supplier invoice"},
+                          content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    item = response.get_json()
+    assert item["filename"] == "invoice 2026.pdf" and item["content_type"] == "application/pdf"
+    assert item["size"] == len(PDF) and len(item["sha256"]) == 64
+    assert [e["id"] for e in api_a.get(path).get_json()["items"]] == [item["id"]]
+    download = api_a.get(f"/evidence/{item['id']}/download")
+    assert download.data == PDF and "attachment" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert api_b.get(f"/evidence/{item['id']}/download").status_code == 404
+    assert api_b.post(path, data={"file": (BytesIO(PDF), "x.pdf")},
+                      content_type="multipart/form-data").status_code == 404
+
+
+def test_evidence_refusals_are_json(app, world, api_a):
+    path = f"/cases/{world.case_a.id}/evidence"
+    response = api_a.post(path, data={"file": (BytesIO(b"<html><script>x</script></html>"), "a.pdf")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 415 and "PDF" in response.get_json()["error"]["message"]
+    assert api_a.post(path, json={"file": "x"}).status_code == 415
+    response = api_a.post(path, data={"file": (BytesIO(PDF), "a.pdf"), "colour": "red"},
+                          content_type="multipart/form-data")
+    assert response.status_code == 422
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = api_a.post(path, data={"file": (BytesIO(PDF + b"0" * 4096), "big.pdf")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 413 and error_code(response) == "too_large"

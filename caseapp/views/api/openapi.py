@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, STATUSES
+from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
 from caseapp.services.poa_review import ERROR, WARNING
 
@@ -116,7 +117,17 @@ SCHEMAS = {
                      "sent_at": TS_NULL, "recipient": {"type": ["string", "null"]}},
                     ["id", "case_id", "submission_id", "due_at", "status", "sent_at", "recipient"]),
 }
-for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder"):
+SCHEMAS["Evidence"] = obj({
+    "id": ID, "case_id": ID, "filename": {"type": "string"}, "size": {"type": "integer", "minimum": 0},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "content_type": {"type": "string"},
+    "category": {"type": "string", "enum": list(CATEGORIES)}, "description": {"type": "string"},
+    "uploaded_at": TS, "uploaded_by_id": ID_NULL,
+}, ["id", "filename", "size", "sha256", "content_type", "category", "description", "uploaded_at"])
+SCHEMAS["EvidenceUpload"] = obj({
+    "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+    "category": {"type": "string", "enum": list(CATEGORIES)}, "description": text(2000),
+}, ["file"])
+for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
@@ -234,6 +245,21 @@ def document() -> dict:
                 parameters=[query("format", {"type": "string", "enum": ["txt", "docx", "pdf"]}),
                             query("evidence", {"type": "string", "enum": ["0", "1"]},
                                   "1 appends the evidence index")]),
+        },
+        "/cases/{case_id}/evidence": {
+            "parameters": [path_id("case_id")],
+            "get": operation("listEvidence", "The case's evidence files, newest first", ok("EvidenceList"), *READ),
+            "post": operation("uploadEvidence", "Upload one evidence file; its type is read from its content",
+                              ok("Evidence", "201", "Created"), *WRITE, "413",
+                              requestBody={"required": True, "content": {"multipart/form-data": {
+                                  "schema": ref("EvidenceUpload")}}}),
+        },
+        "/evidence/{evidence_id}/download": {
+            "parameters": [path_id("evidence_id")],
+            "get": operation("downloadEvidence", "The file's bytes, as an attachment", {"200": {
+                "description": "The file, with its stored content type",
+                "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}},
+                *READ),
         },
         "/cases/{case_id}/submissions": {
             "parameters": [path_id("case_id")],

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from werkzeug.exceptions import UnsupportedMediaType
 from sqlalchemy import select
 
 from caseapp.extensions import db
 from caseapp.models import STATUSES, CaseEvent, Reminder
 from caseapp.models.submission import REMINDER_STATUSES
-from caseapp.services import cases, clients, poa, reminders, submissions, workflow
+from caseapp.services import cases, clients, evidence, poa, reminders, submissions, workflow
 from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.views.api import serialize
 from caseapp.views.api.core import MAX_ID, body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
+from caseapp.views.evidence import send_file_row as send_evidence
 
 CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
 CASE_FIELDS = {"client_id", "title", "kind", "reason", "asins", "assignee_id", "amazon_notice",
@@ -202,3 +204,31 @@ def reminder_list():
     found = db.paginate(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()),
                         page=page, per_page=per_page, error_out=False)
     return listing([serialize.reminder(r) for r in found.items], found, "api.reminder_list")
+
+
+# ---- evidence --------------------------------------------------------------------------------
+
+@bp.get("/cases/<int:case_id>/evidence")
+def evidence_list(case_id: int):
+    rows = evidence.list_for_case(user(), case_id)
+    return {"items": [serialize.evidence(e) for e in rows], "next": None}
+
+
+@bp.post("/cases/<int:case_id>/evidence")
+def evidence_upload(case_id: int):
+    cases.get_case(user(), case_id)
+    if not request.mimetype == "multipart/form-data":
+        raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' part.")
+    unknown = sorted((set(request.form) | set(request.files)) - {"file", "description", "category"})
+    if unknown:
+        raise ValidationFailed({name: "Unknown field." for name in unknown},
+                               "The body has fields this endpoint does not take.")
+    row = evidence.upload(user(), case_id, request.files.get("file"), request.form.get("category"),
+                          request.form.get("description"))
+    return created(serialize.evidence(row))
+
+
+@bp.get("/evidence/<int:evidence_id>/download")
+def evidence_download(evidence_id: int):
+    row, stream = evidence.open_file(user(), evidence_id)
+    return send_evidence(row, stream, as_attachment=True)

@@ -60,3 +60,10 @@ def reminder(r: Reminder) -> dict:
     return {"id": r.id, "case_id": r.case_id, "submission_id": r.submission_id, "sequence": r.sequence,
             "due_at": ts(r.due_at), "status": r.status, "sent_at": ts(r.sent_at),
             "recipient": r.recipient or None}
+
+
+def evidence(e) -> dict:
+    return {"id": e.id, "case_id": e.case_id, "filename": e.filename, "size": e.size,
+            "sha256": e.sha256, "content_type": e.content_type, "category": e.category,
+            "description": e.description, "uploaded_at": ts(e.uploaded_at),
+            "uploaded_by_id": e.uploaded_by_id}
