@@ -67,6 +67,7 @@ def app(_schema, tmp_path):
         _empty_tables()
         yield app
         db.session.remove()
+        db.engine.dispose()  # each test's engine would keep its connections until collected
 
 
 class _FreshContextClient:

@@ -39,7 +39,9 @@ def diff_words(old: str, new: str) -> tuple[Markup, Markup]:
     """Old text with removed words in <del>, new text with added words in <ins>, both escaped."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     left, right = [], []
-    for op, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    # Spaces as junk: a changed phrase is marked as one run, not word by word.
+    matcher = SequenceMatcher(isjunk=str.isspace, a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             left.append(str(escape("".join(a[i1:i2]))))
             right.append(str(escape("".join(b[j1:j2]))))
