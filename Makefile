@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test fuzz-api clean
+.PHONY: install run test fuzz-api bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: install
 fuzz-api: install
 	$(PY) -m pip install --quiet -e '.[test,fuzz]'
 	$(PY) scripts/fuzz_api.py
+
+# Seed and measure at 1,000 and 100,000 cases, then compare (bench/README.md).
+# BENCH_DATABASE_URL=postgresql+psycopg://user@host:5432/ runs it on PostgreSQL; default temporary SQLite.
+BENCH_SIZES ?= 1000,100000
+bench: install
+	RATELIMIT_ENABLED=false $(PY) bench/run.py --matrix $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -25,6 +25,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_security(app)
     return app
 
 
@@ -44,9 +45,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    from caseapp.views.auth import load_user
+    from caseapp.views.auth import load_user, register_idle_timeout
 
     login_manager.user_loader(load_user)
+    register_idle_timeout(app)
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -85,5 +87,11 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from caseapp.cli import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    from caseapp.security import register
 
     register(app)

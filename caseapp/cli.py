@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from caseapp.models import ROLES
 from caseapp.services import accounts, demo
@@ -137,3 +137,37 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(run_scheduler)
     app.cli.add_command(serve)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+
+
+@click.command("backup")
+@click.option("--output", "-o", default=None, metavar="PATH",
+              help="Archive file or folder (default: caseapp-backup-<UTC time>.tar.gz here).")
+@with_appcontext
+def backup_command(output: str | None) -> None:
+    """Write one archive: a consistent database snapshot, every evidence file, a manifest."""
+    from caseapp.services import backup
+
+    try:
+        result = backup.create_backup(output)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    for line in result.summary():
+        click.echo(line)
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Overwrite a database that already holds data.")
+@with_appcontext
+def restore_command(path: str, yes: bool) -> None:
+    """Bring back the database and evidence files of a `flask backup` archive."""
+    from caseapp.services import backup
+
+    try:
+        result = backup.restore_backup(path, yes=yes)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    for line in result.summary():
+        click.echo(line)

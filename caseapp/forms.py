@@ -122,3 +122,18 @@ class NotificationForm(FlaskForm):
     quiet_hours_enabled = BooleanField("Hold reminders during quiet hours until the morning")
     quiet_start = StringField("Quiet from", default="20:00")
     quiet_end = StringField("Quiet until", default="08:00")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired()],
+                             description="At least 10 characters; a few unrelated words work well.")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 10 characters; other sessions are signed out.")

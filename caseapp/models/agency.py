@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     # None means "use the agency's time zone".
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Part of the sign-in cookie's identity: raising it signs out every other session
+    # and every "keep me signed in" cookie (password change, "sign out everywhere").
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # How follow-up reminders reach this person.
     notify_each_reminder: Mapped[bool] = mapped_column(default=True, server_default=true())
     notify_daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -59,6 +62,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:

@@ -11,7 +11,6 @@ from caseapp.models import ROLES, Agency, User
 from caseapp.services import timezones
 from caseapp.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
-MIN_PASSWORD_LENGTH = 10
 
 
 def require_admin(user: User) -> None:
@@ -66,7 +65,8 @@ def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | No
     return agency
 
 
-def _validate_user_fields(name: str, role: str, timezone: str | None, password: str | None) -> dict:
+def _validate_user_fields(name: str, role: str, timezone: str | None, password: str | None,
+                          hints: tuple[str, ...] = ()) -> dict:
     errors = {}
     if not (name or "").strip():
         errors["name"] = "Please give the person's name."
@@ -74,8 +74,12 @@ def _validate_user_fields(name: str, role: str, timezone: str | None, password: 
         errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
     if timezone and not timezones.is_valid(timezone):
         errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+    if password is not None:
+        from caseapp.services import passwords
+
+        message = passwords.problem(password, hints)
+        if message:
+            errors["password"] = message
     return errors
 
 
@@ -92,7 +96,7 @@ def create_user(
     if actor is not None:
         require_admin(actor)
         agency = actor.agency
-    errors = _validate_user_fields(name, role, timezone, password)
+    errors = _validate_user_fields(name, role, timezone, password, (email, name, agency.name))
     try:
         email = normalise_email(email)
     except ValidationFailed as exc:
@@ -142,6 +146,10 @@ def update_user(actor: User, user_id: int, name: str, role: str, timezone: str |
         raise ValidationFailed(errors)
     if user.role == "admin" and role != "admin" and _admin_count(user.agency_id) <= 1:
         raise Conflict("The agency needs at least one active admin.")
+    if role != user.role:
+        from caseapp.services import audit  # audit imports this module
+
+        audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}", commit=False)
     user.name, user.role, user.timezone = name.strip(), role, timezone or None
     db.session.commit()
     return user
@@ -155,6 +163,11 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise Conflict("You cannot deactivate your own account.")
     if not active and user.role == "admin" and _admin_count(user.agency_id) <= 1:
         raise Conflict("The agency needs at least one active admin.")
+    if user.active != active:
+        from caseapp.services import audit  # audit imports this module
+
+        audit.record("deactivation", actor, target=user.email,
+                     detail="deactivated" if not active else "reactivated", commit=False)
     user.active = active
     db.session.commit()
     return user

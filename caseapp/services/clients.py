@@ -88,6 +88,9 @@ def delete_client(actor: User, client_id: int) -> None:
     client = get_client(actor, client_id)
     if db.session.scalar(select(Case.id).where(Case.client_id == client.id).limit(1)):
         raise Conflict("This client has cases; close them instead of deleting the client.")
+    from caseapp.services import audit  # audit imports accounts, which this module imports
+
+    audit.record("deletion", actor, target=f"client {client.id}", detail=client.name, commit=False)
     db.session.delete(client)
     db.session.commit()
 

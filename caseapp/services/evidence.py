@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
 from caseapp.models import CATEGORIES, Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
-from caseapp.services import accounts, cases, poa, poa_export, timeline, timezones
+from caseapp.services import accounts, audit, cases, poa, poa_export, timeline, timezones
 from caseapp.services import evidence_types as types
 from caseapp.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.services.evidence_filenames import safe_display_name
@@ -112,6 +112,9 @@ def open_file(actor: User, evidence_id: int, preview: bool = False) -> tuple[Evi
     row = get(actor, evidence_id)
     if preview and not is_previewable(row):
         raise NotFound("This type of file has no preview. Download it instead.")
+    if not preview:
+        audit.record("download", actor, target=f"evidence {row.id} of case {row.case_id}",
+                     detail=row.filename)
     return row, get_storage().open(row.sha256)
 
 
@@ -256,6 +259,8 @@ def delete(actor: User, evidence_id: int) -> Deleted:
     sha256 = row.sha256
     db.session.execute(sql_delete(PoaEvidenceLink).where(PoaEvidenceLink.evidence_id == row.id))
     db.session.delete(row)
+    audit.record("deletion", actor, target=f"evidence {row.id} of case {case.id}",
+                 detail=row.filename, commit=False)
     timeline.record(case, "evidence_deleted", actor, f"Evidence deleted: {row.filename}",
                     {"evidence_id": row.id, "filename": row.filename, "category": row.category})
     case.updated_at = utcnow()
@@ -476,7 +481,9 @@ def bundle(actor: User, case_id: int) -> Bundle:
     except BaseException:
         out.close()
         raise
-    return Bundle(out, f"Evidence-{_client_slug(case.client.name)}-case{case.id}.zip", names)
+    result = Bundle(out, f"Evidence-{_client_slug(case.client.name)}-case{case.id}.zip", names)
+    audit.record("download", actor, target=f"case {case_id}", detail=f"evidence bundle, {len(files)} files")
+    return result
 
 
 def _entry_names(files: list[Evidence]) -> dict[int, str]:

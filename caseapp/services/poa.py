@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
 from caseapp.models import Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
-from caseapp.services import cases, poa_export, timeline, timezones
+from caseapp.services import audit, cases, poa_export, timeline, timezones
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS, CaseFacts, PoaContent
 from caseapp.services.poa_review import review as review_content
@@ -191,7 +191,9 @@ def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) ->
         data = poa_export.to_docx(content, evidence, title=title)
     else:
         data = poa_export.to_pdf(content, evidence, title=title)
-    return data, EXPORT_TYPES[fmt], f"{export_basename(case, draft)}.{fmt}"
+    filename = f"{export_basename(case, draft)}.{fmt}"
+    audit.record("export", actor, target=f"POA v{draft.version} of case {case.id}", detail=fmt)
+    return data, EXPORT_TYPES[fmt], filename
 
 
 # Letters NFKD does not take apart into an ASCII letter and an accent.

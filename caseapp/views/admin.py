@@ -1,10 +1,14 @@
 """Agency administration: people and agency settings. Admin-only, enforced by the services."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import AgencySettingsForm, UserEditForm, UserForm
+from caseapp.models import AUDIT_KINDS
 from caseapp.models.submission import OUTBOX_STATUSES
-from caseapp.services import accounts
+from caseapp.services import accounts, audit
 from caseapp.services.errors import Conflict, DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
 
@@ -74,6 +78,28 @@ def outbox():
     status = status if status in OUTBOX_STATUSES else ""
     return render_template("admin/outbox.html", messages=accounts.outbox(current_user, status),
                            status=status, statuses=OUTBOX_STATUSES)
+
+
+@bp.get("/audit")
+def audit_log():
+    kind = request.args.get("kind", "")
+    person = request.args.get("person", "")
+    day_from, day_to = request.args.get("from", ""), request.args.get("to", "")
+    zone = ZoneInfo(current_user.effective_timezone)
+    since = _day_start(day_from, zone)
+    until = _day_start(day_to, zone, next_day=True)
+    return render_template(
+        "admin/audit.html", kinds=AUDIT_KINDS, people=accounts.list_users(current_user),
+        events=audit.events(current_user, kind, int(person) if person.isdigit() else None, since, until),
+        kind=kind, person=person, day_from=day_from if since else "", day_to=day_to if until else "")
+
+
+def _day_start(text: str, zone: ZoneInfo, next_day: bool = False) -> datetime | None:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return datetime.combine(day + timedelta(days=1) if next_day else day, time(0), zone)
 
 
 @bp.route("/agency", methods=["GET", "POST"])

@@ -33,6 +33,22 @@ def _has_nul(value) -> bool:
     return False
 
 
+def _audit_refusal(message: str) -> None:
+    """A 403 is someone trying what their role does not allow: worth an admin's eye."""
+    from flask import g
+    from flask_login import current_user
+
+    from caseapp.extensions import db
+    from caseapp.services import audit
+
+    actor = getattr(g, "api_user", None) or (current_user._get_current_object()
+                                             if current_user.is_authenticated else None)
+    if actor is None:
+        return
+    db.session.rollback()
+    audit.record("refused", actor, target=f"{request.method} {request.path}"[:200], detail=message)
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
@@ -57,6 +73,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        if error.status == 403:
+            _audit_refusal(error.message)
         if wants_json():
             return json_error(error.status, error.message, error.code, error.fields)
         return render_template("errors/error.html", status=error.status, title="Not possible",
@@ -71,6 +89,8 @@ def register(app: Flask) -> None:
             429: "Too many attempts. Please wait a minute and try again.",
         }
         message = messages.get(error.code, error.description)
+        if error.code == 403:
+            _audit_refusal(message)
         if wants_json():
             response, status = json_error(error.code, message)
         else:

@@ -1,9 +1,10 @@
 """A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user
 
-from caseapp.forms import NotificationForm, ProfileForm
-from caseapp.services import accounts, api_tokens, calendar_feed
+from caseapp.extensions import db
+from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
+from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords
 from caseapp.services.errors import DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
 
@@ -11,12 +12,13 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 def _render(form: ProfileForm | None = None, notify_form: NotificationForm | None = None,
-            new_token: str | None = None):
+            new_token: str | None = None, password_form: ChangePasswordForm | None = None):
     form = form or ProfileForm(obj=current_user, formdata=None)
     form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
     return render_template("settings/profile.html", form=form,
                            notify_form=notify_form or NotificationForm(obj=current_user, formdata=None),
-                           tokens=api_tokens.for_user(current_user), new_token=new_token)
+                           tokens=api_tokens.for_user(current_user), new_token=new_token,
+                           password_form=password_form or ChangePasswordForm(formdata=None))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -85,3 +87,30 @@ def revoke_token(token_id: int):
     row = api_tokens.revoke(current_user, token_id)
     flash(f"Token '{row.name}' revoked.", "success")
     return redirect(url_for("settings.profile") + "#api-tokens")
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    try:
+        passwords.change(user, form.current_password.data, form.new_password.data)
+    except DomainError as error:
+        show_errors(form, error)
+        return _render(password_form=form), 422
+    login_user(user, remember=session.get("remembered", False))  # this session stays signed in
+    audit.record("password_change", user)
+    flash("Password changed. Every other session was signed out.", "success")
+    return redirect(url_for("settings.profile") + "#password")
+
+
+@bp.post("/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    user = current_user._get_current_object()
+    passwords.end_other_sessions(user)
+    db.session.commit()
+    login_user(user, remember=session.get("remembered", False))
+    flash("Every other session and remembered device is signed out.", "success")
+    return redirect(url_for("settings.profile") + "#password")

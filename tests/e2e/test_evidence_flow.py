@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from caseapp.extensions import db
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _release_connections(app):
-    """Close this test's database connections when it ends, instead of when the garbage
-    collector gets to the test's app: a long suite otherwise nears PostgreSQL's limit."""
-    yield
-    db.session.remove()
-    db.engine.dispose()
 
 
 def png(width: int, height: int) -> bytes:

@@ -25,15 +25,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
 TEXT = "Order 1142 was refunded on 3 March.\n".encode()
 
 
-@pytest.fixture(autouse=True)
-def _release_connections(app):
-    """Close this test's database connections when it ends, instead of when the garbage
-    collector gets to the test's app: a long suite otherwise nears PostgreSQL's limit."""
-    yield
-    db.session.remove()
-    db.engine.dispose()
-
-
 def upload_file(data: bytes, name: str = "invoice.pdf") -> FileStorage:
     return FileStorage(io.BytesIO(data), filename=name)
 

@@ -68,15 +68,72 @@ def test_sign_out_is_a_post(browser, world):
     assert browser.get("/cases").status_code == 302
 
 
-def test_sign_in_is_throttled(app, world):
+def _from(app, address: str) -> Browser:
     browser = Browser(app)
+    browser.client.client.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+def test_sign_in_is_throttled_per_address(app, world):
+    browser = _from(app, "203.0.113.7")
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
-    for _ in range(limit):
-        assert browser.login(world.consultant_a.email, "wrong-password").status_code == 200
+    for i in range(limit):  # many accounts tried from one address
+        assert browser.login(f"guess{i}@agency-a.example", "wrong-password").status_code == 200
     response = browser.login(world.consultant_a.email)  # even the right password waits
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
-    assert "Retry-After" in response.headers
+    assert int(response.headers["Retry-After"]) > 0
+    assert _from(app, "198.51.100.9").login(world.consultant_a.email).status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_account_from_any_address(app, world):
+    limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
+    for i in range(limit):  # a slow, distributed guess at one account
+        assert _from(app, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password").status_code == 200
+    response = _from(app, "192.0.2.200").login(world.consultant_a.email)
+    assert response.status_code == 429
+    assert _from(app, "192.0.2.201").login(world.admin_a.email).status_code == 302  # others unaffected
+
+
+def test_successful_sign_ins_do_not_use_up_the_account_budget(app, world):
+    limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
+    for i in range(limit + 2):
+        assert _from(app, f"192.0.2.{i + 1}").login(world.consultant_a.email).status_code == 302
+
+
+@pytest.mark.parametrize("storage", ["redis", "memory"])
+def test_throttling_counts_live_in_redis_for_every_worker(_schema, world, storage):
+    """Failed attempts seen by one worker count in a worker started later, through Redis.
+
+    Each create_app builds a fresh limiter storage, as a new gunicorn worker would; with
+    memory:// (the control) the new worker starts from zero.
+    """
+    import redis
+
+    from caseapp import create_app
+    from tests.conftest import skip_or_fail
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.exceptions.ConnectionError:
+        skip_or_fail("Redis is not running on 127.0.0.1:6379: shared throttling not tested")
+
+    class Config(_schema):
+        RATELIMIT_STORAGE_URI = url if storage == "redis" else "memory://"
+
+    first = create_app(Config)
+    limit = int(Config.LOGIN_ACCOUNT_RATE_LIMIT.split()[0])
+    for i in range(limit):
+        assert _from(first, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password").status_code == 200
+    later = create_app(Config)
+    status = _from(later, "192.0.2.99").login(world.consultant_a.email).status_code
+    keys = redis.Redis.from_url(url).keys("*login-account*")
+    redis.Redis.from_url(url).flushdb()
+    if storage == "redis":
+        assert status == 429 and keys
+    else:
+        assert status == 302 and not keys
 
 
 def test_deactivated_user_cannot_sign_in_and_is_signed_out(browser, other_browser, world):

@@ -26,15 +26,6 @@ MB = 1024 * 1024
 SANDBOX_CSP = "default-src 'none'; sandbox"
 
 
-@pytest.fixture(autouse=True)
-def _release_connections(app):
-    """Close this test's database connections when it ends, instead of when the garbage
-    collector gets to the test's app: a long suite otherwise nears PostgreSQL's limit."""
-    yield
-    db.session.remove()
-    db.engine.dispose()
-
-
 def files_field(*files):
     return {"evidence-files": [(io.BytesIO(data), name) for data, name in files]}
 
