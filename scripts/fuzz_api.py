@@ -63,6 +63,8 @@ def main() -> int:
                    "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "30"),
                    # One worker: ast parsing in parallel threads trips a CPython 3.11 bug in hypothesis.
                    "--workers", "1", "--request-timeout", "20", *sys.argv[1:]]
+        if os.environ.get("FUZZ_SEED"):  # CI: the same cases every run, so a red run is reproducible
+            command += ["--seed", os.environ["FUZZ_SEED"]]
         print("$", " ".join(command).replace(token, "<token>"), flush=True)
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     finally:

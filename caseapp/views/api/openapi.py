@@ -124,14 +124,15 @@ SCHEMAS["Evidence"] = obj({
     "uploaded_at": TS, "uploaded_by_id": ID_NULL,
 }, ["id", "filename", "size", "sha256", "content_type", "category", "description", "uploaded_at"])
 SCHEMAS["EvidenceUpload"] = obj({
-    "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+    # Any bytes: the type is decided from the content, not from the request.
+    "file": {"contentMediaType": "application/octet-stream"},
     "category": {"type": "string", "enum": list(CATEGORIES)}, "description": text(2000),
 }, ["file"])
 for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
-    "400": "The request is malformed.", "401": "No valid API token.",
+    "400": "The request is malformed (e.g. not JSON, or text with NUL characters).", "401": "No valid API token.",
     "403": "Your role does not allow this.", "404": "No such object in your agency.",
     "409": "Not possible in the object's current state.", "413": "The upload is too large.",
     "415": "The body is not JSON (or not the expected media type).",
@@ -165,7 +166,7 @@ def query(name: str, schema: dict, description: str = "") -> dict:
 
 PAGING = [query("page", {"type": "integer", "minimum": 1}),
           query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]
-READ = ("401", "404", "429")
+READ = ("400", "401", "404", "429")
 WRITE = ("400", "401", "404", "415", "422", "429")
 
 
@@ -179,7 +180,7 @@ def document() -> dict:
     paths = {
         "/clients": {
             "get": operation("listClients", "Clients of your agency, by name", ok("ClientList"),
-                             "401", "422", "429",
+                             "400", "401", "422", "429",
                              parameters=[query("q", {"type": "string"}, "Name or seller ID contains"), *PAGING]),
             "post": operation("createClient", "Add a seller client", ok("Client", "201", "Created"), *WRITE,
                               requestBody=json_body("ClientInput")),
@@ -190,11 +191,11 @@ def document() -> dict:
             "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE,
                                requestBody=json_body("ClientUpdate")),
             "delete": operation("deleteClient", "Delete a client without cases (admins)",
-                                {"204": {"description": "Deleted"}}, "401", "403", "404", "409", "429"),
+                                {"204": {"description": "Deleted"}}, "400", "401", "403", "404", "409", "429"),
         },
         "/cases": {
             "get": operation("listCases", "Cases of your agency, recently updated first", ok("CaseList"),
-                             "401", "422", "429", parameters=[
+                             "400", "401", "422", "429", parameters=[
                                  query("status", {"type": "string", "enum": list(STATUSES)}),
                                  query("client_id", ID), query("assignee_id", ID),
                                  query("q", {"type": "string"}, "Client name, seller ID, title or ASIN"),
@@ -211,7 +212,7 @@ def document() -> dict:
         "/cases/{case_id}/timeline": {
             "parameters": [path_id("case_id")],
             "get": operation("caseTimeline", "The case's events, oldest first", ok("EventList"),
-                             "401", "404", "422", "429", parameters=PAGING),
+                             "400", "401", "404", "422", "429", parameters=PAGING),
         },
         "/cases/{case_id}/notes": {
             "parameters": [path_id("case_id")],
@@ -241,7 +242,7 @@ def document() -> dict:
                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
                                 {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
                             "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}},
-                "401", "404", "422", "429",
+                "400", "401", "404", "422", "429",
                 parameters=[query("format", {"type": "string", "enum": ["txt", "docx", "pdf"]}),
                             query("evidence", {"type": "string", "enum": ["0", "1"]},
                                   "1 appends the evidence index")]),
@@ -275,7 +276,7 @@ def document() -> dict:
         },
         "/reminders": {
             "get": operation("listReminders", "Follow-up reminders of your agency, latest due first",
-                             ok("ReminderList"), "401", "422", "429",
+                             ok("ReminderList"), "400", "401", "422", "429",
                              parameters=[query("status", {"type": "string", "enum": list(REMINDER_STATUSES)}),
                                          *PAGING]),
         },
