@@ -1,7 +1,7 @@
 """API tokens
 
 Revision ID: 0005_api_tokens
-Revises: 0003_evidence
+Revises: 0004_evidence
 Create Date: 2026-11-29 14:47:52.168513
 
 """
@@ -13,7 +13,7 @@ import caseapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0005_api_tokens'
-down_revision = '0003_evidence'
+down_revision = '0004_evidence'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """Evidence files, and links saying which POA version (and corrective action) each backs
 
-Revision ID: 0003_evidence
+Revision ID: 0004_evidence
 Revises: 0003_submissions
 Create Date: 2026-11-29 14:40:02.295495
 
@@ -12,7 +12,7 @@ import caseapp.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_evidence'
+revision = '0004_evidence'
 down_revision = '0003_submissions'
 branch_labels = None
 depends_on = None
