@@ -22,6 +22,7 @@ from caseapp.models.submission import (
     OutboxMessage,
     Reminder,
     Submission,
+    SubmissionEvidence,
 )
 from caseapp.models.types import utcnow
 
@@ -31,7 +32,7 @@ __all__ = [
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
-    "Submission", "AmazonResponse", "Reminder", "OutboxMessage", "CHANNELS", "OUTCOMES",
+    "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",
 ]

@@ -97,3 +97,14 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubmissionEvidence(db.Model):
+    """An evidence file that went to Amazon with a submission."""
+
+    __tablename__ = "submission_evidence"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from caseapp.extensions import db
-from caseapp.models import AmazonResponse, Case, PoaDraft, Submission, User, utcnow
+from caseapp.models import (AmazonResponse, Case, Evidence, PoaDraft, Submission, SubmissionEvidence,
+                            User, utcnow)
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services import cases, reminders, timeline, workflow
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
@@ -70,6 +71,7 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
         draft = _own_draft(case, draft_id)
         if draft is None:
             errors["poa_draft_id"] = "Choose a POA version of this case."
+    files = _own_evidence(case, data.get("evidence_ids"), errors)
     if errors:
         raise ValidationFailed(errors)
     if case.status not in SUBMITTABLE:
@@ -87,10 +89,14 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     db.session.flush()
     if draft is not None and draft.submitted_at is None:
         draft.submitted_at = submitted_at
+    for row in files:
+        db.session.add(SubmissionEvidence(submission_id=submission.id, evidence_id=row.id))
     number = submission_count(case.id)
     summary = f"Submitted to Amazon ({CHANNEL_LABELS[channel]})"
     if draft is not None:
         summary += f" with POA v{draft.version}"
+    if files:
+        summary += f" and {len(files)} evidence file{'s' if len(files) != 1 else ''}"
     timeline.record(case, "submitted", actor, f"{summary}; submission {number}",
                     {"submission_id": submission.id, "poa_draft_id": draft.id if draft else None})
     if not is_latest:
@@ -106,6 +112,30 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     case.updated_at = now
     db.session.commit()
     return submission
+
+
+def _own_evidence(case: Case, raw: Any, errors: dict[str, str]) -> list[Evidence]:
+    """The case's evidence files named by `raw` (a list of ids); errors name a wrong one."""
+    if raw in (None, ""):
+        return []
+    ids = [parse_id(value) for value in raw] if isinstance(raw, list) else [None]
+    rows = db.session.scalars(select(Evidence).where(
+        Evidence.case_id == case.id, Evidence.id.in_([i for i in ids if i]))).all() if all(ids) else []
+    if len(rows) != len(set(ids)) or not all(ids):
+        errors["evidence_ids"] = "Choose evidence files of this case."
+        return []
+    return list(rows)
+
+
+def evidence_by_submission(case_id: int) -> dict[int, list[Evidence]]:
+    found: dict[int, list[Evidence]] = {}
+    rows = db.session.execute(
+        select(SubmissionEvidence.submission_id, Evidence)
+        .join(Evidence, Evidence.id == SubmissionEvidence.evidence_id)
+        .where(Evidence.case_id == case_id).order_by(Evidence.filename))
+    for submission_id, row in rows:
+        found.setdefault(submission_id, []).append(row)
+    return found
 
 
 def _own_draft(case: Case, draft_id: Any) -> PoaDraft | None:

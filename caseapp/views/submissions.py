@@ -46,6 +46,7 @@ def record(case_id: int):
     try:
         data = {"poa_draft_id": form.poa_draft_id.data or None, "channel": form.channel.data,
                 "amazon_reference": form.amazon_reference.data or "",
+                "evidence_ids": request.form.getlist("evidence_ids"),
                 "submitted_at": local_moment(form.submitted_at.data, current_user)}
         submission = submissions.record_submission(current_user, case_id, data)
     except (ValidationFailed, Conflict) as error:
@@ -145,7 +146,7 @@ def calendar(token: str):
 def context_for(case) -> dict:
     """What the case page needs to show the submissions card."""
     from caseapp.models.submission import CHANNELS, OUTCOMES
-    from caseapp.services import poa
+    from caseapp.services import evidence, poa
 
     versions = poa.versions(current_user, case.id)
     form = SubmissionForm(formdata=None)
@@ -160,6 +161,8 @@ def context_for(case) -> dict:
         clock=submissions.clock(case),
         pending_reminders=reminders.pending_for_case(case.id),
         submission_list=submissions.submissions_for_case(case.id),
+        sent_evidence=submissions.evidence_by_submission(case.id),
+        case_evidence=evidence.list_for_case(current_user, case.id),
         responses=submissions.responses_by_submission(case.id),
         channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
         submission_form=form, response_form=response_form, submittable=submissions.SUBMITTABLE,

@@ -193,3 +193,24 @@ def test_email_link_still_snoozes_after_the_reminder_was_sent(app, browser, worl
         "action": "dismiss", "csrf_token": csrf}).get_data(as_text=True)
     assert "No more follow-up reminders" in page
     assert db.session.scalar(db.select(db.func.count(Reminder.id)).where(Reminder.status == "pending")) == 0
+
+
+def test_submission_records_the_evidence_sent_with_it(browser, world, clock):
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from caseapp.services import evidence
+
+    sent = evidence.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 a"), "invoice.pdf"))
+    evidence.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 b"), "draft-notes.pdf"))
+    other_case = make_case(world.consultant_a, world.client_a, title="Other case")
+    foreign = evidence.upload(world.consultant_a, other_case.id, FileStorage(BytesIO(b"%PDF-1.4 c"), "x.pdf"))
+    browser.login(world.consultant_a.email)
+    page = browser.post(f"/cases/{world.case_a.id}/submissions", data={
+        "channel": "email", "evidence_ids": [str(foreign.id)]}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose evidence files of this case" in page
+    page = browser.post(f"/cases/{world.case_a.id}/submissions", data={
+        "channel": "email", "evidence_ids": [str(sent.id)]}, follow_redirects=True).get_data(as_text=True)
+    assert "Sent with: invoice.pdf</div>" in page
+    assert "and 1 evidence file; submission 1" in page

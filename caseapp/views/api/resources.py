@@ -175,12 +175,13 @@ def draft_export(draft_id: int):
 @bp.post("/cases/<int:case_id>/submissions")
 def submission_create(case_id: int):
     cases.get_case(user(), case_id)
-    data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference"})
+    data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
     due = next((r.due_at for r in reminders.pending_for_case(case_id)
                 if r.submission_id == submission.id), None)
-    return created(serialize.submission(submission, due))
+    sent = submissions.evidence_by_submission(case_id).get(submission.id, [])
+    return created(serialize.submission(submission, due, [e.id for e in sent]))
 
 
 @bp.post("/submissions/<int:submission_id>/responses")

@@ -43,8 +43,8 @@ def poa_draft(d: PoaDraft) -> dict:
             "submitted_at": ts(d.submitted_at)}
 
 
-def submission(s: Submission, follow_up_due_at: datetime | None) -> dict:
-    return {"id": s.id, "case_id": s.case_id, "poa_draft_id": s.poa_draft_id,
+def submission(s: Submission, follow_up_due_at: datetime | None, evidence_ids: list[int]) -> dict:
+    return {"id": s.id, "case_id": s.case_id, "poa_draft_id": s.poa_draft_id, "evidence_ids": evidence_ids,
             "submitted_at": ts(s.submitted_at), "channel": s.channel,
             "amazon_reference": s.amazon_reference, "follow_up_due_at": ts(follow_up_due_at),
             "created_at": ts(s.created_at)}
