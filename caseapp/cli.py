@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from caseapp.models import ROLES
 from caseapp.services import accounts, demo
@@ -129,7 +130,8 @@ def serve(host: str, port: int) -> None:
     if app.config["SCHEDULER_ENABLED"]:
         scheduler.build(app).start()
         click.echo("scheduler: running inside the web process")
-    app.run(host=host, port=port, use_reloader=False)
+    # app.run() refuses to block inside a `flask` command; werkzeug's server is what it runs.
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register(app: Flask) -> None:

@@ -50,3 +50,36 @@ def test_demo_seed_fills_an_empty_database_once(app):
     result = runner.invoke(args=["demo", "seed"])
     assert "already has agencies" in result.output
     assert db.session.scalar(db.select(db.func.count(Agency.id))) == 1
+
+
+def test_serve_command_serves_pages_with_the_scheduler(database_url, tmp_path):
+    """What `make run` starts: the web server with the scheduler inside, answering requests."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.smtp import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "serve-test", "CASEAPP_ENV": "development",
+           "CASEAPP_INSTANCE_DIR": str(tmp_path), "SCHEDULER_ENABLED": "true"}
+    server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)],
+                              cwd=Path(__file__).resolve().parents[1], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200 and b"Sign in" in response.read()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer")
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "scheduler: running inside the web process" in output
