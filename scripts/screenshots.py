@@ -25,8 +25,10 @@ def main() -> None:
         page.click("button[type=submit]")
         page.goto(f"{BASE}/cases?assignee=all")
         page.screenshot(path=OUT / "dashboard.png", full_page=True)
-        page.click("table.cases-table tbody tr:nth-child(1) a")
+        page.get_by_role("link", name="Listing deactivated: trademark claim on tent").first.click()
         page.screenshot(path=OUT / "case.png", full_page=True)
+        page.get_by_role("link", name="Open the POA").click()
+        page.screenshot(path=OUT / "poa.png", full_page=True)
         browser.close()
     print(f"screenshots in {OUT}")
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from caseapp.extensions import db
 from caseapp.models import Agency, utcnow
-from caseapp.services import accounts, cases, clients
+from caseapp.services import accounts, cases, clients, poa, submissions
 
 DEMO_PASSWORD = "caseapp-demo-2026"
 
@@ -77,8 +77,31 @@ def seed_if_empty() -> DemoResult | None:
         data = dict(fields, client_id=client_rows[client_i].id, assignee_id=actor.id,
                     opened_at=utcnow() - timedelta(days=days_ago * 2))
         case = cases.create_case(actor, data)
-        for status in walk:
-            cases.change_status(actor, case.id, status)
+        _walk(actor, case.id, walk, silent_hours=30 + 25 * days_ago)
         if note:
             cases.add_note(actor, case.id, note)
     return DemoResult(logins=[(p.email, p.role) for p in people])
+
+
+OUTCOME_FOR = {"more_info_requested": "more_info_requested", "reinstated": "reinstated",
+               "denied": "rejected"}
+
+
+def _walk(actor, case_id: int, walk: list[str], silent_hours: int) -> None:
+    """Move a demo case along, the way a consultant would: a POA, a submission, Amazon's reply."""
+    submission = None
+    for status in walk:
+        if status == "drafting":
+            cases.change_status(actor, case_id, "drafting")
+            poa.start_from_starter(actor, case_id)
+        elif status == "submitted":
+            draft = poa.latest(actor, case_id)
+            poa.mark_final(actor, draft.id)
+            submission = submissions.record_submission(actor, case_id, {
+                "poa_draft_id": draft.id, "channel": "account_health_appeal",
+                "submitted_at": utcnow() - timedelta(hours=silent_hours)})
+        elif status in OUTCOME_FOR and submission is not None:
+            submissions.record_response(actor, submission.id, {
+                "outcome": OUTCOME_FOR[status], "body": "Demo reply from Amazon."})
+        else:
+            cases.change_status(actor, case_id, status)
