@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("CASEAPP_INSTANCE_DIR", BASE_DIR / "instance"))
+INSTANCE_DIR = Path((os.environ.get("CASEAPP_INSTANCE_DIR") or BASE_DIR / "instance"))
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -37,10 +37,9 @@ def _dev_secret_key() -> str:
 
 class Config:
     ENV_NAME = "base"
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'caseapp.sqlite'}"
+    SQLALCHEMY_DATABASE_URI = (os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'caseapp.sqlite'}"
     )
-    EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(INSTANCE_DIR / "evidence"))
+    EVIDENCE_DIR = (os.environ.get("EVIDENCE_DIR") or str(INSTANCE_DIR / "evidence"))
     MAX_UPLOAD_MB = _int("MAX_UPLOAD_MB", 25)
     MAX_CONTENT_LENGTH = MAX_UPLOAD_MB * 1024 * 1024
 
@@ -50,20 +49,20 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "caseapp@localhost")
+    MAIL_DEFAULT_SENDER = (os.environ.get("MAIL_DEFAULT_SENDER") or "caseapp@localhost")
 
-    APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+    APP_BASE_URL = (os.environ.get("APP_BASE_URL") or "http://127.0.0.1:5000")
     FOLLOW_UP_HOURS = _int("FOLLOW_UP_HOURS", 48)
     FOLLOW_UP_REPEAT_HOURS = _int("FOLLOW_UP_REPEAT_HOURS", 24)
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = (os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    LOGIN_RATE_LIMIT = (os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute")
+    API_RATE_LIMIT = (os.environ.get("API_RATE_LIMIT") or "300 per minute")
     # Failed sign-ins per account, whatever the address they come from.
-    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 10 minutes")
+    LOGIN_ACCOUNT_RATE_LIMIT = (os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT") or "5 per 10 minutes")
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
@@ -102,7 +101,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_DATABASE_URI = (os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SCHEDULER_ENABLED = False
@@ -131,7 +130,7 @@ CONFIGS = {
 
 
 def config_from_env() -> type[Config]:
-    name = os.environ.get("CASEAPP_ENV", "development")
+    name = (os.environ.get("CASEAPP_ENV") or "development")
     try:
         return CONFIGS[name]
     except KeyError:
