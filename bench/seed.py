@@ -28,8 +28,10 @@ shortly after a bulk load. SQLite is left as an application leaves it (no ANALYZ
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -95,7 +97,10 @@ def bench_environment(database_url: str | None) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-secret-key")
     os.environ.setdefault("SCHEDULER_ENABLED", "false")
     os.environ.setdefault("RATELIMIT_ENABLED", "false")
-    os.environ.setdefault("CASEAPP_INSTANCE_DIR", tempfile.mkdtemp(prefix="caseapp-bench-"))
+    if not os.environ.get("CASEAPP_INSTANCE_DIR"):  # nothing of the bench goes into instance/
+        instance = tempfile.mkdtemp(prefix="caseapp-bench-")
+        atexit.register(shutil.rmtree, instance, ignore_errors=True)
+        os.environ["CASEAPP_INSTANCE_DIR"] = instance
     sys.path.insert(0, str(ROOT))
 
 
