@@ -34,10 +34,14 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_agency_id_status", "agency_id", "status"),
-        Index("ix_cases_agency_id_assignee_id", "agency_id", "assignee_id"),
-        Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at"),
+        # One index per dashboard filter and sort, found with EXPLAIN on 100,000 cases (bench/).
+        Index("ix_cases_agency_id_status_updated_at", "agency_id", "status", "updated_at", "id"),
+        Index("ix_cases_agency_id_assignee_id_status", "agency_id", "assignee_id", "status"),
+        Index("ix_cases_agency_id_assignee_id_updated_at", "agency_id", "assignee_id", "updated_at", "id"),
+        Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at", "id"),
         Index("ix_cases_agency_id_awaiting_since", "agency_id", "awaiting_since"),
+        Index("ix_cases_agency_id_assignee_id_awaiting_since", "agency_id", "assignee_id",
+              "awaiting_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

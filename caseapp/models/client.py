@@ -17,7 +17,8 @@ MARKETPLACES = (
 
 class Client(db.Model):
     __tablename__ = "clients"
-    __table_args__ = (Index("ix_clients_agency_id_name", "agency_id", "name"),)
+    __table_args__ = (Index("ix_clients_agency_id_name", "agency_id", "name"),
+                      Index("ix_clients_agency_id_seller_id", "agency_id", "seller_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))

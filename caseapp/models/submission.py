@@ -51,11 +51,13 @@ class Reminder(db.Model):
     __table_args__ = (
         Index("ix_reminders_status_due_at", "status", "due_at"),
         Index("ix_reminders_agency_id_status", "agency_id", "status"),
+        # A case's next follow-up without walking every pending reminder.
+        Index("ix_reminders_case_id_status_due_at", "case_id", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     sequence: Mapped[int] = mapped_column(default=1)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

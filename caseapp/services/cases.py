@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
-from caseapp.models import KINDS, PRIORITIES, REASONS, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
-from caseapp.services import locking, reminders, timeline, workflow
+from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
+from caseapp.services import locking, paging, reminders, timeline, workflow
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.ids import parse_id
 
@@ -275,22 +275,24 @@ def _plain(markdown_line: str) -> str:
     return re.sub(r"\*\*|__|~~|[*`]", "", text).strip() or "(formatting only)"
 
 
-def notes_by_id(case: Case) -> dict[int, Note]:
-    return {n.id: n for n in db.session.scalars(select(Note).where(Note.case_id == case.id))}
+def notes_by_id(case: Case, ids: list[int] | None = None) -> dict[int, Note]:
+    stmt = select(Note).where(Note.case_id == case.id)
+    if ids is not None:
+        stmt = stmt.where(Note.id.in_([i for i in ids if i]))
+    return {n.id: n for n in db.session.scalars(stmt)}
 
 
-def events(actor: User, case_id: int, newest_first: bool = True) -> list[CaseEvent]:
+def events(actor: User, case_id: int, newest_first: bool = True,
+           limit: int | None = None) -> list[CaseEvent]:
+    """The case's timeline; with `limit`, at most that many (plus one, to tell there are more)."""
     case = get_case(actor, case_id)
     order = (CaseEvent.occurred_at.desc(), CaseEvent.id.desc()) if newest_first else (
         CaseEvent.occurred_at, CaseEvent.id)
-    return list(
-        db.session.scalars(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id)
-            .options(joinedload(CaseEvent.actor))
-            .order_by(*order)
-        )
-    )
+    stmt = (select(CaseEvent).where(CaseEvent.case_id == case.id)
+            .options(joinedload(CaseEvent.actor)).order_by(*order))
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    return list(db.session.scalars(stmt))
 
 
 # ---- listing -------------------------------------------------------------------------
@@ -370,17 +372,31 @@ def _order(stmt, sort: str):
     return stmt.order_by(Case.updated_at.desc(), Case.id.desc())
 
 
-def list_cases(actor: User, f: CaseFilters, per_page: int = 25):
+def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
     stmt = _order(_filtered(actor, f), f.sort).options(
         joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows)
     )
-    return db.paginate(stmt, page=max(f.page, 1), per_page=per_page, error_out=False)
+    return paging.fetch(stmt, f.page, per_page)
+
+
+COUNT_CAP = 1000  # beyond this a count reads "1000+": nobody needs the exact figure at a glance
+
+
+def _capped_count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Case.id).order_by(None).limit(COUNT_CAP + 1).subquery()))
 
 
 def status_counts(actor: User, f: CaseFilters) -> dict[str, int]:
-    sub = _filtered(actor, f, with_status=False).subquery()
-    rows = db.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
-    return {status: count for status, count in rows}
+    """Cases per status under the other filters, each counted up to COUNT_CAP + 1.
+
+    One small indexed count per status rather than a GROUP BY over every case of the agency.
+    """
+    base = _filtered(actor, f, with_status=False)
+    parts = [select(literal(status).label("status"), func.count().label("n")).select_from(
+        base.where(Case.status == status).with_only_columns(Case.id).order_by(None)
+        .limit(COUNT_CAP + 1).subquery()) for status in STATUSES]
+    return {status: n for status, n in db.session.execute(union_all(*parts))}
 
 
 def assignee_choices(actor: User, include_inactive: bool = False) -> list[User]:
@@ -394,7 +410,7 @@ def awaiting_amazon(actor: User, f: CaseFilters, limit: int = 10) -> tuple[list[
     """Cases waiting on Amazon within the dashboard's assignee scope, longest silence first."""
     scope = CaseFilters(assignee=f.assignee, client_id=f.client_id, reason=f.reason)
     stmt = _filtered(actor, scope).where(Case.awaiting_since.is_not(None))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = _capped_count(stmt)
     rows = db.session.scalars(
         stmt.options(joinedload(Case.client), joinedload(Case.assignee))
         .order_by(Case.awaiting_since, Case.id).limit(limit)).all()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from caseapp.extensions import db
 from caseapp.models import MARKETPLACES, Case, Client, User
+from caseapp.services import paging
 from caseapp.services.accounts import require_admin
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -102,14 +103,13 @@ def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50):
         stmt = stmt.where(
             func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like)
         )
-    return db.paginate(stmt.order_by(Client.name, Client.id), page=page, per_page=per_page,
-                       error_out=False)
+    return paging.fetch(stmt.order_by(Client.name, Client.id), page, per_page)
 
 
-def client_choices(actor: User) -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        select(Client.id, Client.name)
-        .where(Client.agency_id == actor.agency_id)
-        .order_by(Client.name)
-    )
+def client_choices(actor: User, limit: int | None = None) -> list[tuple[int, str]] | None:
+    """(id, name) of the agency's clients by name; None when there are more than `limit`."""
+    stmt = select(Client.id, Client.name).where(Client.agency_id == actor.agency_id).order_by(Client.name)
+    rows = db.session.execute(stmt.limit(limit + 1) if limit else stmt).all()
+    if limit and len(rows) > limit:
+        return None
     return [(row.id, row.name) for row in rows]

@@ -1,4 +1,6 @@
 """Markdown for notes, rendered then sanitised so stored HTML can never run."""
+import threading
+
 import markdown
 import nh3
 from markupsafe import Markup
@@ -9,8 +11,19 @@ _ALLOWED_TAGS = {
 }
 
 
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """One converter per thread: building one per note was most of a long timeline's cost."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(extensions=["sane_lists", "tables"])
+    return converter.reset()
+
+
 def render(text: str) -> Markup:
-    html = markdown.markdown(text or "", extensions=["sane_lists", "tables"])
+    html = _converter().convert(text or "")
     clean = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

@@ -15,6 +15,7 @@ from caseapp.views import submissions as submissions_view
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+TIMELINE_LIMIT = 100  # the newest events; the rest one click away
 
 
 def _people_choices(case: Case | None = None) -> list[tuple[str, str]]:
@@ -82,11 +83,16 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
     assign_form = AssignForm()
     assign_form.assignee_id.choices = _people_choices(case)
     assign_form.assignee_id.data = str(case.assignee_id or "")
+    limit = None if request.args.get("timeline") == "all" else TIMELINE_LIMIT
+    events = cases.events(current_user, case.id, limit=limit)
+    more_events = limit is not None and len(events) > limit
+    events = events[:limit]
     return render_template(
         "cases/detail.html",
         case=case,
-        events=cases.events(current_user, case.id),
-        notes=cases.notes_by_id(case),
+        events=events,
+        more_events=more_events,
+        notes=cases.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"]),
         status_form=status_form,
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),

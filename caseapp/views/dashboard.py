@@ -9,6 +9,8 @@ from caseapp.services import cases, clients
 from caseapp.services.cases import SORTS, CaseFilters
 
 bp = Blueprint("dashboard", __name__)
+# More clients than this and the filter list would outweigh the page itself.
+CLIENT_LIST_LIMIT = 200
 
 
 def filters_from_args(args) -> CaseFilters:
@@ -50,6 +52,7 @@ def index():
         statuses=STATUSES,
         reasons=REASONS,
         sorts=SORTS,
-        client_choices=clients.client_choices(current_user),
+        client_choices=clients.client_choices(current_user, limit=CLIENT_LIST_LIMIT),
+        filtered_client_name=clients.get_client(current_user, f.client_id).name if f.client_id else "",
         people=cases.assignee_choices(current_user, include_inactive=True),
     )

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from caseapp import labels
 from caseapp.forms import EmptyForm
 from caseapp.services import markdown_text, timezones
+from caseapp.services.cases import COUNT_CAP
 from caseapp.services.errors import DomainError
 
 
@@ -27,6 +28,11 @@ def localdate(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return timezones.to_local(moment, viewer_timezone()).strftime("%d %b %Y")
+
+
+def capped(count: int) -> str:
+    """A count from a capped COUNT: above the cap it reads "1,000+"."""
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
 def label(value: str | None, vocabulary: str) -> str:
@@ -55,6 +61,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(localtime)
     app.add_template_filter(localdate)
     app.add_template_filter(label)
+    app.add_template_filter(capped)
+    app.add_template_global(COUNT_CAP, "count_cap")
     app.add_template_filter(markdown_text.render, "markdown")
     app.add_template_global(labels.STATUS_COLOURS, "status_colours")
 

@@ -7,7 +7,7 @@ import time_machine
 
 from caseapp.extensions import db
 from caseapp.models import Case
-from caseapp.services import accounts
+from caseapp.services import accounts, cases
 from tests.conftest import make_case
 
 
@@ -117,3 +117,14 @@ def test_edit_case_and_reassign_from_the_page(browser, world):
     assert summaries[0] == "Assigned to Ada Admin"
     assert summaries[1] == "Edited title, reason, priority"
     assert "Renamed case" in page
+
+
+def test_long_timelines_show_the_newest_hundred_then_all_on_request(browser, world):
+    for i in range(105):
+        cases.add_note(world.consultant_a, world.case_a.id, f"Call log entry {i:03d}")
+    browser.login(world.consultant_a.email)
+    page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    assert len(timeline_summaries(page)) == 100
+    assert timeline_summaries(page)[0] == "Note: Call log entry 104" and 'id="older-events"' in page
+    page = browser.get(f"/cases/{world.case_a.id}?timeline=all").get_data(as_text=True)
+    assert len(timeline_summaries(page)) == 107 and 'id="older-events"' not in page

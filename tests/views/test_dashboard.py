@@ -87,7 +87,8 @@ def test_pagination(browser, world, app):
     assert len(first) == app.config["CASES_PER_PAGE"] == 25
     assert len(second) == 31 - 25
     assert not set(first) & set(second)
-    assert "31 cases" in second_html
+    assert 'data-count-status="open"' in second_html and ">Open 31<" in second_html
+    assert "Page 2" in second_html and 'class="page-item disabled"' in second_html  # no next page
     # a page past the end is empty, not an error
     assert browser.get("/cases?page=99").status_code == 200
 
@@ -103,3 +104,29 @@ def test_client_page_lists_that_clients_cases(browser, world, many):
     browser.login(world.consultant_a.email)
     page = browser.get(f"/clients/{world.client_a.id}").get_data(as_text=True)
     assert set(titles(page)) == {"Account suspended", "Late shipment rate", "Colleague's case"}
+
+
+def test_counts_are_capped_instead_of_counting_everything(browser, world, monkeypatch):
+    from caseapp.services import cases as case_service
+    from caseapp.views import helpers
+
+    monkeypatch.setattr(case_service, "COUNT_CAP", 3)
+    monkeypatch.setattr(helpers, "COUNT_CAP", 3)
+    for i in range(5):
+        make_case(world.consultant_a, world.client_a, title=f"Capped {i}", asins="")
+    browser.login(world.consultant_a.email)
+    page = browser.get("/cases").get_data(as_text=True)
+    assert re.search(r'data-count-status="open"[^>]*>Open 3\+<', page)
+    assert re.search(r'data-count-status="drafting"[^>]*>Drafting POA 0<', page)
+
+
+def test_long_client_lists_leave_the_dashboard(browser, world, monkeypatch):
+    from caseapp.views import dashboard
+
+    monkeypatch.setattr(dashboard, "CLIENT_LIST_LIMIT", 1)
+    make_client(world.consultant_a, name="Second Client")
+    browser.login(world.consultant_a.email)
+    page = browser.get("/cases").get_data(as_text=True)
+    assert "Second Client" not in page
+    page = browser.get(f"/cases?client_id={world.client_a.id}").get_data(as_text=True)
+    assert f'<option value="{world.client_a.id}" selected>Harbor Lane Home Goods</option>' in page

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import STATUSES, CaseEvent, Reminder
 from caseapp.models.submission import REMINDER_STATUSES
-from caseapp.services import cases, clients, evidence, poa, reminders, submissions, workflow
+from caseapp.services import cases, clients, evidence, paging, poa, reminders, submissions, workflow
 from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
@@ -114,9 +114,8 @@ def case_update(case_id: int):
 def case_timeline(case_id: int):
     case = cases.get_case(user(), case_id)
     page, per_page = page_args()
-    found = db.paginate(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                        .order_by(CaseEvent.occurred_at, CaseEvent.id),
-                        page=page, per_page=per_page, error_out=False)
+    found = paging.fetch(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                         .order_by(CaseEvent.occurred_at, CaseEvent.id), page, per_page)
     return listing([serialize.event(e) for e in found.items], found, "api.case_timeline",
                    case_id=case.id)
 
@@ -202,8 +201,7 @@ def reminder_list():
     stmt = select(Reminder).where(Reminder.agency_id == user().agency_id)
     if status:
         stmt = stmt.where(Reminder.status == status)
-    found = db.paginate(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()),
-                        page=page, per_page=per_page, error_out=False)
+    found = paging.fetch(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()), page, per_page)
     return listing([serialize.reminder(r) for r in found.items], found, "api.reminder_list")
 
 
