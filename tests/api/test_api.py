@@ -299,3 +299,19 @@ def test_evidence_refusals_are_json(app, world, api_a):
     response = api_a.post(path, data={"file": (BytesIO(PDF + b"0" * 4096), "big.pdf")},
                           content_type="multipart/form-data")
     assert response.status_code == 413 and error_code(response) == "too_large"
+
+
+def test_every_api_route_needs_a_token(app, anonymous):
+    """Generated from the URL map, so an endpoint added later is covered too."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
+            continue
+        url = rule.build({arg: 1 for arg in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = anonymous.request(method, url.removeprefix("/api/v1"),
+                                         json=None if method in ("GET", "DELETE") else {})
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert error_code(response) == "unauthorized"
+            checked += 1
+    assert checked >= 20
