@@ -78,9 +78,13 @@ def test_page_policy_allows_nothing_inline_and_only_our_own_origin():
 # ---------------------------------------------------------------- pages
 
 def test_signed_out_pages_redirects_and_errors_carry_the_page_headers(browser):
-    login = browser.get("/login")
-    assert login.status_code == 200 and login.mimetype == "text/html"
-    assert_page_headers(login, "/login")
+    for url in ("/login", "/password/forgot"):
+        page = browser.get(url)
+        assert page.status_code == 200 and page.mimetype == "text/html", url
+        assert_page_headers(page, url)
+    bad_link = browser.get("/password/reset/not-a-token")
+    assert bad_link.status_code == 404
+    assert_page_headers(bad_link, "/password/reset/not-a-token")
 
     redirect = browser.get("/cases")
     assert redirect.status_code == 302
@@ -94,6 +98,9 @@ def test_signed_out_pages_redirects_and_errors_carry_the_page_headers(browser):
 
 
 def test_every_signed_in_page_carries_the_page_headers(signed_in, world, app):
+    start = signed_in.get(f"/cases/{world.case_a.id}/poa")  # no POA yet: the start page
+    assert start.status_code == 200
+    assert_page_headers(start, "POA start page")
     draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
     second = poa.save_version(world.consultant_a, world.case_a.id, {"subject": "Second"})
     row = upload(world, PNG, "listing.png")
@@ -101,16 +108,16 @@ def test_every_signed_in_page_carries_the_page_headers(signed_in, world, app):
             f"/clients/{world.client_a.id}/edit", "/cases/new", f"/cases/{world.case_a.id}",
             f"/cases/{world.case_a.id}/edit", f"/poa/{draft.id}",
             f"/poa/{second.id}/compare?with={draft.id}", f"/poa/{draft.id}/print",
-            f"/evidence/{row.id}", "/settings/", "/cases/999999"]
+            f"/evidence/{row.id}", "/settings/", "/cases/999999", "/admin/users"]
     for url in urls:
         response = signed_in.get(url)
-        assert response.status_code in (200, 404), url
+        assert response.status_code in (200, 403, 404), url
         assert_page_headers(response, url)
 
 
 def test_admin_pages_and_a_refusal_carry_the_page_headers(browser, other_browser, world):
     browser.login(world.admin_a.email)
-    for url in ("/admin/users", "/admin/agency", "/admin/outbox", "/admin/users/new"):
+    for url in ("/admin/users", "/admin/agency", "/admin/outbox", "/admin/users/new", "/admin/audit"):
         response = browser.get(url)
         assert response.status_code == 200, url
         assert_page_headers(response, url)

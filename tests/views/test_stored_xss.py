@@ -139,6 +139,24 @@ def assert_safe(html: str, *shown: str, where: str = "", allow_inline_style: boo
         assert raw not in html, f"{where}: raw {raw!r}"
 
 
+@pytest.mark.parametrize("html", [
+    f"<p>{SCRIPT}</p>", f'<input value="{IMG}">', f"<textarea>{TEXTAREA}</textarea>",
+    f"<div>{SVG}</div>", f"<input value='{ATTR}'>", '<a href="javascript:alert(1)">x</a>',
+    '<a href=" JaVaScRiPt:alert(1)">x</a>', '<iframe src="data:text/html,x"></iframe>',
+    '<script src="https://evil.example/x.js"></script>', "<p style=\"background:red\">x</p>",
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+])
+def test_the_checker_finds_live_markup(html):
+    """The check is not vacuous: each of these is what a missing escape would produce."""
+    assert live_markup(html) != []
+
+
+def test_the_checker_accepts_escaped_payloads_and_our_own_scripts():
+    html = (f"<p>{escaped(TEXT)}</p><input value=\"{escaped(IMG)}\"><textarea>{escaped(TEXTAREA)}</textarea>"
+            '<script src="/static/evidence-upload.js" defer></script><img src="/evidence/1/preview" alt="x">')
+    assert live_markup(html) == []
+
+
 # ---------------------------------------------------------------- storing the payloads
 
 @dataclass
@@ -314,6 +332,33 @@ def test_admin_pages_show_the_payloads_escaped(stored, admin, world):
         assert_safe(response.get_data(as_text=True), *shown, where=url)
 
 
+def test_audit_log_shows_deleted_names_escaped(stored, admin, world):
+    """Deletions keep the deleted thing's name in the audit log, shown to admins."""
+    response = admin.post(f"/evidence/{stored.evidence_id}/delete", follow_redirects=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert_safe(page, f"Deleted {stored.filename}.", f"Evidence deleted: {stored.filename}",
+                where="after deleting evidence")
+    lonely = admin.post("/clients/new", data={
+        "name": CLIENT_NAME + " 2", "seller_id": "", "marketplace": "US", "contact_name": "",
+        "contact_email": "", "notes": ""})
+    client_id = created_id(lonely, r"/clients/(\d+)")
+    assert admin.post(f"/clients/{client_id}/delete").status_code == 302
+    response = admin.get("/admin/audit")
+    assert response.status_code == 200
+    assert_safe(response.get_data(as_text=True), stored.filename, CLIENT_NAME + " 2", USER_NAME,
+                where="audit log")
+
+
+def test_password_reset_email_escapes_the_name(stored, app, world):
+    from caseapp.services import passwords
+
+    with app.test_request_context():
+        assert passwords.request_reset(world.consultant_a.email)
+    message = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset"))
+    assert_safe(message.body_html, USER_NAME, where="password reset email", allow_inline_style=True)
+
+
 def test_the_new_person_sees_their_own_name_escaped(stored, app):
     from tests.conftest import Browser
 
@@ -486,7 +531,7 @@ def test_text_export_is_plain_text_without_the_tags(stored, consultant):
         assert response.status_code == 200
         assert response.mimetype == "text/plain"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert re.fullmatch(r'attachment; filename="[A-Za-z0-9.-]+"', response.headers["Content-Disposition"])
         text = response.get_data(as_text=True)
         assert "Removed" in text and "alert(1)" in text  # the words stay, the tags go
         for tag in TAGS:
@@ -531,6 +576,6 @@ def test_pdf_export_has_no_script_and_no_tags(stored, consultant):
     # The title names the client as typed: in a PDF that is glyphs, not markup. The
     # sections lose pasted tags, as in the other exports.
     title, sections = text.split("Subject", 1)
-    assert CLIENT_NAME.split("<")[0] in title
+    assert "Plan of Action: Client" in title
     for tag in TAGS:
         assert tag not in sections.lower(), tag
