@@ -21,6 +21,7 @@ from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.ids import parse_id
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
+SELLER_CODE_RE = re.compile(r"^[A-Z0-9]{8,20}$")
 MAX_ASINS = 200
 EDITABLE = ("title", "kind", "reason", "asins", "amazon_notice", "opened_at", "priority", "client_id")
 FIELD_LABELS = {
@@ -342,19 +343,30 @@ def _filtered(actor: User, f: CaseFilters, with_status: bool = True):
     elif f.assignee.isdigit():
         stmt = stmt.where(Case.assignee_id == int(f.assignee))
     q = f.q.strip()
-    if q:
+    if q and _looks_like_code(q):
+        # An ASIN, or a seller ID or its start: lookups through their indexes, no scan of
+        # every title. The prefix is a range, which a B-tree serves on both databases.
+        code = q.upper()
+        after = code[:-1] + chr(ord(code[-1]) + 1)
+        stmt = stmt.where(db.or_(
+            Case.id.in_(select(CaseAsin.case_id).where(CaseAsin.asin == code)),
+            Case.client_id.in_(select(Client.id).where(
+                Client.agency_id == actor.agency_id, Client.seller_id >= code, Client.seller_id < after)),
+        ))
+    elif q:
         like = f"%{q.lower()}%"
         client_match = select(Client.id).where(
             Client.agency_id == actor.agency_id,
             func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like),
         )
-        conditions = [func.lower(Case.title).like(like), Case.client_id.in_(client_match)]
-        if ASIN_RE.match(q.upper()):
-            conditions.append(
-                Case.id.in_(select(CaseAsin.case_id).where(CaseAsin.asin == q.upper()))
-            )
-        stmt = stmt.where(db.or_(*conditions))
+        stmt = stmt.where(db.or_(func.lower(Case.title).like(like), Case.client_id.in_(client_match)))
     return stmt
+
+
+def _looks_like_code(q: str) -> bool:
+    """ASINs (10) and seller IDs (8-20) mix letters and digits; words do not."""
+    return (SELLER_CODE_RE.match(q.upper()) is not None
+            and any(c.isdigit() for c in q) and any(c.isalpha() for c in q))
 
 
 def _order(stmt, sort: str):
