@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
@@ -39,6 +39,7 @@ BATCH = 50
 ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admins are told too
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
+CLAIM_BATCH = 20  # messages leased per commit; each is still recorded on its own
 
 
 @dataclass
@@ -197,37 +198,52 @@ def _deliverable(now: datetime):
 
 
 def deliver(now: datetime, report: PassReport) -> None:
+    """Lease a batch of messages (one commit), then send each and record it (one commit each)."""
     settings = MailSettings.from_config(current_app.config)
     connection = SmtpConnection(settings) if settings.server else None
     try:
         while True:
-            claimed = locking.claim(_deliverable(now), 1)
+            claimed = locking.claim(_deliverable(now), CLAIM_BATCH)
             if not claimed:
                 db.session.rollback()
                 return
-            message = claimed[0]
             if connection is None:
-                _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
-                report.held += 1
+                for message in claimed:
+                    _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
+                    report.held += 1
                 db.session.commit()
                 continue
-            if not _send_claimed(connection, settings, message, now, report):
-                return
+            batch = []
+            for message in claimed:
+                batch.append((message.id, build_message(
+                    settings.sender, message.recipient, message.subject, message.body_text,
+                    message.body_html, message.idempotency_key)))
+                message.status, message.lease_until = "sending", now + LEASE
+                message.attempts += 1
+            db.session.commit()
+            for index, (message_id, email) in enumerate(batch):
+                if not _send_leased(connection, message_id, email, now, report):
+                    _release([mid for mid, _ in batch[index + 1:]])
+                    return
     finally:
         if connection is not None:
             connection.close()
 
 
-def _send_claimed(connection: SmtpConnection, settings: MailSettings, message: OutboxMessage,
-                  now: datetime, report: PassReport) -> bool:
-    """Lease, send with no transaction open, record the result. False: stop this pass."""
-    email = build_message(settings.sender, message.recipient, message.subject, message.body_text,
-                          message.body_html, message.idempotency_key)
-    message_id = message.id
-    message.status = "sending"
-    message.lease_until = now + LEASE
-    message.attempts += 1
-    db.session.commit()
+def _release(message_ids: list[int]) -> None:
+    """Give back leased messages that were not tried: their place and their tries unchanged."""
+    if message_ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "sending")
+            .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+
+
+def _send_leased(connection: SmtpConnection, message_id: int, email, now: datetime,
+                 report: PassReport) -> bool:
+    """Send one leased message with no transaction open, then record it. False: stop the pass."""
     outcome, error = "sent", ""
     try:
         connection.send(email)

@@ -104,7 +104,7 @@ def test_dispatcher_killed_after_choosing_loses_and_doubles_nothing(world, smtp_
         stall.close()
     db.session.expire_all()
     statuses = sorted(db.session.scalars(db.select(OutboxMessage.status)))
-    assert statuses == ["pending"] * 4 + ["sending"]  # one claimed, none sent
+    assert statuses == ["sending"] * 5  # leased as one batch, none sent
     # The next pass after the dead process's lease ran out (5 minutes) picks everything up.
     survivor = run_due(env, smtp_server.port, NOW + timedelta(minutes=6))
     out, err = survivor.communicate(timeout=120)

@@ -215,10 +215,12 @@ def test_unreachable_mail_server_fails_nothing_and_keeps_the_mail(world, app):
 
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens
     submit(world)
+    for i in range(2):
+        submit(world, case=make_case(world.consultant_a, world.client_a, title=f"More {i}"))
     report = dispatch.run_pass(NOW)
     assert report.failed == 0 and "unusable" in report.server_error
-    message = db.session.scalar(db.select(OutboxMessage))
-    assert (message.status, message.attempts) == ("pending", 0)
+    messages = db.session.scalars(db.select(OutboxMessage)).all()
+    assert [(m.status, m.attempts) for m in messages] == [("pending", 0)] * 3  # the batch given back
 
 
 def test_a_hostile_title_does_not_block_other_mail(world, smtp_server):
