@@ -53,6 +53,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from caseapp.extensions import db
+from caseapp.services.evidence_storage import fsync_dir, publish_new
 
 FORMAT = "caseapp-backup"
 FORMAT_VERSION = 1
@@ -202,10 +203,10 @@ def create_backup(output: str | os.PathLike[str] | None = None,
                         _add_bytes(tar, MANIFEST, data, mtime)
                     raw.flush()
                     os.fsync(raw.fileno())
-                if not _link_new(tmp_name, final):
+                if not publish_new(tmp_name, final):
                     raise BackupError(f"{final} appeared while the backup was written; it was left "
                                       "alone. Run again, or choose another --output.")
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
             finally:
                 Path(tmp_name).unlink(missing_ok=True)
     except OSError as error:
@@ -596,14 +597,14 @@ def _place_blobs(found: dict[str, _Member], root: Path, result: RestoreResult) -
                 continue
             os.replace(member.path, final)  # a truncated copy: the archive's is the right one
             result.repaired += 1
-        elif _link_new(member.path, final):
+        elif publish_new(member.path, final):
             created.append(final)
             result.written += 1
         else:
             result.kept += 1
         touched.add(final.parent)
     for folder in touched:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return created
 
 
@@ -682,30 +683,6 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     if done.returncode != 0:
         detail = "\n".join(done.stderr.strip().splitlines()[-8:]) or f"exit status {done.returncode}"
         raise BackupError(f"{what} failed:\n{detail}")
-
-
-def _link_new(source: str | os.PathLike[str], final: Path) -> bool:
-    """Give a finished file its final name unless that name exists (False then)."""
-    try:
-        os.link(source, final)
-        return True
-    except FileExistsError:
-        return False
-    except OSError:
-        if final.exists():
-            return False
-        os.replace(source, final)
-        return True
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _quote(name: str) -> str:

@@ -117,11 +117,11 @@ class LocalStorage:
             sha256 = digest.hexdigest()
             final = self.path_for(sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
-            created = _publish(tmp_name, final)
+            created = publish_new(tmp_name, final)
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         if created:
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         return StoredBlob(sha256, size, created, bytes(head))
 
     def open(self, sha256: str) -> BinaryIO:
@@ -138,7 +138,7 @@ class LocalStorage:
         self.path_for(sha256).unlink(missing_ok=True)
 
 
-def _publish(tmp_name: str, final: Path) -> bool:
+def publish_new(tmp_name: str, final: Path) -> bool:
     """Give the finished temp file its final name; False if the blob already existed.
 
     A hard link is atomic and fails when the name exists, so of two uploads of the same
@@ -157,7 +157,7 @@ def _publish(tmp_name: str, final: Path) -> bool:
         return True
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make the new directory entry survive a power cut (POSIX only)."""
     if os.name != "posix":
         return
