@@ -184,7 +184,9 @@ def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
     )
     if for_update:
         locking.write_lock()
-        stmt = stmt.with_for_update(of=Case)
+        # NO KEY UPDATE: rows that only point at the case (timeline, reminders) can still be
+        # written meanwhile; a plain FOR UPDATE deadlocked with the mail dispatcher.
+        stmt = stmt.with_for_update(of=Case, key_share=True)
     case = db.session.scalar(stmt)
     if case is None:
         raise NotFound("No such case.")

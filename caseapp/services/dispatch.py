@@ -214,7 +214,7 @@ def deliver(now: datetime, report: PassReport) -> None:
                 db.session.commit()
                 continue
             batch = []
-            for message in claimed:
+            for message in _still_wanted(claimed, now):
                 batch.append((message.id, build_message(
                     settings.sender, message.recipient, message.subject, message.body_text,
                     message.body_html, message.idempotency_key)))
@@ -228,6 +228,22 @@ def deliver(now: datetime, report: PassReport) -> None:
     finally:
         if connection is not None:
             connection.close()
+
+
+def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
+    """Drop mail whose reminder was cancelled after it was queued (Amazon replied, the case
+    closed...): a message retried after a dead dispatcher's lease must not go out then."""
+    reminder_ids = {m.reminder_id for m in claimed if m.reminder_id is not None}
+    cancelled = set(db.session.scalars(select(Reminder.id).where(
+        Reminder.id.in_(reminder_ids), Reminder.status == "cancelled"))) if reminder_ids else set()
+    wanted = []
+    for message in claimed:
+        if message.reminder_id in cancelled:
+            message.status, message.lease_until = "cancelled", None
+            message.last_error = "its reminder was cancelled before it could be sent"
+        else:
+            wanted.append(message)
+    return wanted
 
 
 def _release(message_ids: list[int]) -> None:

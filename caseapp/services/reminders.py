@@ -41,7 +41,10 @@ def schedule_first(case: Case, submission: Submission) -> Reminder:
 
 
 def _pending(where) -> list[Reminder]:
-    return list(db.session.scalars(select(Reminder).where(Reminder.status == "pending", *where)))
+    """Pending reminders, locked: one the dispatcher marks sent meanwhile is not overwritten."""
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.status == "pending", *where).with_for_update()
+        .execution_options(populate_existing=True)))
 
 
 def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,

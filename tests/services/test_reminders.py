@@ -304,3 +304,19 @@ def test_reminder_counts_as_sent_when_one_admin_gets_it(world, smtp_server):
     assert reminder.status == "sent"
     assert len(smtp_server.mailbox.messages) == 1
     assert "reminder_failed" in kinds(world)
+
+
+def test_mail_of_a_dead_dispatcher_is_not_sent_after_amazon_replied(world, smtp_server):
+    """A message leased by a dispatcher that died waits for its lease; if Amazon replied
+    meanwhile, the retry drops it instead of chasing an answered submission."""
+    submission = submit(world)
+    dispatch.dispatch_due(NOW, dispatch.PassReport())  # queued, not yet sent
+    message = db.session.scalar(db.select(OutboxMessage))
+    message.status, message.lease_until = "sending", NOW + dispatch.LEASE  # then the process died
+    db.session.commit()
+    submissions.record_response(world.consultant_a, submission.id, {"outcome": "other"},
+                                now=NOW + timedelta(minutes=1))
+    report = dispatch.run_pass(NOW + dispatch.LEASE + timedelta(minutes=1))
+    assert report.sent == 0 and smtp_server.mailbox.messages == []
+    db.session.refresh(message)
+    assert message.status == "cancelled"
