@@ -239,8 +239,13 @@ def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMes
     wanted = []
     for message in claimed:
         if message.reminder_id in cancelled:
+            # "sending" here means a dispatcher's lease ran out: it may have died after the
+            # server accepted the message. Say so rather than claim it never went out.
+            message.last_error = (
+                "its reminder was cancelled; an earlier try by a dispatcher that stopped "
+                "mid-send may already have delivered it" if message.status == "sending"
+                else "its reminder was cancelled before it could be sent")
             message.status, message.lease_until = "cancelled", None
-            message.last_error = "its reminder was cancelled before it could be sent"
         else:
             wanted.append(message)
     return wanted
