@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import os
@@ -45,6 +46,7 @@ DISPATCH_IDLE_MAX_MS = 20.0
 DISPATCH_1000_MAX_S = 10.0
 DUE_REMINDERS = 1000
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+NEXT_LINK_RE = re.compile(r'<a class="page-link" href="([^"]+)">Next</a>')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -212,11 +214,16 @@ def measure(args) -> dict:
 
     anonymous = app.test_client()
     api = {"Authorization": f"Bearer {token}"}
+    # The deep page as a consultant reaches it: the Next link of the page before it (a cursor).
+    deep_url = "/cases?assignee=all"
+    if deep_page > 1:
+        before = client.get(f"/cases?assignee=all&page={deep_page - 1}").get_data(as_text=True)
+        deep_url = html.unescape(NEXT_LINK_RE.search(before).group(1))
     pages = {
         "dashboard_first_page": ("/cases", {}),
         "dashboard_status_filter": ("/cases?assignee=all&status=submitted", {}),
         "dashboard_asin_search": (f"/cases?assignee=all&q={asin}", {}),
-        "dashboard_deep_page": (f"/cases?assignee=all&page={deep_page}", {}),
+        "dashboard_deep_page": (deep_url, {}),
         "case_page_500_events": ("/cases/1", {}),
         "client_list": ("/clients/", {}),
         "api_cases": ("/api/v1/cases", api),

@@ -319,6 +319,8 @@ class CaseFilters:
     q: str = ""
     sort: str = "updated"
     page: int = 1
+    after: str = ""  # cursors from the pager's links; not filters, so not in as_args
+    before: str = ""
     statuses: tuple[str, ...] = field(default=())
 
     def as_args(self, **overrides) -> dict[str, Any]:
@@ -372,26 +374,52 @@ def _looks_like_code(q: str) -> bool:
             and any(c.isdigit() for c in q) and any(c.isalpha() for c in q))
 
 
-def _order(stmt, sort: str):
-    if sort == "opened":
-        return stmt.order_by(Case.opened_at.desc(), Case.id.desc())
-    if sort == "oldest":
-        return stmt.order_by(Case.opened_at, Case.id)
+_PRIORITY_RANK = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # most urgent first
+
+
+def _keyset(sort: str) -> paging.Keyset:
+    """The order of each sort as keyset keys; every one ends in the id, so it is total."""
+    key = paging.SortKey
+    newest_id = key(Case.id, True, lambda c: c.id)
+    if sort in ("opened", "oldest"):
+        newest = sort == "opened"
+        return paging.Keyset(sort, (key(Case.opened_at, newest, lambda c: c.opened_at),
+                                    key(Case.id, newest, lambda c: c.id)))
     if sort == "priority":
-        rank = sql_case({p: i for i, p in enumerate(reversed(PRIORITIES))}, value=Case.priority)
-        return stmt.order_by(rank, Case.updated_at.desc(), Case.id.desc())
+        rank = sql_case(_PRIORITY_RANK, value=Case.priority)
+        return paging.Keyset(sort, (key(rank, False, lambda c: _PRIORITY_RANK[c.priority]),
+                                    key(Case.updated_at, True, lambda c: c.updated_at), newest_id))
     if sort == "client":
-        return stmt.join(Client, Client.id == Case.client_id).order_by(Client.name, Case.id.desc())
+        return paging.Keyset(sort, (key(Client.name, False, lambda c: c.client.name), newest_id))
     if sort == "follow_up":
-        return stmt.order_by(Case.follow_up_due_at.is_(None), Case.follow_up_due_at, Case.id)
-    return stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+        no_deadline = sql_case((Case.follow_up_due_at.is_(None), 1), else_=0)  # those last
+        return paging.Keyset(sort, (
+            key(no_deadline, False, lambda c: int(c.follow_up_due_at is None)),
+            key(Case.follow_up_due_at, False, lambda c: c.follow_up_due_at, nullable=True),
+            key(Case.id, False, lambda c: c.id)))
+    return paging.Keyset("updated", (key(Case.updated_at, True, lambda c: c.updated_at), newest_id))
 
 
 def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
-    stmt = _order(_filtered(actor, f), f.sort).options(
-        joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows)
-    )
-    return paging.fetch(stmt, f.page, per_page)
+    """A page of the filtered cases. With a cursor (`f.after`/`f.before`, from the previous
+    page's links) the page is found through the sort's index whatever its depth; a bare
+    page number (an old bookmark, or `?page=` in the API) still works, by OFFSET.
+
+    Raises paging.BadCursor for a cursor this list did not make.
+    """
+    stmt = _filtered(actor, f)
+    if f.sort == "client":
+        stmt = stmt.join(Client, Client.id == Case.client_id)
+    stmt = stmt.options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
+    keyset = _keyset(f.sort)
+    if f.page > 1 and not (f.after or f.before):
+        order = [k.expr.desc() if k.descending else k.expr.asc() for k in keyset.keys]
+        found = paging.fetch(stmt.order_by(*order), f.page, per_page)
+        if found.items:
+            found.next_cursor = paging.encode_cursor(keyset, found.items[-1]) if found.has_next else ""
+            found.previous_cursor = paging.encode_cursor(keyset, found.items[0])
+        return found
+    return paging.fetch_keyset(stmt, keyset, per_page, after=f.after, before=f.before, page=f.page)
 
 
 COUNT_CAP = 1000  # beyond this a count reads "1000+": nobody needs the exact figure at a glance

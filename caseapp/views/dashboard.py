@@ -1,12 +1,14 @@
 """The dashboard: the cases a user works on, filtered, searched and counted."""
+from dataclasses import replace
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
 from caseapp.services import cases, clients
 from caseapp.services.cases import SORTS, CaseFilters
+from caseapp.services.paging import BadCursor
 
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
@@ -26,7 +28,18 @@ def filters_from_args(args) -> CaseFilters:
         q=args.get("q", "")[:200],
         sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
         page=int(page) if page.isdigit() and int(page) > 0 else 1,
+        after=args.get("after", "")[:1000],
+        before=args.get("before", "")[:1000],
     )
+
+
+def _page_of_cases(f: CaseFilters):
+    try:
+        return cases.list_cases(current_user, f)
+    except BadCursor:
+        # A mangled or outdated "Next" link: the first page beats an error.
+        flash("That page link no longer fits this list; here is its first page.", "warning")
+        return cases.list_cases(current_user, replace(f, after="", before="", page=1))
 
 
 @bp.route("/")
@@ -47,7 +60,7 @@ def index():
         awaiting_total=awaiting_total,
         now=utcnow(),
         overdue_after=timedelta(hours=follow_up_hours),
-        page=cases.list_cases(current_user, f),
+        page=_page_of_cases(f),
         counts=cases.status_counts(current_user, f),
         statuses=STATUSES,
         reasons=REASONS,

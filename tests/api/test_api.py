@@ -156,10 +156,19 @@ def test_pagination_next_link(world, api_a):
         api_a.post("/cases", json={"client_id": world.client_a.id, "title": f"C{i}",
                                    "kind": "other", "reason": "other"})
     first = api_a.get("/cases?per_page=2").get_json()
-    assert len(first["items"]) == 2 and "page=2" in first["next"]
+    assert len(first["items"]) == 2 and "after=" in first["next"]
     second = api_a.get(first["next"].split("/api/v1", 1)[1]).get_json()
     ids = [c["id"] for c in first["items"] + second["items"]]
     assert len(ids) == len(set(ids)) == 4 and second["next"] is None
+    # A plain page number still works (OFFSET), and its next link carries on by cursor.
+    by_number = api_a.get("/cases?per_page=1&page=2").get_json()
+    assert [c["id"] for c in by_number["items"]] == ids[1:2] and "after=" in by_number["next"]
+
+
+def test_a_made_up_cursor_is_a_422_naming_it(world, api_a):
+    response = api_a.get("/cases?after=bm90LWEtY3Vyc29y")
+    assert response.status_code == 422
+    assert "after" in response.get_json()["error"]["fields"]
 
 
 # ---- POA -------------------------------------------------------------------------------------

@@ -93,6 +93,34 @@ def test_pagination(browser, world, app):
     assert browser.get("/cases?page=99").status_code == 200
 
 
+def next_link(page_html: str) -> str:
+    return html.unescape(re.search(r'<a class="page-link" href="([^"]+)">Next</a>', page_html).group(1))
+
+
+def test_next_and_previous_links_page_by_cursor(browser, world):
+    for i in range(30):
+        make_case(world.consultant_a, world.client_a, title=f"Case number {i:02d}", asins="")
+    browser.login(world.consultant_a.email)
+    first_html = browser.get("/cases?status=open").get_data(as_text=True)
+    link = next_link(first_html)
+    assert "after=" in link and "status=open" in link and "page=2" in link
+    second_html = browser.get(link).get_data(as_text=True)
+    assert "Page 2" in second_html
+    assert len(titles(second_html)) == 31 - 25
+    assert not set(titles(first_html)) & set(titles(second_html))
+    previous = html.unescape(re.search(r'href="([^"]+)">Previous</a>', second_html).group(1))
+    assert "before=" not in previous  # back to page 1 is simply page 1
+    assert titles(browser.get(previous).get_data(as_text=True)) == titles(first_html)
+
+
+def test_a_mangled_page_link_shows_the_first_page_with_a_note(browser, world):
+    browser.login(world.consultant_a.email)
+    response = browser.get("/cases?after=garbage&page=7")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "no longer fits this list" in page and "Account suspended" in page
+
+
 def test_nonsense_filters_are_ignored_not_errors(browser, world, many):
     browser.login(world.consultant_a.email)
     response = browser.get("/cases?status=won&sort=drop+table&page=-3&client_id=abc&assignee=x")

@@ -113,10 +113,10 @@ def page_args() -> tuple[int, int]:
 
 
 def listing(items: list, pagination, endpoint: str, **values) -> dict:
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
     nxt = None
     if pagination.has_next:
-        nxt = url_for(endpoint, _external=True, **values, **args, page=pagination.page + 1)
+        nxt = url_for(endpoint, _external=True, **values, **args, **pagination.next_args)
     return {"items": items, "next": nxt}
 
 

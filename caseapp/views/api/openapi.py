@@ -202,6 +202,8 @@ def document() -> dict:
                                  query("status", {"type": "string", "enum": list(STATUSES)}),
                                  query("client_id", ID), query("assignee_id", ID),
                                  query("q", {"type": "string"}, "Client name, seller ID, title or ASIN"),
+                                 query("after", {"type": "string"},
+                                       "Cursor from a `next` link: the page after it"),
                                  *PAGING]),
             "post": operation("createCase", "Open a case", ok("Case", "201", "Created"), *WRITE,
                               requestBody=json_body("CaseInput")),

@@ -12,6 +12,7 @@ from caseapp.services import cases, clients, evidence, paging, poa, reminders, s
 from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
+from caseapp.services.paging import BadCursor
 from caseapp.views.api import serialize
 from caseapp.views.api.core import MAX_ID, body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
@@ -73,13 +74,18 @@ def _case_filters() -> CaseFilters:
     page, _ = page_args()
     return CaseFilters(status=status or "", client_id=int_arg("client_id", maximum=MAX_ID),
                        assignee=str(assignee) if assignee else "all",
-                       q=request.args.get("q", "")[:200], page=page)
+                       q=request.args.get("q", "")[:200], page=page,
+                       after=request.args.get("after", ""))
 
 
 @bp.get("/cases")
 def case_list():
     _, per_page = page_args()
-    found = cases.list_cases(user(), _case_filters(), per_page=per_page)
+    try:
+        found = cases.list_cases(user(), _case_filters(), per_page=per_page)
+    except BadCursor:
+        raise ValidationFailed({"after": "Not a cursor of this list: follow the `next` link as given."},
+                               "Invalid query parameter.") from None
     return listing([serialize.case(c) for c in found.items], found, "api.case_list")
 
 
