@@ -193,6 +193,17 @@ def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
     return case
 
 
+def get_case_child(actor: User, model, child_id: int, missing: str, *options):
+    """A row that belongs to a case (POA draft, evidence, submission...) of the actor's
+    agency; NotFound(`missing`) when there is none or it is another agency's."""
+    row = db.session.scalar(
+        select(model).join(Case, Case.id == model.case_id)
+        .where(model.id == child_id, Case.agency_id == actor.agency_id).options(*options))
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
     case = get_case(actor, case_id, for_update=True)
     fields = _clean(actor, data, partial=True)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
+from caseapp.models import CATEGORIES, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
 from caseapp.services import accounts, audit, cases, poa, poa_export, timeline, timezones
 from caseapp.services import evidence_types as types
 from caseapp.services.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -83,16 +83,8 @@ def is_previewable(row: Evidence) -> bool:
 # ---------------------------------------------------------------- reading
 
 def get(actor: User, evidence_id: int) -> Evidence:
-    """The evidence row, or NotFound when it is missing or another agency's."""
-    row = db.session.scalar(
-        select(Evidence)
-        .join(Case, Case.id == Evidence.case_id)
-        .where(Evidence.id == evidence_id, Case.agency_id == actor.agency_id)
-        .options(joinedload(Evidence.uploaded_by))
-    )
-    if row is None:
-        raise NotFound("No such evidence file.")
-    return row
+    return cases.get_case_child(actor, Evidence, evidence_id, "No such evidence file.",
+                                joinedload(Evidence.uploaded_by))
 
 
 def list_for_case(actor: User, case_id: int, oldest_first: bool = False) -> list[Evidence]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from caseapp.extensions import db
 from caseapp.models import Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
 from caseapp.services import audit, cases, poa_export, timeline, timezones
-from caseapp.services.errors import Conflict, NotFound, ValidationFailed
+from caseapp.services.errors import Conflict, ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS, CaseFacts, PoaContent
 from caseapp.services.poa_review import review as review_content
 from caseapp.services.poa_starters import starter_for
@@ -122,15 +122,8 @@ def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
 
 
 def get_draft(actor: User, draft_id: int) -> PoaDraft:
-    draft = db.session.scalar(
-        select(PoaDraft)
-        .join(Case, Case.id == PoaDraft.case_id)
-        .where(PoaDraft.id == draft_id, Case.agency_id == actor.agency_id)
-        .options(joinedload(PoaDraft.author))
-    )
-    if draft is None:
-        raise NotFound("No such POA draft.")
-    return draft
+    return cases.get_case_child(actor, PoaDraft, draft_id, "No such POA draft.",
+                                joinedload(PoaDraft.author))
 
 
 def versions(actor: User, case_id: int) -> list[PoaDraft]:

@@ -12,7 +12,7 @@ from caseapp.models import (AmazonResponse, Case, Evidence, PoaDraft, Submission
                             User, utcnow)
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services import cases, reminders, timeline, workflow
-from caseapp.services.errors import Conflict, NotFound, ValidationFailed
+from caseapp.services.errors import Conflict, ValidationFailed
 from caseapp.services.ids import parse_id
 
 CHANNEL_LABELS = {
@@ -155,12 +155,7 @@ def _set_status(case: Case, target: str, actor: User | None, now: datetime) -> N
 
 
 def get_submission(actor: User, submission_id: int) -> Submission:
-    submission = db.session.scalar(
-        select(Submission).join(Case, Case.id == Submission.case_id)
-        .where(Submission.id == submission_id, Case.agency_id == actor.agency_id))
-    if submission is None:
-        raise NotFound("No such submission.")
-    return submission
+    return cases.get_case_child(actor, Submission, submission_id, "No such submission.")
 
 
 def record_response(actor: User, submission_id: int, data: dict[str, Any],

@@ -1,7 +1,9 @@
 """Error pages for the browser and JSON errors for the API, chosen by path."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import LimitedStream
 
 from caseapp.services.errors import DomainError
 
@@ -49,6 +51,38 @@ def _audit_refusal(message: str) -> None:
     audit.record("refused", actor, target=f"{request.method} {request.path}"[:200], detail=message)
 
 
+# Reading at most this many times the body limit to let the client see a 413.
+DRAIN_FACTOR = 4
+
+
+def _discard_body() -> None:
+    """Read and drop the rest of a refused (too large) body.
+
+    A server that closes the connection with request bytes still unread makes the client
+    see a connection reset instead of the 413 page; nothing is parsed from it any more.
+    """
+    request.__dict__["form"] = ImmutableMultiDict()
+    request.__dict__["files"] = ImmutableMultiDict()
+    environ = request.environ
+    budget = DRAIN_FACTOR * (current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    if "wsgi.input_terminated" in environ:
+        source = environ["wsgi.input"]  # the server ends it where the body ends
+    elif request.content_length is None or request.content_length > budget:
+        return
+    elif "stream" in request.__dict__:
+        source = request.__dict__["stream"]  # parsing began: it knows how much is left
+    else:
+        source = LimitedStream(environ["wsgi.input"], request.content_length)
+    try:
+        while budget > 0:
+            chunk = source.read(min(budget, 64 * 1024))
+            if not chunk:
+                break
+            budget -= len(chunk)
+    except (OSError, HTTPException):
+        pass  # the client went away, or the stream refuses to read further: nothing to save
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
@@ -85,18 +119,24 @@ def register(app: Flask) -> None:
         messages = {
             404: "There is nothing here. It may have been removed, or the link is wrong.",
             403: "Your role does not allow this.",
-            413: f"That upload is larger than the {app.config['MAX_UPLOAD_MB']} MB limit.",
+            413: (f"The upload is larger than the {app.config['MAX_UPLOAD_MB']} MB limit, so "
+                  "nothing was saved. Send fewer files at a time, or make the file smaller (for "
+                  "example a PDF export instead of a scan) and try again."),
             429: "Too many attempts. Please wait a minute and try again.",
         }
+        titles = {413: "Upload too large"}
         message = messages.get(error.code, error.description)
         if error.code == 403:
             _audit_refusal(message)
+        if error.code == 413:
+            _discard_body()
         if wants_json():
             response, status = json_error(error.code, message)
         else:
             response = app.response_class(
-                render_template("errors/error.html", status=error.code, title=error.name,
-                                message=message), mimetype="text/html")
+                render_template("errors/error.html", status=error.code,
+                                title=titles.get(error.code, error.name), message=message),
+                mimetype="text/html")
             status = error.code
         response.status_code = status
         for name, value in error.get_headers():  # Allow on 405, Retry-After on 429, ...

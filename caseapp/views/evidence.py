@@ -2,21 +2,9 @@
 the case's bundle, and linking files to a POA version from the editor."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.wsgi import LimitedStream
 from wtforms import MultipleFileField, SelectField, TextAreaField
 
 from caseapp.models import Evidence
@@ -24,7 +12,6 @@ from caseapp.services import cases, evidence
 from caseapp.services.errors import Conflict, DomainError, ValidationFailed
 from caseapp.services.evidence_filenames import download_name
 from caseapp.views import cases as case_views
-from caseapp.views.errors import json_error, wants_json
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("evidence", __name__)
@@ -239,53 +226,3 @@ def copy_links(draft_id: int):
         flash(f"Copied {added} link{'' if added == 1 else 's'} from the earlier version.", "success")
     return _back_to_editor(draft_id)
 
-
-# ---------------------------------------------------------------- uploads over the limit
-
-# Reading at most this many times the body limit to let the client see the answer.
-DRAIN_FACTOR = 4
-
-
-@bp.app_errorhandler(RequestEntityTooLarge)
-def upload_too_large(error: RequestEntityTooLarge):
-    """A readable 413, as a page or as JSON under /api.
-
-    Registered with the evidence views because uploads are what sends large bodies.
-    Two things stand between a refused body and a readable answer: the page's forms
-    would parse the refused body again and fail a second time (a 500), and a server
-    that closes the connection with request bytes still unread makes the client see a
-    reset instead of this response.
-    """
-    _discard_body()
-    limit = current_app.config["MAX_UPLOAD_MB"]
-    message = (f"The upload is larger than the {limit} MB limit, so nothing was saved. "
-               "Send fewer files at a time, or make the file smaller (for example a PDF "
-               "export instead of a scan) and try again.")
-    if wants_json():
-        return json_error(413, message, "too_large")
-    return render_template("errors/error.html", status=413, title="Upload too large",
-                           message=message), 413
-
-
-def _discard_body() -> None:
-    # Nothing more is parsed from this body: forms on the error page see an empty one.
-    request.__dict__["form"] = ImmutableMultiDict()
-    request.__dict__["files"] = ImmutableMultiDict()
-    environ = request.environ
-    budget = DRAIN_FACTOR * (current_app.config.get("MAX_CONTENT_LENGTH") or 0)
-    if "wsgi.input_terminated" in environ:
-        source = environ["wsgi.input"]  # the server ends it where the body ends
-    elif request.content_length is None or request.content_length > budget:
-        return
-    elif "stream" in request.__dict__:
-        source = request.__dict__["stream"]  # parsing began: it knows how much is left
-    else:
-        source = LimitedStream(environ["wsgi.input"], request.content_length)
-    try:
-        while budget > 0:
-            chunk = source.read(min(budget, 64 * 1024))
-            if not chunk:
-                break
-            budget -= len(chunk)
-    except (OSError, HTTPException):
-        pass  # the client went away, or the stream refuses to read further: nothing to save

@@ -70,4 +70,6 @@ def register(app: Flask) -> None:
     def inject():
         if not has_request_context():  # emails rendered by the scheduler
             return {}
-        return {"post_form": EmptyForm(), "viewer_timezone": viewer_timezone}
+        # formdata=None: only its CSRF field is rendered (sign-out...), so it must not parse the
+        # request body, which on a 413 page is the very body that was refused.
+        return {"post_form": EmptyForm(formdata=None), "viewer_timezone": viewer_timezone}
