@@ -62,7 +62,9 @@ def build_message(sender: str, recipient: str, subject: str, text: str, html: st
     message = MIMEMultipart("alternative")
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = Header(header_text(subject), "utf-8")
+    subject = header_text(subject)
+    # Header() folds and encodes character by character; an ASCII subject needs none of it.
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     message["Date"] = formatdate(localtime=False)
     # The same logical email always carries the same Message-ID, so a receiving
     # system can recognise a copy should one ever be delivered twice.

@@ -86,15 +86,21 @@ def cancel_for_case(case: Case, reason: str, actor: User | None, now: datetime) 
 
 
 def refresh_deadline(case: Case, now: datetime | None = None) -> None:
+    refresh_deadlines([case])
+
+
+def refresh_deadlines(cases: list[Case]) -> None:
     """Keep `case.follow_up_due_at` equal to the case's next follow-up, for lists and sorting.
 
     A reminder already handed to the mail (dispatched) no longer counts: its repeat does.
     """
     db.session.flush()
-    case.follow_up_due_at = db.session.scalar(
-        select(func.min(Reminder.due_at)).where(
-            Reminder.case_id == case.id, Reminder.status == "pending",
-            Reminder.dispatched_at.is_(None)))
+    earliest = dict(db.session.execute(
+        select(Reminder.case_id, func.min(Reminder.due_at)).where(
+            Reminder.case_id.in_([c.id for c in cases]), Reminder.status == "pending",
+            Reminder.dispatched_at.is_(None)).group_by(Reminder.case_id)).all())
+    for case in cases:
+        case.follow_up_due_at = earliest.get(case.id)
 
 
 def pending_for_case(case_id: int) -> list[Reminder]:

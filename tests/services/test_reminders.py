@@ -323,3 +323,51 @@ def test_mail_of_a_dead_dispatcher_is_not_sent_after_amazon_replied(world, smtp_
     assert message.status == "cancelled"
     # The dead dispatcher may have got it out: the outbox must not claim it never went.
     assert "may already have delivered it" in message.last_error
+
+
+def second_case(world):
+    case = make_case(world.consultant_a, world.client_a, title="Late shipment rate", asins="")
+    submit(world, case=case)
+    return case
+
+
+def test_a_reminder_whose_mail_cannot_be_written_does_not_stop_the_others(world, smtp_server, monkeypatch):
+    broken = second_case(world)
+    submit(world)
+    render = dispatch.reminder_mail.render
+
+    def render_or_break(reminder, case, *args):
+        if case.id == broken.id:
+            raise ValueError("template exploded")
+        return render(reminder, case, *args)
+
+    monkeypatch.setattr(dispatch.reminder_mail, "render", render_or_break)
+    report = dispatch.run_pass(NOW)
+    assert (report.reminders_due, report.sent, report.failed) == (1, 1, 1)
+    assert [m["Subject"] for m in smtp_server.mailbox.messages][0].endswith("Account suspended (silent 49 h)")
+    assert "reminder_failed" in kinds(world, broken) and "reminder_sent" in kinds(world)
+    failed = db.session.scalar(db.select(Reminder).where(Reminder.case_id == broken.id))
+    assert failed.status == "failed"
+    assert db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.case_id == broken.id)) is None
+
+
+def test_a_reminder_whose_rows_the_database_refuses_does_not_stop_the_others(world, smtp_server, monkeypatch):
+    """The batch is written in one flush; when that fails it is redone reminder by reminder."""
+    broken = second_case(world)
+    submit(world)
+    message = dispatch._message
+
+    def message_without_recipient(reminder, case, *args):
+        made = message(reminder, case, *args)
+        if case.id == broken.id:
+            made.recipient = None  # NOT NULL: refused by the database at the flush
+        return made
+
+    monkeypatch.setattr(dispatch, "_message", message_without_recipient)
+    report = dispatch.run_pass(NOW)
+    assert (report.reminders_due, report.sent, report.failed) == (1, 1, 1)
+    assert [m["To"] for m in smtp_server.mailbox.messages] == [world.consultant_a.email]
+    assert "reminder_failed" in kinds(world, broken)
+    # Both cases still have a next follow-up only if their reminder went out.
+    assert db.session.get(Case, broken.id).follow_up_due_at is None
+    assert db.session.get(Case, world.case_a.id).follow_up_due_at is not None
