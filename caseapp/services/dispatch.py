@@ -4,37 +4,34 @@ The scheduler job, `flask reminders run-due` and the tests all call `run_pass(no
 Reminders live in the database, so a pass only asks "what is due now?": a reminder
 that fell due while nothing ran goes out once, and its repeat is counted from now.
 
-Delivery claims one message at a time with a lease (status "sending", committed) and
+Delivery leases a batch of messages (status "sending" with a lease, committed), then
 talks to the SMTP server with no database transaction open, so a slow mail server never
-holds locks that web requests need. A dispatcher that dies after claiming leaves the
-message to be picked up again when its lease runs out: nothing is lost, and since it
-died before the server accepted the message, nothing is doubled.
+holds locks that web requests need; a few messages are on the wire at once (senders.py),
+and each is recorded in its own transaction as soon as the server accepted it. A
+dispatcher that dies leaves its leased messages to be picked up again when the lease runs
+out: nothing is lost. Only a message the server accepted in the instant before the death,
+not yet recorded, goes out twice, with the same Message-ID.
 """
 from __future__ import annotations
 
 import logging
 import sys
+from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
-from caseapp.models import AmazonResponse, Case, CaseEvent, OutboxMessage, Reminder, Submission, User, utcnow
-from caseapp.models.types import UTCDateTime
+from caseapp.models import AmazonResponse, Case, OutboxMessage, Reminder, Submission, User
 from caseapp.services import digests, locking, reminder_mail, reminders, timeline
-from caseapp.services.mailer import (
-    MailSettings,
-    PermanentMailError,
-    ServerUnavailable,
-    SmtpConnection,
-    TransientMailError,
-    build_message,
-)
+from caseapp.services.mailer import MailSettings, build_message
+from caseapp.services.senders import Senders
+from caseapp.services.sent_log import SentLog
 
 log = logging.getLogger(__name__)
 
@@ -272,21 +269,19 @@ def _deliverable(now: datetime):
 
 
 def deliver(now: datetime, report: PassReport) -> None:
-    """Lease a batch of messages (one commit), then send each and record it (one commit each)."""
+    """Lease a batch of messages (one commit), then send them and record each (one commit each)."""
     settings = MailSettings.from_config(current_app.config)
-    connection = SmtpConnection(settings) if settings.server else None
+    if not settings.server:
+        _hold_all(now, report)
+        return
+    senders = Senders(settings)
+    sent_log = SentLog()
     try:
         while True:
             claimed = locking.claim(_deliverable(now), CLAIM_BATCH)
             if not claimed:
                 db.session.rollback()
                 return
-            if connection is None:
-                for message in claimed:
-                    _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
-                    report.held += 1
-                db.session.commit()
-                continue
             batch = []
             for message in _still_wanted(claimed, now):
                 batch.append((message.id, build_message(
@@ -295,13 +290,44 @@ def deliver(now: datetime, report: PassReport) -> None:
                 message.status, message.lease_until = "sending", now + LEASE
                 message.attempts += 1
             db.session.commit()
-            for index, (message_id, email) in enumerate(batch):
-                if not _send_leased(connection, message_id, email, now, report):
-                    _release([mid for mid, _ in batch[index + 1:]])
-                    return
+            if not _send_batch(senders, sent_log, batch, now, report):
+                return
     finally:
-        if connection is not None:
-            connection.close()
+        senders.close()
+        sent_log.close()
+
+
+def _hold_all(now: datetime, report: PassReport) -> None:
+    while claimed := locking.claim(_deliverable(now), CLAIM_BATCH):
+        for message in claimed:
+            _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
+            report.held += 1
+        db.session.commit()
+    db.session.rollback()
+
+
+def _send_batch(senders: Senders, sent_log: SentLog, batch: list, now: datetime,
+                report: PassReport) -> bool:
+    """Send leased messages, `senders.count` at a time, and record each outcome in order,
+    with no transaction open while a message is on the wire. False: the server is unusable;
+    messages not yet tried are given back and the pass stops."""
+    waiting = deque(batch)
+    in_flight: deque = deque()
+    server_down = False
+    while in_flight or (waiting and not server_down):
+        while waiting and not server_down and len(in_flight) < senders.count:
+            message_id, email = waiting.popleft()
+            in_flight.append((message_id, senders.submit(email)))
+        message_id, future = in_flight.popleft()
+        outcome, error = future.result()
+        server_down = server_down or outcome == "server"
+        if outcome == "sent":
+            sent_log.record(message_id, now)
+            report.sent += 1
+        else:
+            _record_failure(message_id, outcome, error, now, report)
+    _release([message_id for message_id, _ in waiting])
+    return not server_down
 
 
 def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
@@ -339,27 +365,7 @@ def _release(message_ids: list[int]) -> None:
         db.session.commit()
 
 
-def _send_leased(connection: SmtpConnection, message_id: int, email, now: datetime,
-                 report: PassReport) -> bool:
-    """Send one leased message with no transaction open, then record it. False: stop the pass."""
-    outcome, error = "sent", ""
-    try:
-        connection.send(email)
-    except ServerUnavailable as exc:
-        outcome, error = "server", str(exc)
-    except TransientMailError as exc:
-        outcome, error = "retry", str(exc)
-    except PermanentMailError as exc:
-        outcome, error = "failed", str(exc)
-    except Exception as exc:  # a message the library cannot send: give up on it, not the pass
-        log.exception("message %s could not be sent", message_id)
-        outcome, error = "failed", f"could not be sent: {exc}"
-
-    if outcome == "sent":
-        _record_sent(message_id, now)
-        report.sent += 1
-        db.session.commit()
-        return True
+def _record_failure(message_id: int, outcome: str, error: str, now: datetime, report: PassReport) -> None:
     locking.write_lock()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
                                 .with_for_update().execution_options(populate_existing=True))
@@ -380,46 +386,6 @@ def _send_leased(connection: SmtpConnection, message_id: int, email, now: dateti
         _resolve(message, "failed", now, why)
         report.failed += 1
     db.session.commit()
-    return outcome != "server"
-
-
-# The three statements of a sent message, built once: at a thousand messages a pass,
-# building them again for each cost more than the database took to run them. On the tables,
-# not the ORM classes: the ORM's bulk-update bookkeeping is not needed, as none of these
-# rows is held in the session.
-_outbox, _reminders, _events = OutboxMessage.__table__, Reminder.__table__, CaseEvent.__table__
-_MARK_MESSAGE_SENT = (
-    update(_outbox).where(_outbox.c.id == bindparam("message_id"))
-    .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()), lease_until=None, last_error="")
-    .returning(_outbox.c.reminder_id, _outbox.c.kind, _outbox.c.recipient, _outbox.c.case_id))
-_MARK_REMINDER_SENT = (
-    update(_reminders)
-    .where(_reminders.c.id == bindparam("reminder_id"), _reminders.c.status == "pending")
-    .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()))
-    .returning(_reminders.c.sequence, _reminders.c.submission_id))
-_RECORD_SENT_EVENT = insert(_events).values(
-    kind="reminder_sent", actor_id=None, case_id=bindparam("case_id"),
-    occurred_at=bindparam("occurred_at", type_=UTCDateTime()), summary=bindparam("summary"),
-    data=bindparam("data", type_=_events.c.data.type))
-
-
-def _record_sent(message_id: int, now: datetime) -> None:
-    """The common case, in three statements: the message sent, its reminder sent, the timeline.
-
-    Same outcome as `_resolve(message, "sent", ...)`, which loads every row first; at a
-    thousand reminders a pass the round trips were most of the time.
-    """
-    connection = db.session.connection()
-    sent = connection.execute(_MARK_MESSAGE_SENT, {"message_id": message_id, "now": now}).one()
-    if sent.reminder_id is None or sent.kind != "reminder":
-        return
-    reminder = connection.execute(
-        _MARK_REMINDER_SENT, {"reminder_id": sent.reminder_id, "now": now}).one_or_none()
-    if reminder is not None:
-        connection.execute(_RECORD_SENT_EVENT, {
-            "case_id": sent.case_id, "occurred_at": utcnow(),
-            "summary": f"Follow-up reminder {reminder.sequence} emailed to {sent.recipient}"[:500],
-            "data": {"reminder_id": sent.reminder_id, "submission_id": reminder.submission_id}})
 
 
 def _resolve(message: OutboxMessage, status: str, now: datetime, how: str) -> None:

@@ -371,3 +371,15 @@ def test_a_reminder_whose_rows_the_database_refuses_does_not_stop_the_others(wor
     # Both cases still have a next follow-up only if their reminder went out.
     assert db.session.get(Case, broken.id).follow_up_due_at is None
     assert db.session.get(Case, world.case_a.id).follow_up_due_at is not None
+
+
+def test_a_sent_reminder_is_on_the_timeline_with_whom_it_went_to(world, smtp_server):
+    submission = submit(world)
+    dispatch.run_pass(NOW)
+    reminder = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
+    assert (reminder.status, reminder.sent_at) == ("sent", NOW)
+    (event,) = [e for e in cases.events(world.consultant_a, world.case_a.id) if e.kind == "reminder_sent"]
+    assert event.summary == f"Follow-up reminder 1 emailed to {world.consultant_a.email}"
+    assert event.data == {"reminder_id": reminder.id, "submission_id": submission.id}
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert (message.status, message.sent_at, message.lease_until) == ("sent", NOW, None)
