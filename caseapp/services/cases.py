@@ -176,7 +176,18 @@ def create_case(actor: User, data: dict[str, Any]) -> Case:
     return get_case(actor, case.id)
 
 
+_CASE_RELATIONS = ("client", "assignee", "asin_rows")
+
+
 def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
+    if not for_update:
+        # A page asks for its case several times (timeline, POA versions, evidence,
+        # submissions...): the one this session already loaded, with its relations, will do.
+        known = db.session.identity_map.get(db.inspect(Case).identity_key_from_primary_key([case_id]))
+        if (known is not None and not db.inspect(known).expired_attributes
+                and all(name in known.__dict__ for name in _CASE_RELATIONS)
+                and known.agency_id == actor.agency_id):
+            return known
     stmt = (
         select(Case)
         .where(Case.id == case_id, Case.agency_id == actor.agency_id)
@@ -344,7 +355,14 @@ class CaseFilters:
 
 
 def _filtered(actor: User, f: CaseFilters, with_status: bool = True):
-    stmt = select(Case).where(Case.agency_id == actor.agency_id)
+    q = f.q.strip()
+    code_search = bool(q) and _looks_like_code(q)
+    # In a code search the handful of matches must drive the query. Without statistics
+    # SQLite preferred walking the agency's sort index through all its cases, testing each
+    # against the matches (40 ms at 100,000 cases); "+ 0" keeps the agency test (and so
+    # every index that starts with it) out of the plan.
+    agency = (Case.agency_id + 0) if code_search else Case.agency_id
+    stmt = select(Case).where(agency == actor.agency_id)
     if with_status and f.status:
         stmt = stmt.where(Case.status == f.status)
     if f.client_id:
@@ -357,8 +375,7 @@ def _filtered(actor: User, f: CaseFilters, with_status: bool = True):
         stmt = stmt.where(Case.assignee_id.is_(None))
     elif f.assignee.isdigit():
         stmt = stmt.where(Case.assignee_id == int(f.assignee))
-    q = f.q.strip()
-    if q and _looks_like_code(q):
+    if code_search:
         # An ASIN, or a seller ID or its start: lookups through their indexes, no scan of
         # every title. The prefix is a range, which a B-tree serves on both databases.
         code = q.upper()
