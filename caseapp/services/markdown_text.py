@@ -1,4 +1,5 @@
 """Markdown for notes, rendered then sanitised so stored HTML can never run."""
+import functools
 import threading
 
 import markdown
@@ -22,13 +23,25 @@ def _converter() -> markdown.Markdown:
     return converter.reset()
 
 
+# A case page shows the same notes on every visit; rendering them was a fifth of the page.
+# The result depends on the text alone. Long notes are not kept, which bounds the memory.
+CACHED_NOTES = 2048
+CACHED_NOTE_LENGTH = 4000
+
+
 def render(text: str) -> Markup:
-    html = _converter().convert(text or "")
-    clean = nh3.clean(
-        html,
+    text = text or ""
+    return Markup(_cached_html(text) if len(text) <= CACHED_NOTE_LENGTH else _html(text))
+
+
+def _html(text: str) -> str:
+    return nh3.clean(
+        _converter().convert(text),
         tags=_ALLOWED_TAGS,
         attributes={"a": {"href", "title"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)
+
+
+_cached_html = functools.lru_cache(maxsize=CACHED_NOTES)(_html)
