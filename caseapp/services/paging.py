@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from caseapp.extensions import db
 
 MAX_PAGE = 100_000
+CURSOR_INT_LIMIT = 2**31 - 1  # ids and ranks are 32-bit integer columns
 
 
 @dataclass
@@ -118,6 +119,10 @@ def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
                 raise BadCursor("an empty value where there cannot be one")
             if value is not None and type(value) is not _python_type(key):
                 raise BadCursor("a value of the wrong kind")
+            if isinstance(value, int) and not -CURSOR_INT_LIMIT <= value <= CURSOR_INT_LIMIT:
+                raise BadCursor("a number no row can have")  # PostgreSQL would refuse to compare it
+            if isinstance(value, str) and "\x00" in value:
+                raise BadCursor("a NUL character")  # PostgreSQL cannot take one
             out.append(value)
         return out
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,

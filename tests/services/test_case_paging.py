@@ -89,6 +89,19 @@ def test_a_cursor_only_fits_its_own_sort(world, crowd):
                                                          after=first.next_cursor), per_page=PER_PAGE)
 
 
+def test_cursors_with_values_no_database_takes_are_refused(world, crowd):
+    """Well-formed, but a number beyond any id or a NUL in a name: a clear refusal, not a 500."""
+    import base64
+    import json
+
+    for sort, values in (("updated", [{"t": "2026-11-01T09:00:00+00:00"}, 2**40]),
+                         ("client", ["Harbor\x00Lane", 5])):
+        raw = base64.urlsafe_b64encode(json.dumps({"s": sort, "v": values}).encode()).decode()
+        with pytest.raises(paging.BadCursor):
+            cases.list_cases(world.consultant_a, CaseFilters(assignee="all", sort=sort, after=raw),
+                             per_page=PER_PAGE)
+
+
 @pytest.mark.parametrize("cursor", ["", "x", "not base64!", "eyJzIjoidXBkYXRlZCJ9",  # {"s":"updated"}
                                     "eyJzIjoidXBkYXRlZCIsInYiOlsxLDJdfQ",  # a number for a time
                                     "eyJzIjoidXBkYXRlZCIsInYiOlt7InQiOiIyMDI2LTExLTAxIn0sMl19"])  # no zone
