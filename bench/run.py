@@ -416,6 +416,9 @@ def matrix(args) -> int:
                             "--database-url", db_url, "--token-file", token_file],
                            check=True, env=env, cwd=ROOT)
             databases[n] = (db_url, token_file, round(time.monotonic() - started, 1))
+        # Seeding leaves hundreds of MB of dirty pages; while the kernel writes them back, the
+        # first measurements ran up to twice as slow (even /healthz). Wait for them first.
+        os.sync()
         # The sizes take turns, args.rounds times, and each page keeps its best round: this
         # machine's speed wanders by half within minutes, which alone moved a ratio past 1.5.
         # The 1,000-due pass changes the database, so it runs in the last round only.
