@@ -197,7 +197,8 @@ def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
         locking.write_lock()
         # NO KEY UPDATE: rows that only point at the case (timeline, reminders) can still be
         # written meanwhile; a plain FOR UPDATE deadlocked with the mail dispatcher.
-        stmt = stmt.with_for_update(of=Case, key_share=True)
+        # populate_existing: the locked row's values, not those the session loaded before.
+        stmt = stmt.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
     case = db.session.scalar(stmt)
     if case is None:
         raise NotFound("No such case.")

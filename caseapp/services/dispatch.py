@@ -9,8 +9,9 @@ talks to the SMTP server with no database transaction open, so a slow mail serve
 holds locks that web requests need; a few messages are on the wire at once (senders.py),
 and each is recorded in its own transaction as soon as the server accepted it. A
 dispatcher that dies leaves its leased messages to be picked up again when the lease runs
-out: nothing is lost. Only a message the server accepted in the instant before the death,
-not yet recorded, goes out twice, with the same Message-ID.
+out: nothing is lost. Only what the server accepted just before the death and was not yet
+recorded (at most one message per SMTP connection in use) goes out twice, with the same
+Message-ID.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import sys
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -274,23 +276,31 @@ def deliver(now: datetime, report: PassReport) -> None:
     if not settings.server:
         _hold_all(now, report)
         return
+    started = monotonic()
+
+    def clock() -> datetime:
+        # The pass's own time, moving on: a long pass must not hand out leases that have
+        # already run out, nor take others' leases for expired while they still hold.
+        return now + timedelta(seconds=monotonic() - started)
+
     senders = Senders(settings)
     sent_log = SentLog()
     try:
         while True:
-            claimed = locking.claim(_deliverable(now), CLAIM_BATCH)
+            claimed = locking.claim(_deliverable(clock()), CLAIM_BATCH)
             if not claimed:
                 db.session.rollback()
                 return
+            lease = clock() + LEASE
             batch = []
             for message in _still_wanted(claimed, now):
                 batch.append((message.id, build_message(
                     settings.sender, message.recipient, message.subject, message.body_text,
                     message.body_html, message.idempotency_key)))
-                message.status, message.lease_until = "sending", now + LEASE
+                message.status, message.lease_until = "sending", lease
                 message.attempts += 1
             db.session.commit()
-            if not _send_batch(senders, sent_log, batch, now, report):
+            if not _send_batch(senders, sent_log, batch, lease, now, report):
                 return
     finally:
         senders.close()
@@ -306,7 +316,7 @@ def _hold_all(now: datetime, report: PassReport) -> None:
     db.session.rollback()
 
 
-def _send_batch(senders: Senders, sent_log: SentLog, batch: list, now: datetime,
+def _send_batch(senders: Senders, sent_log: SentLog, batch: list, lease: datetime, now: datetime,
                 report: PassReport) -> bool:
     """Send leased messages, `senders.count` at a time, and record each outcome in order,
     with no transaction open while a message is on the wire. False: the server is unusable;
@@ -314,20 +324,50 @@ def _send_batch(senders: Senders, sent_log: SentLog, batch: list, now: datetime,
     waiting = deque(batch)
     in_flight: deque = deque()
     server_down = False
-    while in_flight or (waiting and not server_down):
-        while waiting and not server_down and len(in_flight) < senders.count:
-            message_id, email = waiting.popleft()
-            in_flight.append((message_id, senders.submit(email)))
-        message_id, future = in_flight.popleft()
-        outcome, error = future.result()
-        server_down = server_down or outcome == "server"
-        if outcome == "sent":
-            sent_log.record(message_id, now)
-            report.sent += 1
-        else:
-            _record_failure(message_id, outcome, error, now, report)
-    _release([message_id for message_id, _ in waiting])
+    try:
+        while in_flight or (waiting and not server_down):
+            while waiting and not server_down and len(in_flight) < senders.count:
+                message_id, email = waiting.popleft()
+                in_flight.append((message_id, senders.submit(email)))
+            message_id, future = in_flight[0]
+            outcome, error = future.result()
+            server_down = server_down or outcome == "server"
+            _record_outcome(sent_log, message_id, outcome, error, lease, now, report)
+            in_flight.popleft()
+    except BaseException:
+        _settle_after_error(sent_log, in_flight, waiting, lease, now, report)
+        raise
+    _release([message_id for message_id, _ in waiting], lease)
     return not server_down
+
+
+def _record_outcome(sent_log: SentLog, message_id: int, outcome: str, error: str, lease: datetime,
+                    now: datetime, report: PassReport) -> None:
+    if outcome == "sent":
+        sent_log.record(message_id, now)
+        report.sent += 1
+    else:
+        _record_failure(message_id, outcome, error, lease, now, report)
+
+
+def _settle_after_error(sent_log: SentLog, in_flight: deque, waiting: deque, lease: datetime,
+                        now: datetime, report: PassReport) -> None:
+    """Recording an outcome failed (the database went away, a lock timed out...). The message
+    it was about keeps its lease, to be tried again when it runs out; the others still on
+    the wire finish and are recorded if the database lets us; those not tried are given back."""
+    db.session.rollback()
+    in_flight.popleft()  # the one whose recording failed
+    for message_id, future in in_flight:
+        try:
+            _record_outcome(sent_log, message_id, *future.result(), lease, now, report)
+        except Exception:  # noqa: BLE001 - already failing; its lease brings it back
+            db.session.rollback()
+            log.exception("outcome of message %s could not be recorded", message_id)
+    try:
+        _release([message_id for message_id, _ in waiting], lease)
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        log.exception("leased messages could not be given back; their lease brings them back")
 
 
 def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
@@ -354,21 +394,29 @@ def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMes
     return wanted
 
 
-def _release(message_ids: list[int]) -> None:
-    """Give back leased messages that were not tried: their place and their tries unchanged."""
+def _release(message_ids: list[int], lease: datetime) -> None:
+    """Give back leased messages that were not tried: their place and their tries unchanged.
+    Only under this pass's lease: one that ran out may be another pass's by now."""
     if message_ids:
         db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "sending")
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "sending",
+                   OutboxMessage.lease_until == lease)
             .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
         db.session.commit()
 
 
-def _record_failure(message_id: int, outcome: str, error: str, now: datetime, report: PassReport) -> None:
+def _record_failure(message_id: int, outcome: str, error: str, lease: datetime, now: datetime,
+                    report: PassReport) -> None:
     locking.write_lock()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
                                 .with_for_update().execution_options(populate_existing=True))
+    if message.status != "sending" or message.lease_until != lease:
+        # Our lease ran out and another pass took the message over (and maybe sent it):
+        # its outcome is that pass's to record.
+        db.session.rollback()
+        return
     message.lease_until = None
     message.last_error = error[:1000]
     if outcome == "server":

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import ColumnElement, Select, and_, or_
@@ -23,6 +23,7 @@ from caseapp.extensions import db
 
 MAX_PAGE = 100_000
 CURSOR_INT_LIMIT = 2**31 - 1  # ids and ranks are 32-bit integer columns
+MAX_CURSOR_LENGTH = 1000  # a client name of 200 characters, base64, fits with room to spare
 
 
 @dataclass
@@ -101,6 +102,8 @@ def encode_cursor(keyset: Keyset, row) -> str:
 
 
 def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadCursor("longer than any cursor this list makes")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
@@ -115,6 +118,7 @@ def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
                 value = datetime.fromisoformat(value["t"])
                 if value.tzinfo is None:
                     raise BadCursor("a time without its zone")
+                value = value.astimezone(timezone.utc)  # a time at the calendar's edge overflows here
             if value is None and not key.nullable:
                 raise BadCursor("an empty value where there cannot be one")
             if value is not None and type(value) is not _python_type(key):
@@ -123,10 +127,12 @@ def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
                 raise BadCursor("a number no row can have")  # PostgreSQL would refuse to compare it
             if isinstance(value, str) and "\x00" in value:
                 raise BadCursor("a NUL character")  # PostgreSQL cannot take one
+            if isinstance(value, str):
+                value.encode("utf-8")  # a lone surrogate no database driver can send
             out.append(value)
         return out
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-            ValueError) as exc:
+    except (binascii.Error, UnicodeError, json.JSONDecodeError, KeyError, TypeError,
+            ValueError, OverflowError, RecursionError) as exc:
         raise exc if isinstance(exc, BadCursor) else BadCursor(str(exc)) from exc
 
 

@@ -95,7 +95,10 @@ def test_cursors_with_values_no_database_takes_are_refused(world, crowd):
     import json
 
     for sort, values in (("updated", [{"t": "2026-11-01T09:00:00+00:00"}, 2**40]),
-                         ("client", ["Harbor\x00Lane", 5])):
+                         ("client", ["Harbor\x00Lane", 5]),
+                         ("updated", [{"t": "0001-01-01T00:00:00+14:00"}, 5]),  # before year 1 in UTC
+                         ("updated", [{"t": "9999-12-31T23:59:59-14:00"}, 5]),  # after year 9999
+                         ("client", ["\ud800", 5])):  # a lone surrogate
         raw = base64.urlsafe_b64encode(json.dumps({"s": sort, "v": values}).encode()).decode()
         with pytest.raises(paging.BadCursor):
             cases.list_cases(world.consultant_a, CaseFilters(assignee="all", sort=sort, after=raw),
@@ -112,3 +115,11 @@ def test_made_up_cursors_are_refused(world, crowd, cursor):
         return
     with pytest.raises(paging.BadCursor):
         cases.list_cases(world.consultant_a, f, per_page=PER_PAGE)
+
+
+def test_a_deeply_nested_or_overlong_cursor_is_refused(world, crowd):
+    import base64
+
+    for raw in (base64.urlsafe_b64encode(b"[" * 5000).decode(), "A" * 5000):
+        with pytest.raises(paging.BadCursor):
+            cases.list_cases(world.consultant_a, CaseFilters(assignee="all", after=raw), per_page=PER_PAGE)

@@ -383,3 +383,49 @@ def test_a_sent_reminder_is_on_the_timeline_with_whom_it_went_to(world, smtp_ser
     assert event.data == {"reminder_id": reminder.id, "submission_id": submission.id}
     message = db.session.scalar(db.select(OutboxMessage))
     assert (message.status, message.sent_at, message.lease_until) == ("sent", NOW, None)
+
+
+def test_a_failed_recording_leaves_only_that_message_to_its_lease(world, smtp_server, monkeypatch):
+    """The database refuses to record one sent message: the one sent beside it is still
+    recorded, those not yet tried are given back, and only the unrecorded one goes out again."""
+    from sqlalchemy.exc import OperationalError
+
+    from caseapp.services import sent_log
+
+    for i in range(4):
+        submit(world, case=make_case(world.consultant_a, world.client_a, title=f"Case {i}", asins=""))
+    record, calls = sent_log.SentLog.record, []
+
+    def locked_once(self, message_id, now):
+        calls.append(message_id)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE outbox_messages", {}, Exception("database is locked"))
+        return record(self, message_id, now)
+
+    monkeypatch.setattr(sent_log.SentLog, "record", locked_once)
+    with pytest.raises(OperationalError):
+        dispatch.run_pass(NOW)
+    db.session.rollback()
+    statuses = [m.status for m in db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert statuses == ["sending", "sent", "pending", "pending"]
+    assert len(smtp_server.mailbox.messages) == 2
+
+    dispatch.run_pass(NOW + dispatch.LEASE + timedelta(minutes=1))
+    keys = [m["X-Caseapp-Key"] for m in smtp_server.mailbox.messages]
+    first = db.session.get(OutboxMessage, calls[0]).idempotency_key
+    assert len(set(keys)) == 4 and len(keys) == 5 and keys.count(first) == 2  # only that one twice
+
+
+def test_a_pass_that_lost_its_lease_does_not_give_the_message_back(world, smtp_server):
+    """Another pass took over a message whose lease ran out; the first pass must leave it be."""
+    submit(world)
+    dispatch.dispatch_due(NOW, dispatch.PassReport())
+    message = db.session.scalar(db.select(OutboxMessage))
+    theirs = NOW + timedelta(minutes=7)
+    message.status, message.lease_until, message.attempts = "sending", theirs, 1
+    db.session.commit()
+    dispatch._release([message.id], NOW + dispatch.LEASE)  # our old lease, long run out
+    dispatch._record_failure(message.id, "retry", "451 try later", NOW + dispatch.LEASE, NOW,
+                             dispatch.PassReport())
+    db.session.refresh(message)
+    assert (message.status, message.lease_until, message.attempts) == ("sending", theirs, 1)
