@@ -431,8 +431,7 @@ def _keyset(sort: str) -> paging.Keyset:
 
 def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
     """A page of the filtered cases. With a cursor (`f.after`/`f.before`, from the previous
-    page's links) the page is found through the sort's index whatever its depth; a bare
-    page number (an old bookmark, or `?page=` in the API) still works, by OFFSET.
+    page's links) the page is found through the sort's index whatever its depth.
 
     Raises paging.BadCursor for a cursor this list did not make.
     """
@@ -440,15 +439,7 @@ def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
     if f.sort == "client":
         stmt = stmt.join(Client, Client.id == Case.client_id)
     stmt = stmt.options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
-    keyset = _keyset(f.sort)
-    if f.page > 1 and not (f.after or f.before):
-        order = [k.expr.desc() if k.descending else k.expr.asc() for k in keyset.keys]
-        found = paging.fetch(stmt.order_by(*order), f.page, per_page)
-        if found.items:
-            found.next_cursor = paging.encode_cursor(keyset, found.items[-1]) if found.has_next else ""
-            found.previous_cursor = paging.encode_cursor(keyset, found.items[0])
-        return found
-    return paging.fetch_keyset(stmt, keyset, per_page, after=f.after, before=f.before, page=f.page)
+    return paging.fetch_keyset(stmt, _keyset(f.sort), per_page, after=f.after, before=f.before, page=f.page)
 
 
 COUNT_CAP = 1000  # beyond this a count reads "1000+": nobody needs the exact figure at a glance

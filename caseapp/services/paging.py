@@ -87,6 +87,9 @@ class Keyset:
     name: str  # written into cursors, so a cursor of another sort order is refused
     keys: tuple[SortKey, ...] = field(default=())
 
+    def order_by(self, backwards: bool = False) -> list:
+        return [key.expr.asc() if key.descending == backwards else key.expr.desc() for key in self.keys]
+
 
 class BadCursor(ValueError):
     """A cursor that was not made by this list (edited, truncated, or of another sort)."""
@@ -164,16 +167,23 @@ def _beyond(keys: tuple[SortKey, ...], values: list[Any], backwards: bool) -> Co
 
 def fetch_keyset(stmt: Select, keyset: Keyset, per_page: int, *, after: str = "", before: str = "",
                  page: int = 1) -> Page:
-    """One page after `after`, before `before`, or the first page. `page` is only shown.
+    """One page after `after`, before `before`, or the first page; with a cursor, `page` is
+    only shown. A bare page number above 1 (an old bookmark, `?page=` in the API) is
+    found by OFFSET, and its links carry on by cursor.
 
     Raises BadCursor for a cursor this list did not make.
     """
     backwards = bool(before) and not after
     cursor = after or before
+    if not cursor and page > 1:
+        found = fetch(stmt.order_by(*keyset.order_by()), page, per_page)
+        if found.items:
+            found.next_cursor = encode_cursor(keyset, found.items[-1]) if found.has_next else ""
+            found.previous_cursor = encode_cursor(keyset, found.items[0])
+        return found
     if cursor:
         stmt = stmt.where(_beyond(keyset.keys, decode_cursor(keyset, cursor), backwards))
-    order = [key.expr.asc() if key.descending == backwards else key.expr.desc() for key in keyset.keys]
-    rows = list(db.session.scalars(stmt.order_by(*order).limit(per_page + 1)).unique())
+    rows = list(db.session.scalars(stmt.order_by(*keyset.order_by(backwards)).limit(per_page + 1)).unique())
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:

@@ -28,8 +28,8 @@ def filters_from_args(args) -> CaseFilters:
         q=args.get("q", "")[:200],
         sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
         page=int(page) if page.isdigit() and int(page) > 0 else 1,
-        after=args.get("after", "")[:1000],
-        before=args.get("before", "")[:1000],
+        after=args.get("after", ""),
+        before=args.get("before", ""),
     )
 
 
