@@ -16,7 +16,6 @@ Message-ID.
 from __future__ import annotations
 
 import logging
-import sys
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
@@ -30,7 +29,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, OutboxMessage, Reminder, Submission, User
-from caseapp.services import digests, locking, reminder_mail, reminders, timeline
+from caseapp.services import digests, locking, reminder_mail, reminders, submissions, timeline
 from caseapp.services.mailer import MailSettings, build_message
 from caseapp.services.senders import Senders
 from caseapp.services.sent_log import SentLog
@@ -90,32 +89,25 @@ class _Batch:
     batch rather than a few per reminder (at a thousand due, those round trips were most
     of the pass)."""
     cases: dict[int, Case]
-    latest: dict[int, Submission]  # case id -> its latest submission
+    # case id -> its latest submission, the one a reminder still chases; held here, so the
+    # session's identity map (weak references) keeps it for the mail, which quotes its date.
+    latest: dict[int, Submission]
     answered: set[int]  # submission ids Amazon has replied to
     admins: dict[int, list[User]]  # agency id -> its active admins
-    # Held here so the session's identity map (weak references) keeps them for the mail.
-    submissions: list[Submission]
 
     @classmethod
     def load(cls, batch: list[Reminder]) -> _Batch:
         case_ids = {r.case_id for r in batch}
         cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)).options(
             joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))).unique()}
-        # Every submission of these cases (a handful each): the mail quotes its date, and the
-        # session keeps them, so rendering finds them without asking again.
-        latest: dict[int, Submission] = {}
-        submissions = list(db.session.scalars(select(Submission).where(Submission.case_id.in_(case_ids))))
-        for submission in submissions:
-            best = latest.get(submission.case_id)
-            if best is None or (submission.submitted_at, submission.id) > (best.submitted_at, best.id):
-                latest[submission.case_id] = submission
+        latest = submissions.latest_submissions(case_ids)
         answered = set(db.session.scalars(select(AmazonResponse.submission_id).where(
             AmazonResponse.submission_id.in_({r.submission_id for r in batch}))))
         admins: dict[int, list[User]] = {c.agency_id: [] for c in cases.values()}
         for admin in db.session.scalars(select(User).where(
                 User.agency_id.in_(admins), User.role == "admin", User.active.is_(True)).order_by(User.id)):
             admins[admin.agency_id].append(admin)
-        return cls(cases, latest, answered, admins, submissions)
+        return cls(cases, latest, answered, admins)
 
     def still_awaited(self, reminder: Reminder) -> bool:
         """Amazon has not answered the case's latest submission, which this reminder chases."""
@@ -169,20 +161,16 @@ def _prepare(batch: list[Reminder], now: datetime, report: PassReport, isolated:
                     _dispatch_one(reminder, facts, now, report)
             else:
                 _dispatch_one(reminder, facts, now, report)
-        except SQLAlchemyError:
-            if not isolated:
-                raise
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the others' mail must go out
+            if isinstance(exc, SQLAlchemyError) and not isolated:
+                raise  # the batch is redone reminder by reminder
             report.reminders_due, report.emails_queued = counted
-            _fail(reminder, now, report)
-        except Exception:  # noqa: BLE001 - whatever broke, the others' mail must go out
-            report.reminders_due, report.emails_queued = counted
-            _fail(reminder, now, report)
+            _fail(reminder, exc, now, report)
     reminders.refresh_deadlines(list(facts.cases.values()))
 
 
-def _fail(reminder: Reminder, now: datetime, report: PassReport) -> None:
-    """Mark the reminder failed, with the exception being handled, on the case's timeline."""
-    exc = sys.exc_info()[1]
+def _fail(reminder: Reminder, exc: Exception, now: datetime, report: PassReport) -> None:
+    """Mark the reminder failed, saying why on the case's timeline."""
     log.exception("reminder %s could not be prepared", reminder.id)
     report.failed += 1
     reminder = db.session.get(Reminder, reminder.id)

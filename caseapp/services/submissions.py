@@ -203,6 +203,16 @@ def latest_submission(case_id: int) -> Submission | None:
                              .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))
 
 
+def latest_submissions(case_ids: set[int]) -> dict[int, Submission]:
+    """`latest_submission` of several cases at once (they hold a handful each): case id -> it."""
+    latest: dict[int, Submission] = {}
+    for submission in db.session.scalars(select(Submission).where(Submission.case_id.in_(case_ids))):
+        best = latest.get(submission.case_id)
+        if best is None or (submission.submitted_at, submission.id) > (best.submitted_at, best.id):
+            latest[submission.case_id] = submission
+    return latest
+
+
 def submission_count(case_id: int) -> int:
     return db.session.scalar(select(func.count(Submission.id)).where(Submission.case_id == case_id))
 
