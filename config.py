@@ -55,6 +55,9 @@ class Config:
     FOLLOW_UP_HOURS = _int("FOLLOW_UP_HOURS", 48)
     FOLLOW_UP_REPEAT_HOURS = _int("FOLLOW_UP_REPEAT_HOURS", 24)
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
+    # Sent mail's bodies are emptied this many days after sending (the row stays: who was
+    # mailed what, when); 0 keeps them for ever.
+    OUTBOX_BODY_RETENTION_DAYS = _int("OUTBOX_BODY_RETENTION_DAYS", 30)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = (os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")

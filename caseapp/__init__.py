@@ -26,6 +26,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_security(app)
+    register_mail_links()
     return app
 
 
@@ -95,3 +96,11 @@ def register_security(app: Flask) -> None:
     from caseapp.security import register
 
     register(app)
+
+
+def register_mail_links() -> None:
+    """Each feature's builder of the secret links its mail carries (services/mail_links.py)."""
+    from caseapp.services import passwords, reminder_mail
+
+    passwords.register_mail_links()
+    reminder_mail.register_mail_links()

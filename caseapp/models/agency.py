@@ -53,8 +53,11 @@ class User(UserMixin, db.Model):
     quiet_start: Mapped[str] = mapped_column(String(5), default="20:00", server_default="20:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
     last_digest_on: Mapped[date | None]
-    # Secret part of the personal iCalendar feed URL; None when no feed is active.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SHA-256 (hex) of the secret part of the personal iCalendar feed URL, which is shown
+    # once and never stored; None when no feed is active. The column keeps its first name,
+    # calendar_token: renaming it would make SQLite rebuild the users table, which every
+    # other table refers to (migration 0009 hashed the tokens in place).
+    calendar_token_hash: Mapped[str | None] = mapped_column("calendar_token", String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")

@@ -34,7 +34,12 @@ class AuditEvent(db.Model):
 
 
 class PasswordReset(db.Model):
-    """A single-use, expiring password reset; only the token's hash is stored."""
+    """A single-use, expiring password reset; only the token's hash is stored.
+
+    The token is HMAC(SECRET_KEY, salt): the delivery pass derives it again from the row
+    when it sends the email, so the link is never written anywhere, and every try of the
+    same email carries the same link. Rows from before migration 0009 have no salt.
+    """
 
     __tablename__ = "password_resets"
 
@@ -44,3 +49,4 @@ class PasswordReset(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    salt: Mapped[str | None] = mapped_column(String(64))

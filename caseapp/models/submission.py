@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
@@ -79,7 +79,15 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_send_after", "status", "send_after"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_send_after", "status", "send_after"),
+        # Only the sent messages whose body is still kept: the retention pass reads a range of
+        # it every minute, and it stays as small as OUTBOX_BODY_RETENTION_DAYS of mail. The
+        # status leads, though constant, so SQLite's planner prefers it to the index above.
+        Index("ix_outbox_messages_bodies_to_clear", "status", "sent_at",
+              sqlite_where=text("status = 'sent' AND body_cleared_at IS NULL"),
+              postgresql_where=text("status = 'sent' AND body_cleared_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -89,8 +97,15 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(30))  # reminder, escalation, digest
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
+    # The bodies hold mail_links.PLACEHOLDER where a secret link goes (a password reset, a
+    # reminder's snooze/dismiss page): the link is made when the message is sent, from
+    # `link_ref`, and never stored. Emptied OUTBOX_BODY_RETENTION_DAYS after sending.
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # What the kind's link builder needs to make the link (a reset's id; reminder and person
+    # ids): never a secret. None: the bodies are sent as they are.
+    link_ref: Mapped[str | None] = mapped_column(String(100))
+    body_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -1,6 +1,7 @@
 """The personal iCalendar feed: every follow-up due time of a person's cases, overdue included."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -14,20 +15,36 @@ from caseapp.services.errors import NotFound
 from caseapp.services.reminder_mail import base_url
 
 
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def enable(user: User) -> str:
-    """Give the user a new secret feed URL token; any older URL stops working."""
-    user.calendar_token = secrets.token_urlsafe(32)
+    """Give the user a new secret feed URL token and return it: only its hash is stored, so
+    it can be shown this once. Any older URL stops working."""
+    token = secrets.token_urlsafe(32)
+    user.calendar_token_hash = _hash(token)
     db.session.commit()
-    return user.calendar_token
+    return token
+
+
+def is_enabled(user: User) -> bool:
+    return user.calendar_token_hash is not None
 
 
 def revoke(user: User) -> None:
-    user.calendar_token = None
+    user.calendar_token_hash = None
     db.session.commit()
 
 
+def feed_url(token: str) -> str:
+    return f"{base_url()}/calendar/{token}.ics"
+
+
 def owner_of(token: str) -> User:
-    user = db.session.scalar(select(User).where(User.calendar_token == token)) if token else None
+    user = None
+    if token and len(token) <= 200:
+        user = db.session.scalar(select(User).where(User.calendar_token_hash == _hash(token)))
     if user is None or not user.active:
         raise NotFound("No such calendar.")
     return user

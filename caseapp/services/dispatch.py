@@ -12,6 +12,14 @@ dispatcher that dies leaves its leased messages to be picked up again when the l
 out: nothing is lost. Only what the server accepted just before the death and was not yet
 recorded (at most one message per SMTP connection in use) goes out twice, with the same
 Message-ID.
+
+Secret links (a password reset, a reminder's snooze/dismiss page) are not in the stored
+bodies: `deliver` asks mail_links for them while it builds each email, in the leasing
+transaction, so every try of a message carries a working link and none reaches the
+database. A message whose link is no longer valid (the reset was used or expired) is
+cancelled instead of sent.
+
+Each pass also empties the bodies of mail sent more than OUTBOX_BODY_RETENTION_DAYS ago.
 """
 from __future__ import annotations
 
@@ -23,13 +31,21 @@ from time import monotonic
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, OutboxMessage, Reminder, Submission, User
-from caseapp.services import digests, locking, reminder_mail, reminders, submissions, timeline
+from caseapp.services import (
+    digests,
+    locking,
+    mail_links,
+    reminder_mail,
+    reminders,
+    submissions,
+    timeline,
+)
 from caseapp.services.mailer import MailSettings, build_message
 from caseapp.services.senders import Senders
 from caseapp.services.sent_log import SentLog
@@ -41,6 +57,8 @@ ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admin
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 CLAIM_BATCH = 20  # messages leased per commit; each is still recorded on its own
+CLEAR_BATCH = 500  # sent bodies emptied per statement (one short write lock each)
+CLEAR_BATCHES_PER_PASS = 20  # a backlog (after an upgrade) is worked off over several passes
 
 
 @dataclass
@@ -52,6 +70,7 @@ class PassReport:
     held: int = 0
     retried: int = 0
     failed: int = 0
+    bodies_cleared: int = 0
     server_error: str = ""
 
     def as_dict(self) -> dict:
@@ -70,6 +89,7 @@ def run_pass(now: datetime) -> PassReport:
     dispatch_due(now, report)
     digests.queue_due(now, report)
     deliver(now, report)
+    report.bodies_cleared = clear_old_bodies(now)
     return report
 
 
@@ -222,6 +242,7 @@ def _message(reminder: Reminder, case: Case, person: User, kind: str, now: datet
         idempotency_key=f"{kind}:{reminder.id}:{person.id}", agency_id=case.agency_id,
         case_id=case.id, reminder_id=reminder.id, kind=kind, recipient=person.email,
         subject=subject[:300], body_text=text, body_html=html, send_after=quiet_hours_end(person, now),
+        link_ref=reminder_mail.action_link_ref(reminder, person),
     )
 
 
@@ -282,9 +303,12 @@ def deliver(now: datetime, report: PassReport) -> None:
             lease = clock() + LEASE
             batch = []
             for message in _still_wanted(claimed, now):
+                bodies = _bodies(message, clock(), report)
+                if bodies is None:
+                    continue
                 batch.append((message.id, build_message(
-                    settings.sender, message.recipient, message.subject, message.body_text,
-                    message.body_html, message.idempotency_key)))
+                    settings.sender, message.recipient, message.subject, *bodies,
+                    message.idempotency_key)))
                 message.status, message.lease_until = "sending", lease
                 message.attempts += 1
             db.session.commit()
@@ -380,6 +404,60 @@ def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMes
         else:
             wanted.append(message)
     return wanted
+
+
+def _bodies(message: OutboxMessage, now: datetime, report: PassReport) -> tuple[str, str] | None:
+    """The text and HTML to send, secret links put in (mail_links). None: the message is not
+    sent; it is cancelled (its link is no longer valid) or failed (no link can be made: the
+    placeholder never goes out in place of a link)."""
+    try:
+        bodies = mail_links.fill(message.kind, message.link_ref, message.body_text,
+                                 message.body_html, now)
+    except SQLAlchemyError:
+        raise  # the database, not the message: nothing leased yet, the pass stops
+    except Exception as exc:  # noqa: BLE001 - a bug in one kind must not stop the others
+        log.exception("the link of message %s could not be made", message.id)
+        message.lease_until, message.last_error = None, f"its link could not be made: {exc}"[:1000]
+        _resolve(message, "failed", now, message.last_error)
+        report.failed += 1
+        return None
+    if bodies is None:
+        message.last_error = (
+            "not sent: its link was used or has expired; an earlier try by a dispatcher that "
+            "stopped mid-send may have delivered it" if message.status == "sending"
+            else "not sent: its link was used or had expired by the time it could go out")
+        message.status, message.lease_until = "cancelled", None
+    return bodies
+
+
+def bodies_to_clear(now: datetime, limit: int):
+    """Ids of sent messages whose bodies have been kept their retention period. The status
+    and the NULL test are literal SQL, as the partial index ix_outbox_messages_bodies_to_clear
+    says them: a bound parameter would hide from the planner that the index applies."""
+    days = int(current_app.config.get("OUTBOX_BODY_RETENTION_DAYS") or 0)
+    return (select(OutboxMessage.id)
+            .where(text("outbox_messages.status = 'sent' AND outbox_messages.body_cleared_at IS NULL"),
+                   OutboxMessage.sent_at < now - timedelta(days=days))
+            .order_by(OutboxMessage.sent_at).limit(limit))
+
+
+def clear_old_bodies(now: datetime) -> int:
+    """Empty the bodies of mail sent more than OUTBOX_BODY_RETENTION_DAYS ago (0: keep them);
+    the row stays, so the Outbox still lists who was mailed what and when. Returns how many."""
+    if int(current_app.config.get("OUTBOX_BODY_RETENTION_DAYS") or 0) <= 0:
+        return 0
+    cleared = 0
+    for _ in range(CLEAR_BATCHES_PER_PASS):
+        ids = bodies_to_clear(now, CLEAR_BATCH).scalar_subquery()
+        result = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            .values(body_text="", body_html="", body_cleared_at=now)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        cleared += result.rowcount
+        if result.rowcount < CLEAR_BATCH:
+            break
+    return cleared
 
 
 def _release(message_ids: list[int], lease: datetime) -> None:

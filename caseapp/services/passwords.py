@@ -1,16 +1,19 @@
 """Password rules, changing a password, and resetting a forgotten one by email."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
+from caseapp.services import mail_links
 from caseapp.services.errors import ValidationFailed
 
 MIN_LENGTH = 10
@@ -57,31 +60,70 @@ def change(user: User, current: str, new: str) -> None:
         raise ValidationFailed(errors)
     user.set_password(new)
     end_other_sessions(user)
+    end_resets(user, utcnow())
     db.session.commit()
+
+
+def end_resets(user: User, now: datetime) -> None:
+    """Every reset link of this user not used yet works no more (the password just changed:
+    a link mailed before must not change it again)."""
+    db.session.execute(update(PasswordReset)
+                       .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                       .values(used_at=now).execution_options(synchronize_session=False))
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _token(salt: str) -> str:
+    """The reset token of a row: derived, so the email can be built at send time (and again
+    for a retry) while the database holds only the salt and the token's hash."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"password-reset:" + salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def request_reset(email: str, now: datetime | None = None) -> bool:
-    """Email a reset link if an active account has this address. Says nothing either way."""
+    """Email a reset link if an active account has this address. Says nothing either way.
+
+    The stored email holds a placeholder, not the link: the delivery pass asks
+    `reset_link` for it (see mail_links)."""
     now = now or utcnow()
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None or not user.active:
         return False
-    token = secrets.token_urlsafe(32)
-    db.session.add(PasswordReset(user_id=user.id, token_hash=_hash(token), created_at=now,
-                                 expires_at=now + RESET_VALID_FOR))
-    link = f"{current_app.config['APP_BASE_URL'].rstrip('/')}/password/reset/{token}"
-    context = dict(person=user, link=link, minutes=int(RESET_VALID_FOR.total_seconds() // 60))
+    salt = secrets.token_hex(16)
+    reset = PasswordReset(user_id=user.id, token_hash=_hash(_token(salt)), salt=salt,
+                          created_at=now, expires_at=now + RESET_VALID_FOR)
+    db.session.add(reset)
+    db.session.flush()
+    context = dict(person=user, link=mail_links.PLACEHOLDER,
+                   minutes=int(RESET_VALID_FOR.total_seconds() // 60))
     db.session.add(OutboxMessage(
-        idempotency_key=f"password_reset:{_hash(token)[:32]}", agency_id=user.agency_id,
+        idempotency_key=f"password_reset:{reset.id}", agency_id=user.agency_id,
         kind="password_reset", recipient=user.email, subject="Reset your caseapp password",
+        link_ref=str(reset.id),
         body_text=render_template("email/password_reset.txt", **context),
         body_html=render_template("email/password_reset.html", **context), send_after=now))
     db.session.commit()
     return True
+
+
+def reset_link(link_ref: str, now: datetime) -> str | None:
+    """The link of a reset email about to be sent, or None when the reset was used, has
+    expired, or its person was deactivated meanwhile (the email is then not sent)."""
+    reset = db.session.get(PasswordReset, int(link_ref))
+    if reset is None or reset.salt is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    user = db.session.get(User, reset.user_id)
+    if user is None or not user.active:
+        return None
+    return f"{current_app.config['APP_BASE_URL'].rstrip('/')}/password/reset/{_token(reset.salt)}"
+
+
+def register_mail_links() -> None:
+    mail_links.register("password_reset", reset_link, security=True)
 
 
 def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None:
@@ -96,15 +138,16 @@ def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None
 
 
 def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
-    """Set the new password; the link then works no more, nor do older sessions."""
+    """Set the new password; the link then works no more, nor do the person's other reset
+    links or older sessions."""
     now = now or utcnow()
     reset = valid_reset(token, now)
     if reset is None:
         raise ValidationFailed({"token": "This reset link is not valid any more. Ask for a new one."})
     user = db.session.get(User, reset.user_id)
     check(new, hints_for(user))
-    reset.used_at = now
     user.set_password(new)
     end_other_sessions(user)
+    end_resets(user, now)  # this one and any other mailed before it
     db.session.commit()
     return user

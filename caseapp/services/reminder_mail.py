@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from caseapp.models import Case, Reminder, Submission, User
 from caseapp.extensions import db
-from caseapp.services import timezones
+from caseapp.services import mail_links, timezones
 
 ACTION_SALT = "reminder-action"
 ACTION_MAX_AGE = 14 * 24 * 3600
@@ -19,7 +19,28 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def action_token(reminder: Reminder, person: User) -> str:
-    return _serializer().dumps({"r": reminder.id, "u": person.id})
+    return _token(reminder.id, person.id)
+
+
+def _token(reminder_id: int, person_id: int) -> str:
+    return _serializer().dumps({"r": reminder_id, "u": person_id})
+
+
+def action_link_ref(reminder: Reminder, person: User) -> str:
+    """What the outbox row keeps to make the snooze/dismiss link when it is sent."""
+    return f"{reminder.id}:{person.id}"
+
+
+def action_link(link_ref: str, _now: datetime) -> str:
+    """The snooze/dismiss link of a reminder email about to be sent. Each try signs a fresh
+    one; every one works for ACTION_MAX_AGE (the page checks the person and the reminder)."""
+    reminder_id, person_id = (int(part) for part in link_ref.split(":"))
+    return f"{base_url()}/reminders/act/{_token(reminder_id, person_id)}"
+
+
+def register_mail_links() -> None:
+    for kind in ("reminder", "escalation"):
+        mail_links.register(kind, action_link)
 
 
 def read_action_token(token: str) -> tuple[int, int] | None:
@@ -36,7 +57,8 @@ def base_url() -> str:
 
 
 def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetime):
-    """(subject, text, html) of a reminder or escalation email for one person."""
+    """(subject, text, html) of a reminder or escalation email for one person; the
+    snooze/dismiss link is a placeholder, made when the email is sent (`action_link`)."""
     submission = db.session.get(Submission, reminder.submission_id)
     zone = person.effective_timezone
     silent_hours = int((now - submission.submitted_at).total_seconds() // 3600)
@@ -45,7 +67,7 @@ def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetim
         reminder=reminder, silent_hours=silent_hours,
         submitted_local=timezones.format_local(submission.submitted_at, zone),
         case_url=f"{base_url()}/cases/{case.id}",
-        action_url=f"{base_url()}/reminders/act/{action_token(reminder, person)}",
+        action_url=mail_links.PLACEHOLDER,
     )
     prefix = "Escalation: " if kind == "escalation" else ""
     subject = (f"{prefix}Follow up with Amazon: {case.client.name}, {case.title} "

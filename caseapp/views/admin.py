@@ -2,13 +2,13 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import AgencySettingsForm, UserEditForm, UserForm
 from caseapp.models import AUDIT_KINDS
 from caseapp.models.submission import OUTBOX_STATUSES
-from caseapp.services import accounts, audit
+from caseapp.services import accounts, audit, mail_links
 from caseapp.services.errors import Conflict, DomainError
 from caseapp.views.helpers import show_errors, timezone_choices
 
@@ -77,7 +77,9 @@ def outbox():
     status = request.args.get("status", "")
     status = status if status in OUTBOX_STATUSES else ""
     return render_template("admin/outbox.html", messages=accounts.outbox(current_user, status),
-                           status=status, statuses=OUTBOX_STATUSES)
+                           status=status, statuses=OUTBOX_STATUSES,
+                           security_kinds=mail_links.security_kinds(),
+                           retention_days=current_app.config["OUTBOX_BODY_RETENTION_DAYS"])
 
 
 @bp.get("/audit")

@@ -12,13 +12,16 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 def _render(form: ProfileForm | None = None, notify_form: NotificationForm | None = None,
-            new_token: str | None = None, password_form: ChangePasswordForm | None = None):
+            new_token: str | None = None, password_form: ChangePasswordForm | None = None,
+            new_calendar_url: str | None = None):
     form = form or ProfileForm(obj=current_user, formdata=None)
     form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
     return render_template("settings/profile.html", form=form,
                            notify_form=notify_form or NotificationForm(obj=current_user, formdata=None),
                            tokens=api_tokens.for_user(current_user), new_token=new_token,
-                           password_form=password_form or ChangePasswordForm(formdata=None))
+                           password_form=password_form or ChangePasswordForm(formdata=None),
+                           calendar_enabled=calendar_feed.is_enabled(current_user),
+                           new_calendar_url=new_calendar_url)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -56,9 +59,10 @@ def notifications():
 @bp.post("/calendar")
 @login_required
 def calendar():
-    calendar_feed.enable(current_user)
+    token = calendar_feed.enable(current_user)
     flash("New calendar address created; any earlier address no longer works.", "success")
-    return redirect(url_for("settings.profile") + "#calendar")
+    # Shown in this response only; it is stored hashed and cannot be shown again.
+    return _render(new_calendar_url=calendar_feed.feed_url(token))
 
 
 @bp.post("/calendar/revoke")
