@@ -450,7 +450,10 @@ def clear_old_bodies(now: datetime) -> int:
     for _ in range(CLEAR_BATCHES_PER_PASS):
         ids = bodies_to_clear(now, CLEAR_BATCH).scalar_subquery()
         result = db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            # Re-tested on the row itself: a second scheduler clearing the same rows waits
+            # for the first, then finds them cleared and leaves them.
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.body_cleared_at.is_(None))
             .values(body_text="", body_html="", body_cleared_at=now)
             .execution_options(synchronize_session=False))
         db.session.commit()
