@@ -67,6 +67,7 @@ class Config:
     # Failed sign-ins per account, whatever the address they come from.
     LOGIN_ACCOUNT_RATE_LIMIT = (os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT") or "5 per 10 minutes")
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
+    INVITATION_HOURS = _int("INVITATION_HOURS", 72)  # how long an invitation link works
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
     SESSION_COOKIE_HTTPONLY = True

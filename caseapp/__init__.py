@@ -67,10 +67,11 @@ class BoundedIntConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     from caseapp.views import (
-        admin, api, auth, cases, clients, dashboard, evidence, health, poa, settings, submissions)
+        admin, api, auth, cases, clients, dashboard, evidence, health, invitations, poa, settings,
+        submissions)
 
-    for module in (auth, dashboard, clients, cases, poa, evidence, submissions, admin, settings, api,
-                   health):
+    for module in (auth, invitations, dashboard, clients, cases, poa, evidence, submissions, admin,
+                   settings, api, health):
         app.register_blueprint(module.bp)
 
 

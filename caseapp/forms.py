@@ -61,12 +61,20 @@ class AssignForm(FlaskForm):
     assignee_id = SelectField("Assignee")
 
 
-class UserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()])
-    name = StringField("Name", validators=[DataRequired()])
+class InvitationForm(FlaskForm):
+    # No field validators: the service checks every field at once, so all errors show together.
+    email = EmailField("Email",
+                       description="The invitation goes to this address; its link works once, "
+                                   "for 72 hours.")
+    name = StringField("Name")
     role = SelectField("Role", choices=list(ROLE_LABELS.items()), default="consultant")
     timezone = SelectField("Time zone", validators=[Optional()])
-    password = PasswordField("Initial password", validators=[DataRequired()])
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField("Your name")
+    password = PasswordField("Choose a password",
+                             description="At least 10 characters; a few unrelated words work well.")
 
 
 class UserEditForm(FlaskForm):

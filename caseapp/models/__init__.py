@@ -1,5 +1,5 @@
 """Every model, imported here so Alembic sees every table."""
-from caseapp.models.agency import ROLES, Agency, User
+from caseapp.models.agency import ROLES, Agency, Invitation, User
 from caseapp.models.api_token import ApiToken
 from caseapp.models.audit import AUDIT_KINDS, AuditEvent, PasswordReset
 from caseapp.models.case import (
@@ -27,7 +27,7 @@ from caseapp.models.submission import (
 from caseapp.models.types import utcnow
 
 __all__ = [
-    "Agency", "User", "ROLES", "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
+    "Agency", "User", "Invitation", "ROLES", "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",

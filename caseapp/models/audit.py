@@ -12,7 +12,8 @@ from caseapp.models.types import UTCDateTime, utcnow
 
 AUDIT_KINDS = (
     "sign_in", "sign_in_failed", "sign_out", "refused", "export", "download", "deletion",
-    "role_change", "deactivation", "password_change", "password_reset",
+    "role_change", "deactivation", "password_change", "password_reset", "invitation",
+    "invitation_accepted",
 )
 
 

@@ -65,11 +65,14 @@ def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | No
     return agency
 
 
-def _validate_user_fields(name: str, role: str, timezone: str | None, password: str | None,
-                          hints: tuple[str, ...] = ()) -> dict:
+def validate_person(name: str, role: str, timezone: str | None, password: str | None,
+                    hints: tuple[str, ...] = ()) -> dict:
+    """The problems with a person's fields, by field name (empty when there are none)."""
     errors = {}
     if not (name or "").strip():
         errors["name"] = "Please give the person's name."
+    elif len(name.strip()) > 120:
+        errors["name"] = "A name can have at most 120 characters."
     if role not in ROLES:
         errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
     if timezone and not timezones.is_valid(timezone):
@@ -96,7 +99,7 @@ def create_user(
     if actor is not None:
         require_admin(actor)
         agency = actor.agency
-    errors = _validate_user_fields(name, role, timezone, password, (email, name, agency.name))
+    errors = validate_person(name, role, timezone, password, (email, name, agency.name))
     try:
         email = normalise_email(email)
     except ValidationFailed as exc:
@@ -141,7 +144,7 @@ def _admin_count(agency_id: int) -> int:
 def update_user(actor: User, user_id: int, name: str, role: str, timezone: str | None) -> User:
     require_admin(actor)
     user = get_user(actor, user_id)
-    errors = _validate_user_fields(name, role, timezone, None)
+    errors = validate_person(name, role, timezone, None)
     if errors:
         raise ValidationFailed(errors)
     if user.role == "admin" and role != "admin" and _admin_count(user.agency_id) <= 1:
@@ -174,7 +177,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
 
 def update_own_profile(user: User, name: str, timezone: str | None) -> User:
-    errors = _validate_user_fields(name, user.role, timezone, None)
+    errors = validate_person(name, user.role, timezone, None)
     if errors:
         raise ValidationFailed(errors)
     user.name, user.timezone = name.strip(), timezone or None

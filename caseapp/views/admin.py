@@ -5,12 +5,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.forms import AgencySettingsForm, UserEditForm, UserForm
-from caseapp.models import AUDIT_KINDS
+from caseapp.forms import AgencySettingsForm, InvitationForm, UserEditForm
+from caseapp.models import AUDIT_KINDS, utcnow
 from caseapp.models.submission import OUTBOX_STATUSES
-from caseapp.services import accounts, audit, mail_links
+from caseapp.services import accounts, audit, invitations, mail_links
 from caseapp.services.errors import Conflict, DomainError
-from caseapp.views.helpers import show_errors, timezone_choices
+from caseapp.views.helpers import localtime, show_errors, timezone_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,24 +23,48 @@ def admins_only():
 
 @bp.get("/users")
 def users():
-    return render_template("admin/users.html", users=accounts.list_users(current_user))
+    return render_template("admin/users.html", users=accounts.list_users(current_user),
+                           invitations=invitations.open_invitations(current_user), now=utcnow())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-def new_user():
-    form = UserForm()
+def invite():
+    form = InvitationForm()
     form.timezone.choices = timezone_choices("Same as the agency")
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
-                current_user.agency, form.email.data, form.name.data, form.role.data,
-                form.password.data, form.timezone.data or None, actor=current_user)
+            invitation = invitations.invite(current_user, form.email.data, form.name.data,
+                                            form.role.data, form.timezone.data or None)
         except DomainError as error:
             show_errors(form, error)
         else:
-            flash(f"{user.name} can now sign in as {user.email}.", "success")
+            flash(f"Invitation sent to {invitation.email}. The link works once, until "
+                  f"{localtime(invitation.expires_at)}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/invite.html", form=form)
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+def resend_invitation(invitation_id: int):
+    try:
+        invitation = invitations.resend(current_user, invitation_id)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(f"A new invitation is on its way to {invitation.email}; the earlier link no longer "
+              "works.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(invitation_id: int):
+    try:
+        invitation = invitations.revoke(current_user, invitation_id)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(f"The invitation of {invitation.email} is revoked.", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

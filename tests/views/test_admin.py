@@ -1,8 +1,11 @@
+import re
+
 import pytest
 
 from caseapp.extensions import db
-from caseapp.models import Agency, User
-from caseapp.services import accounts
+from caseapp.models import Agency, Invitation, User
+from caseapp.services import accounts, invitations
+from tests.conftest import Browser
 
 
 @pytest.mark.parametrize("url", ["/admin/users", "/admin/users/new", "/admin/agency"])
@@ -15,33 +18,102 @@ def test_consultant_cannot_post_admin_actions_either(browser, world):
     browser.login(world.consultant_a.email)
     assert browser.post(f"/admin/users/{world.admin_a.id}/active/0").status_code == 403
     assert browser.post("/admin/users/new", data={
-        "email": "sneaky@agency-a.example", "name": "Sneaky", "role": "admin",
-        "password": "long-enough-password"}).status_code == 403
+        "email": "sneaky@agency-a.example", "name": "Sneaky", "role": "admin"}).status_code == 403
     assert browser.post(f"/clients/{world.client_a.id}/delete").status_code == 403
     db.session.expire_all()
     assert db.session.get(User, world.admin_a.id).active
     assert db.session.scalar(db.select(User).where(User.email == "sneaky@agency-a.example")) is None
+    assert db.session.scalar(db.select(Invitation)) is None
 
 
-def test_admin_adds_a_consultant_who_can_then_sign_in(browser, world, app):
+def test_admin_invites_a_consultant_who_then_signs_in(browser, world, app):
     browser.login(world.admin_a.email)
     response = browser.post("/admin/users/new", data={
         "email": "New.Person@Agency-A.example", "name": "New Person", "role": "consultant",
-        "timezone": "", "password": "a-long-enough-password"}, follow_redirects=True)
-    assert "New Person can now sign in as new.person@agency-a.example" in response.get_data(as_text=True)
-    newcomer = type(browser)(app)
-    response = newcomer.login("new.person@agency-a.example", "a-long-enough-password")
-    assert response.headers["Location"] == "/cases"
-
-
-def test_user_form_shows_errors_beside_fields(browser, world):
-    browser.login(world.admin_a.email)
-    response = browser.post("/admin/users/new", data={
-        "email": world.consultant_b.email, "name": "Dup", "role": "consultant",
-        "password": "short"})
+        "timezone": ""}, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "already has an account" in page
-    assert "at least 10 characters" in page
+    assert "Invitation sent to new.person@agency-a.example" in page
+    assert "Invitations not yet accepted" in page and "New Person" in page
+    invitation = db.session.scalar(db.select(Invitation))
+    newcomer = Browser(app)
+    url = f"/invitations/{invitations.token_for(invitation)}"
+    assert "Join Agency A on caseapp" in newcomer.get(url).get_data(as_text=True)
+    response = newcomer.post(url, data={"name": "New Person", "password": "short",
+                                        "csrf_token": newcomer.csrf_token("/login")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "at least 10 characters" in page
+    assert 'value="New Person"' in page  # what was typed is kept
+    response = newcomer.post(url, data={"name": "New Person", "password": "a-long-enough-password",
+                                        "csrf_token": newcomer.csrf_token("/login")})
+    assert response.headers["Location"].startswith("/login")
+    assert newcomer.login("new.person@agency-a.example", "a-long-enough-password").headers["Location"] == "/cases"
+    assert newcomer.get(url).status_code == 404  # single use
+    assert "Invitations not yet accepted" not in browser.get("/admin/users").get_data(as_text=True)
+
+
+def test_invitation_form_shows_every_error_beside_its_field(browser, world):
+    browser.login(world.admin_a.email)
+    page = browser.post("/admin/users/new", data={
+        "email": "not-an-address", "name": "", "role": "consultant"}).get_data(as_text=True)
+    assert "not-an-address" in page  # kept
+    assert "valid email address" in page or "must have an @-sign" in page
+    assert "This field is required" in page or "Please give the person" in page
+    page = browser.post("/admin/users/new", data={
+        "email": world.consultant_a.email, "name": "Carl", "role": "consultant"}).get_data(as_text=True)
+    assert "already a member of your agency" in page
+
+
+def test_inviting_another_agencys_member_answers_like_any_invitation(browser, world):
+    """The answer must not tell an admin which addresses have accounts in other agencies."""
+    browser.login(world.admin_a.email)
+
+    def answer(email):
+        response = browser.post("/admin/users/new", data={
+            "email": email, "name": "Someone", "role": "consultant"}, follow_redirects=True)
+        return response.status_code, response.get_data(as_text=True).replace(email, "EMAIL")
+
+    fresh = answer("someone@nowhere.example")
+    taken = answer(world.consultant_b.email)
+    assert taken[0] == fresh[0] == 200
+    assert "already has an account" not in taken[1]
+    flash = re.compile(r"Invitation sent to EMAIL[^<]*")
+    assert flash.search(taken[1]).group(0) == flash.search(fresh[1]).group(0)
+    outbox = browser.get("/admin/outbox").get_data(as_text=True)
+    assert outbox.count("Join Agency A on caseapp") == 2
+
+
+def test_resend_and_revoke_from_the_people_page(browser, world):
+    browser.login(world.admin_a.email)
+    browser.post("/admin/users/new", data={"email": "nora@agency-a.example", "name": "Nora",
+                                           "role": "consultant"})
+    invitation = db.session.scalar(db.select(Invitation))
+    old = invitations.token_for(invitation)
+    page = browser.post(f"/admin/invitations/{invitation.id}/resend",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "A new invitation is on its way to nora@agency-a.example" in page
+    db.session.expire_all()
+    assert invitations.find_valid(old) is None
+    page = browser.post(f"/admin/invitations/{invitation.id}/revoke",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "is revoked" in page and "Invitations not yet accepted" not in page
+
+
+def test_invitations_of_another_agency_are_404_and_consultants_403(browser, world):
+    invitation = invitations.invite(world.admin_b, "x@agency-b.example", "X", "consultant")
+    browser.login(world.admin_a.email)
+    assert browser.post(f"/admin/invitations/{invitation.id}/resend").status_code == 404
+    assert browser.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 404
+    consultant = Browser(browser.client.app)
+    consultant.login(world.consultant_b.email)
+    assert consultant.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).revoked_at is None
+
+
+def test_a_wrong_or_used_invitation_link_is_a_clear_404(browser):
+    response = browser.get("/invitations/not-a-real-token")
+    assert response.status_code == 404
+    assert "Ask the person who invited you" in response.get_data(as_text=True)
 
 
 def test_deactivate_keeps_cases_and_shows_it(browser, world):

@@ -26,10 +26,10 @@ from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import Evidence, OutboxMessage, PoaDraft, User
-from caseapp.services import accounts, cases, dispatch, evidence, reminder_mail, submissions
+from caseapp.models import Evidence, Invitation, OutboxMessage, PoaDraft, User
+from caseapp.services import accounts, cases, dispatch, evidence, invitations, reminder_mail, submissions
 from caseapp.services.evidence_filenames import safe_display_name
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Browser
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -203,11 +203,19 @@ def consultant(other_browser, world):
 
 
 @pytest.fixture
-def stored(admin, consultant, world) -> Stored:
+def stored(admin, consultant, world, app) -> Stored:
     """Every hostile text, typed into the forms by the people who would type it."""
     response = admin.post("/admin/users/new", data={
         "email": "nora@agency-a.example", "name": NEW_USER_NAME, "role": "consultant",
-        "timezone": "", "password": PASSWORD})
+        "timezone": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert_safe(admin.get("/admin/users").get_data(as_text=True), NEW_USER_NAME, where="invitations")
+    invitation = db.session.scalar(db.select(Invitation).where(Invitation.email == "nora@agency-a.example"))
+    newcomer = Browser(app)
+    accept_url = f"/invitations/{invitations.token_for(invitation)}"
+    assert_safe(newcomer.get(accept_url).get_data(as_text=True), NEW_USER_NAME, where="invitation")
+    response = newcomer.post(accept_url, data={"name": NEW_USER_NAME, "password": PASSWORD,
+                                               "csrf_token": newcomer.csrf_token("/login")})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     new_user_id = db.session.scalar(db.select(User.id).where(User.email == "nora@agency-a.example"))
 

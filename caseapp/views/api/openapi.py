@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, STATUSES
+from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, ROLES, STATUSES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
 from caseapp.services.poa_review import ERROR, WARNING
@@ -119,6 +119,14 @@ SCHEMAS = {
                      "status": {"type": "string", "enum": list(REMINDER_STATUSES)},
                      "sent_at": TS_NULL, "recipient": {"type": ["string", "null"]}},
                     ["id", "case_id", "submission_id", "due_at", "status", "sent_at", "recipient"]),
+    "InvitationInput": obj({"email": {"type": "string", "format": "email", "maxLength": 254},
+                            "name": text(120, 1), "role": {"type": "string", "enum": list(ROLES)},
+                            "timezone": {"type": ["string", "null"], "maxLength": 64,
+                                         "description": "null: the agency's time zone"}},
+                           ["email", "name", "role"]),
+    "Invitation": obj({"id": ID, "email": {"type": "string"}, "name": {"type": "string"},
+                       "role": {"type": "string", "enum": list(ROLES)}, "created_at": TS,
+                       "expires_at": TS}, ["id", "email", "role", "expires_at"]),
 }
 SCHEMAS["Evidence"] = obj({
     "id": ID, "case_id": ID, "filename": {"type": "string"}, "size": {"type": "integer", "minimum": 0},
@@ -278,6 +286,12 @@ def document() -> dict:
             "post": operation("recordResponse", "Record Amazon's reply; cancels that submission's reminders",
                               ok("Response", "201", "Created"), *WRITE, "409",
                               requestBody=json_body("ResponseInput")),
+        },
+        "/invitations": {
+            "post": operation("createInvitation", "Invite a person to your agency by email (admins); "
+                              "they set their own password through a single-use link",
+                              ok("Invitation", "201", "Created"), *WRITE, "403",
+                              requestBody=json_body("InvitationInput")),
         },
         "/reminders": {
             "get": operation("listReminders", "Follow-up reminders of your agency, latest due first",

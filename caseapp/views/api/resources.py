@@ -8,7 +8,8 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import STATUSES, CaseEvent, Reminder
 from caseapp.models.submission import REMINDER_STATUSES
-from caseapp.services import cases, clients, evidence, paging, poa, reminders, submissions, workflow
+from caseapp.services import (cases, clients, evidence, invitations, paging, poa, reminders, submissions,
+                              workflow)
 from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
@@ -195,6 +196,13 @@ def response_create(submission_id: int):
     data = body({"received_at", "outcome", "body"})
     moment(data, "received_at")
     return created(serialize.response(submissions.record_response(user(), submission_id, data)))
+
+
+@bp.post("/invitations")
+def invitation_create():
+    data = body({"email", "name", "role", "timezone"})
+    return created(serialize.invitation(invitations.invite(
+        user(), data.get("email"), data.get("name"), data.get("role"), data.get("timezone"))))
 
 
 @bp.get("/reminders")

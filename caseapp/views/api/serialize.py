@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from caseapp.models import AmazonResponse, Case, CaseEvent, Client, Note, PoaDraft, Reminder, Submission
+from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Invitation, Note, PoaDraft, Reminder,
+                            Submission)
 
 
 def ts(moment: datetime | None) -> str | None:
@@ -67,3 +68,8 @@ def evidence(e) -> dict:
             "sha256": e.sha256, "content_type": e.content_type, "category": e.category,
             "description": e.description, "uploaded_at": ts(e.uploaded_at),
             "uploaded_by_id": e.uploaded_by_id}
+
+
+def invitation(i: Invitation) -> dict:
+    return {"id": i.id, "email": i.email, "name": i.name, "role": i.role,
+            "created_at": ts(i.created_at), "expires_at": ts(i.expires_at)}
