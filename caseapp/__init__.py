@@ -101,7 +101,8 @@ def register_security(app: Flask) -> None:
 
 def register_mail_links() -> None:
     """Each feature's builder of the secret links its mail carries (services/mail_links.py)."""
-    from caseapp.services import passwords, reminder_mail
+    from caseapp.services import invitations, passwords, reminder_mail
 
+    invitations.register_mail_links()
     passwords.register_mail_links()
     reminder_mail.register_mail_links()

@@ -44,16 +44,37 @@ def create_agency(name: str, timezone: str) -> None:
 @click.option("--timezone", default=None, help="Defaults to the agency's time zone.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
 def create_user(email, agency_name, name, role, timezone, password_stdin) -> None:
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         agency = accounts.get_agency_by_name(agency_name)
         user = accounts.create_user(agency, email, name, role, password, timezone)
     except DomainError as error:
         _fail(error)
     click.echo(f"Created {user.role} {user.email} in {agency.name}.")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Set EMAIL's password (e.g. when no mail server can deliver a reset link); every
+    other session of that person is signed out."""
+    from caseapp.services import passwords
+
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    try:
+        passwords.set_by_operator(user, _read_password(password_stdin))
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Password of {user.email} set; their other sessions are signed out.")
 
 
 @demo_cli.command("seed")

@@ -83,3 +83,20 @@ def test_serve_command_serves_pages_with_the_scheduler(database_url, tmp_path):
         server.terminate()
         output = server.communicate(timeout=10)[0]
     assert "scheduler: running inside the web process" in output
+
+
+def test_users_set_password_for_when_no_mail_can_carry_a_reset(app):
+    agency = accounts.create_agency("Acme")
+    user = accounts.create_user(agency, "kai@acme.example", "Kai", "admin", "first-password-kai")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "set-password", "kai@acme.example", "--password-stdin"],
+                           input="short\n")
+    assert result.exit_code != 0 and "at least 10 characters" in result.output
+    result = runner.invoke(args=["users", "set-password", "KAI@acme.example", "--password-stdin"],
+                           input="second-password-kai-77\n")
+    assert result.exit_code == 0, result.output
+    assert accounts.authenticate("kai@acme.example", "second-password-kai-77").id == user.id
+    assert accounts.authenticate("kai@acme.example", "first-password-kai") is None
+    result = runner.invoke(args=["users", "set-password", "nobody@acme.example", "--password-stdin"],
+                           input="whatever-password-1\n")
+    assert result.exit_code != 0 and "No user with the email" in result.output

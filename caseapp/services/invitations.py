@@ -24,11 +24,10 @@ from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
 from caseapp.models import Invitation, OutboxMessage, User, utcnow
-from caseapp.services import accounts, audit, timezones
+from caseapp.services import accounts, audit, mail_links, timezones
 from caseapp.services.errors import Conflict, NotFound, ValidationFailed
 
 TOKEN_PURPOSE = b"caseapp invitation v1:"
-LINK_PLACEHOLDER = "[the invitation link, added when the mail is sent]"  # provisional: see mail secrets
 
 
 def valid_for() -> timedelta:
@@ -189,12 +188,28 @@ def _mail(invitation: Invitation, actor: User, now: datetime) -> None:
     subject and recipient are the same, so the Outbox shows an admin no difference."""
     has_account = db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None
     template = "email/invitation_existing" if has_account else "email/invitation"
-    context = dict(invitation=invitation, inviter=actor, link=LINK_PLACEHOLDER,
+    context = dict(invitation=invitation, inviter=actor, link=mail_links.PLACEHOLDER,
                    expires=timezones.format_local(invitation.expires_at,
                                                   invitation.timezone or invitation.agency.timezone))
     db.session.add(OutboxMessage(
         idempotency_key=f"invitation:{invitation.id}:{invitation.token_hash[:16]}",
         agency_id=invitation.agency_id, kind="invitation", recipient=invitation.email,
         subject=f"Join {invitation.agency.name} on caseapp"[:300],
+        link_ref=None if has_account else f"{invitation.id}:{invitation.token_hash[:16]}",
         body_text=render_template(template + ".txt", **context),
         body_html=render_template(template + ".html", **context), send_after=now))
+
+
+def invitation_link(link_ref: str, now: datetime) -> str | None:
+    """The link of an invitation email about to be sent, or None when that invitation was
+    accepted, revoked, sent again with a new link, or has expired (the email is then not sent)."""
+    invitation_id, _, token_hash = link_ref.partition(":")
+    invitation = db.session.get(Invitation, int(invitation_id))
+    if (invitation is None or invitation.state(now) != "pending"
+            or not invitation.token_hash.startswith(token_hash)):
+        return None
+    return f"{current_app.config['APP_BASE_URL'].rstrip('/')}/invitations/{token_for(invitation)}"
+
+
+def register_mail_links() -> None:
+    mail_links.register("invitation", invitation_link, security=True)

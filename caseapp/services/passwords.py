@@ -64,6 +64,16 @@ def change(user: User, current: str, new: str) -> None:
     db.session.commit()
 
 
+def set_by_operator(user: User, new: str) -> None:
+    """An operator at the command line sets someone's password (no mail server, a locked-out
+    first admin): the same rules as any password; other sessions and reset links end."""
+    check(new, hints_for(user))
+    user.set_password(new)
+    end_other_sessions(user)
+    end_resets(user, utcnow())
+    db.session.commit()
+
+
 def end_resets(user: User, now: datetime) -> None:
     """Every reset link of this user not used yet works no more (the password just changed:
     a link mailed before must not change it again)."""

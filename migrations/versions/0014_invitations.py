@@ -1,7 +1,7 @@
 """invitations: an admin invites by email, the person sets their own password
 
 Revision ID: 0014_invitations
-Revises: 0008_scale_indexes
+Revises: 0009_mail_secrets
 Create Date: 2026-12-01 08:26:39.737950
 
 """
@@ -13,7 +13,7 @@ import caseapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0014_invitations'
-down_revision = '0008_scale_indexes'
+down_revision = '0009_mail_secrets'
 branch_labels = None
 depends_on = None
 

@@ -147,3 +147,16 @@ def test_an_address_of_another_agency_looks_like_any_unanswered_invitation(world
     with pytest.raises(ValidationFailed):
         invitations.accept(invitations.token_for(taken), "Ben", NEW_PASSWORD, now=NOW)
     assert db.session.get(User, world.consultant_b.id).agency_id == world.agency_b.id
+
+
+def test_mail_of_a_revoked_or_replaced_invitation_is_not_sent(world, smtp_server):
+    revoked = invitations.invite(world.admin_a, "nora@agency-a.example", "Nora", "consultant", now=NOW)
+    invitations.revoke(world.admin_a, revoked.id, now=NOW)
+    replaced = invitations.invite(world.admin_a, "lee@agency-a.example", "Lee", "consultant", now=NOW)
+    invitations.resend(world.admin_a, replaced.id, now=NOW)
+    report = deliver()
+    assert report.sent == 1  # only the second mail to Lee, with the link that works
+    (to_lee,) = smtp_server.mailbox.messages
+    assert invitations.find_valid(link_of(to_lee), NOW).id == replaced.id
+    statuses = sorted(db.session.scalars(select(OutboxMessage.status)))
+    assert statuses == ["cancelled", "cancelled", "sent"]

@@ -13,7 +13,7 @@ from caseapp.services.mail_links import PLACEHOLDER
 def test_a_link_nobody_can_make_is_not_sent_as_a_placeholder(app, world, smtp_server):
     now = utcnow()
     db.session.add(OutboxMessage(
-        idempotency_key="invitation:1", agency_id=world.agency_a.id, kind="invitation",
+        idempotency_key="welcome:1", agency_id=world.agency_a.id, kind="welcome",
         recipient="new@agency-a.example", subject="You are invited", link_ref="1",
         body_text=f"Set your password: {PLACEHOLDER}", body_html=f'<a href="{PLACEHOLDER}">set</a>',
         send_after=now))
@@ -22,4 +22,4 @@ def test_a_link_nobody_can_make_is_not_sent_as_a_placeholder(app, world, smtp_se
     assert (report.sent, report.failed) == (0, 1)
     assert smtp_server.mailbox.messages == []
     message = db.session.scalar(select(OutboxMessage))
-    assert message.status == "failed" and "invitation" in message.last_error
+    assert message.status == "failed" and "welcome" in message.last_error

@@ -80,6 +80,7 @@ def test_inviting_another_agencys_member_answers_like_any_invitation(browser, wo
     assert flash.search(taken[1]).group(0) == flash.search(fresh[1]).group(0)
     outbox = browser.get("/admin/outbox").get_data(as_text=True)
     assert outbox.count("Join Agency A on caseapp") == 2
+    assert "invites you to join" not in outbox and "already has a caseapp account" not in outbox
 
 
 def test_resend_and_revoke_from_the_people_page(browser, world):
