@@ -12,10 +12,10 @@ from tests.views.test_tenancy import HARMFUL_FORM, ID_ARGUMENTS, NO_OBJECT_ENDPO
 
 # Reachable without signing in, by design.
 PUBLIC = {"auth.login", "auth.forgot_password", "auth.reset_password", "submissions.act_from_email",
-          "submissions.calendar", "health.healthz", "api.openapi",
+          "submissions.calendar", "health.healthz", "api.openapi", "invitations.accept",
           "dashboard.root"}  # a redirect to /cases, which then asks for sign-in
 ADMIN_ONLY_PREFIXES = ("admin.",)
-ADMIN_ONLY = {"clients.delete", "evidence.delete", "api.client_delete"}
+ADMIN_ONLY = {"clients.delete", "evidence.delete", "api.client_delete", "api.invitation_create"}
 
 
 def _is_admin_only(endpoint: str) -> bool:

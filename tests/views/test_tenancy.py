@@ -9,8 +9,8 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import ApiToken, Case, Client, Evidence, PoaDraft, Reminder, Submission, User
-from caseapp.services import api_tokens, evidence, poa, submissions
+from caseapp.models import ApiToken, Case, Client, Evidence, Invitation, PoaDraft, Reminder, Submission, User
+from caseapp.services import api_tokens, evidence, invitations, poa, submissions
 
 
 def _draft(w):
@@ -38,6 +38,11 @@ def _token(w):
     return existing or api_tokens.create(w.consultant_a, "agency A's script")[0].id
 
 
+def _invitation(w):
+    existing = db.session.scalar(db.select(Invitation.id).where(Invitation.agency_id == w.agency_a.id))
+    return existing or invitations.invite(w.admin_a, "invited@agency-a.example", "Invited", "consultant").id
+
+
 # Which object of agency A each URL argument names.
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
@@ -48,6 +53,7 @@ ID_ARGUMENTS = {
     "reminder_id": _reminder,
     "evidence_id": _evidence,
     "token_id": _token,
+    "invitation_id": _invitation,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
@@ -76,6 +82,7 @@ def test_the_map_has_id_routes_to_check(app):
 def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     browser.login(world.admin_b.email)  # an admin: a 404 here is tenancy, not a role refusal
     api_token = api_tokens.create(world.admin_b, "agency B's script")[1]
+    invited_hash = db.session.get(Invitation, _invitation(world)).token_hash  # a resend changes it
     checked = []
     for rule in _routes_with_ids(app):
         values = {arg: ID_ARGUMENTS[arg](world) if arg in ID_ARGUMENTS else OTHER_ARGUMENTS[arg]
@@ -108,6 +115,8 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert db.session.scalar(db.select(db.func.count()).select_from(
         db.select(Submission.id).where(Submission.case_id == case.id).subquery())) == 1
     assert db.session.get(ApiToken, _token(world)).revoked_at is None
+    invitation = db.session.get(Invitation, _invitation(world))
+    assert invitation.revoked_at is None and invitation.token_hash == invited_hash
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",
