@@ -75,14 +75,18 @@ class User(UserMixin, db.Model):
         return self.timezone or self.agency.timezone
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def password_hash_method() -> str:
+    """How new password hashes are made (werkzeug's method string, cost included)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 def lower_email(email: str) -> str:
