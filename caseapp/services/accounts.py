@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from caseapp.extensions import db
 from caseapp.models import ROLES, Agency, User
 from caseapp.models.agency import password_hash_method
-from caseapp.services import timezones
+from caseapp.services import sessions, timezones
 from caseapp.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
@@ -170,6 +170,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
         audit.record("deactivation", actor, target=user.email,
                      detail="deactivated" if not active else "reactivated", commit=False)
+    if not active:  # a later reactivation must not bring the old sessions back
+        sessions.end_all(user, "deactivated")
     user.active = active
     db.session.commit()
     return user

@@ -11,6 +11,7 @@ from zxcvbn import zxcvbn
 
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
+from caseapp.services import sessions
 from caseapp.services.errors import ValidationFailed
 
 MIN_LENGTH = 10
@@ -41,12 +42,9 @@ def hints_for(user: User) -> tuple[str, ...]:
     return (user.email, user.email.split("@")[0], user.name, user.agency.name)
 
 
-def end_other_sessions(user: User) -> None:
-    """Every session and remember-me cookie made before now stops working."""
-    user.session_version += 1
-
-
 def change(user: User, current: str, new: str) -> None:
+    """Set a new password; every session of the person ends, the caller's own included
+    (the view opens a fresh one for the browser that changed it)."""
     errors = {}
     if not user.check_password(current or ""):
         errors["current_password"] = "That is not your current password."
@@ -56,7 +54,7 @@ def change(user: User, current: str, new: str) -> None:
     if errors:
         raise ValidationFailed(errors)
     user.set_password(new)
-    end_other_sessions(user)
+    sessions.end_all(user, "password_changed")
     db.session.commit()
 
 
@@ -105,6 +103,6 @@ def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     check(new, hints_for(user))
     reset.used_at = now
     user.set_password(new)
-    end_other_sessions(user)
+    sessions.end_all(user, "password_reset", now)
     db.session.commit()
     return user

@@ -1,12 +1,12 @@
 """A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from caseapp.extensions import db
 from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
-from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords
+from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords, sessions
 from caseapp.services.errors import DomainError
-from caseapp.views.helpers import show_errors, timezone_choices
+from caseapp.views.helpers import current_session, show_errors, sign_in, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -94,12 +94,13 @@ def revoke_token(token_id: int):
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
+    remember = current_session().remember
     try:
         passwords.change(user, form.current_password.data, form.new_password.data)
     except DomainError as error:
         show_errors(form, error)
         return _render(password_form=form), 422
-    login_user(user, remember=session.get("remembered", False))  # this session stays signed in
+    sign_in(user, remember)  # every session ended; this browser goes on in a new one
     audit.record("password_change", user)
     flash("Password changed. Every other session was signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")
@@ -109,8 +110,9 @@ def change_password():
 @login_required
 def sign_out_everywhere():
     user = current_user._get_current_object()
-    passwords.end_other_sessions(user)
+    remember = current_session().remember
+    sessions.end_all(user, "signed_out_everywhere")
     db.session.commit()
-    login_user(user, remember=session.get("remembered", False))
+    sign_in(user, remember)  # a new session for this browser: a copy of its cookies ends too
     flash("Every other session and remembered device is signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")
