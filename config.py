@@ -74,6 +74,9 @@ def secret_key_problem(key: str) -> str | None:
     return None
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -91,6 +94,9 @@ def base_url_problem(url: str) -> str | None:
     production cookies are Secure: it must be the https:// address people reach caseapp at.
     """
     example = "e.g. APP_BASE_URL=https://cases.agency.example"
+    if url == DEFAULT_BASE_URL:
+        return (f"APP_BASE_URL is not set: links in emails would point to {DEFAULT_BASE_URL}, "
+                f"a laptop's address; set the https:// address people use, {example}.")
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -125,7 +131,7 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_DEFAULT_SENDER = (os.environ.get("MAIL_DEFAULT_SENDER") or "caseapp@localhost")
 
-    APP_BASE_URL = (os.environ.get("APP_BASE_URL") or "http://127.0.0.1:5000")
+    APP_BASE_URL = (os.environ.get("APP_BASE_URL") or DEFAULT_BASE_URL)
     FOLLOW_UP_HOURS = _int("FOLLOW_UP_HOURS", 48)
     FOLLOW_UP_REPEAT_HOURS = _int("FOLLOW_UP_REPEAT_HOURS", 24)
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
