@@ -29,6 +29,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from caseapp.extensions import limiter
 from caseapp.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+from caseapp.security import no_store
 from caseapp.services import accounts, audit, passwords, sessions
 from caseapp.services.errors import ValidationFailed
 from caseapp.views.helpers import current_session, forget_browser_session, show_errors, sign_in
@@ -184,6 +185,7 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@no_store
 @limiter.limit(_address_limit, methods=["POST"], key_func=_client)
 def forgot_password():
     form = ForgotPasswordForm()
@@ -197,6 +199,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@no_store
 @limiter.limit(_address_limit, methods=["POST"], key_func=_client)
 def reset_password(token: str):
     if passwords.valid_reset(token) is None:

@@ -1,9 +1,14 @@
-"""A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
+"""A user's own settings: name and time zone, how reminders reach them, the calendar feed.
+
+These pages show the calendar address and, once, a new API token: each view that renders
+one is @no_store.
+"""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.extensions import db
 from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
+from caseapp.security import no_store
 from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords, sessions
 from caseapp.services.errors import DomainError
 from caseapp.views.helpers import current_session, show_errors, sign_in, timezone_choices
@@ -22,6 +27,7 @@ def _render(form: ProfileForm | None = None, notify_form: NotificationForm | Non
 
 
 @bp.route("/", methods=["GET", "POST"])
+@no_store
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
@@ -38,6 +44,7 @@ def profile():
 
 
 @bp.post("/notifications")
+@no_store
 @login_required
 def notifications():
     form = NotificationForm()
@@ -70,6 +77,7 @@ def revoke_calendar():
 
 
 @bp.post("/tokens")
+@no_store
 @login_required
 def create_token():
     try:
@@ -90,6 +98,7 @@ def revoke_token(token_id: int):
 
 
 @bp.post("/password")
+@no_store
 @login_required
 def change_password():
     form = ChangePasswordForm()
