@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -146,7 +147,8 @@ def main(argv=None) -> int:
     script.write_text(WRK_SCRIPT)
     port = free_port()
     env = dict(os.environ, CASEAPP_ENV="production", DATABASE_URL=args.database_url,
-               SECRET_KEY="bench-load-secret", RATELIMIT_ENABLED="false", SCHEDULER_ENABLED="false",
+               SECRET_KEY=secrets.token_urlsafe(32), APP_BASE_URL="https://caseapp.load.example",
+               RATELIMIT_ENABLED="false", SCHEDULER_ENABLED="false",
                CASEAPP_INSTANCE_DIR=str(work), EVIDENCE_DIR=str(work / "evidence"))
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.workers),
                 "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]

@@ -41,6 +41,7 @@ import json
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -609,10 +610,10 @@ def main(argv=None) -> int:
     web_port, smtp_port = free_port(), free_port()
     record = work / "smtp-received.txt"
     record.touch()
-    env = dict(os.environ, CASEAPP_ENV="production", DATABASE_URL=url, SECRET_KEY="soak-secret-key",
+    env = dict(os.environ, CASEAPP_ENV="production", DATABASE_URL=url, SECRET_KEY=secrets.token_urlsafe(32),
                RATELIMIT_ENABLED="false", SCHEDULER_ENABLED="false", CASEAPP_INSTANCE_DIR=str(work),
                EVIDENCE_DIR=str(work / "evidence"), MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port),
-               MAIL_DEFAULT_SENDER="caseapp@soak.example", APP_BASE_URL=f"http://127.0.0.1:{web_port}",
+               MAIL_DEFAULT_SENDER="caseapp@soak.example", APP_BASE_URL="https://caseapp.soak.example",
                FOLLOW_UP_HOURS=str(FOLLOW_UP_HOURS), FOLLOW_UP_REPEAT_HOURS=str(FOLLOW_UP_REPEAT_HOURS),
                PYTHONUNBUFFERED="1")
     env.pop("MAIL_USERNAME", None)

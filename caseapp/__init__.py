@@ -1,8 +1,11 @@
 """caseapp: case tracking for Amazon seller reinstatement agencies."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import Config, config_from_env
@@ -17,9 +20,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", config_class.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
-    for name in ("FOLLOW_UP_HOURS", "FOLLOW_UP_REPEAT_HOURS"):
-        if int(app.config[name]) < 1:
-            raise RuntimeError(f"{name} must be at least 1 hour, not {app.config[name]}")
+    problems = config_class.problems(app.config)
+    if problems:
+        raise RuntimeError("caseapp cannot start with this configuration:\n- " + "\n- ".join(problems))
+    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -30,10 +34,28 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
+def register_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from the TRUSTED_PROXIES nearest hops only.
+
+    With 0 (the default) no X-Forwarded-* header is believed: request.remote_addr is the peer
+    of the TCP connection, whatever a client writes. With n, the nth address from the right of
+    X-Forwarded-For is the client (each proxy appends the address it saw, so what a client
+    puts in front is ignored), and -Proto says whether the browser used https. X-Forwarded-Host,
+    -Port and -Prefix are not believed: the proxy passes the Host header itself
+    (`proxy_set_header Host $host`), and links in emails come from APP_BASE_URL, so a forged
+    host could only mislead, never help.
+    """
+    hops = int(str(app.config["TRUSTED_PROXIES"]).strip())
+    app.config["TRUSTED_PROXIES"] = hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+
+
 def register_extensions(app: Flask) -> None:
     from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
-    from caseapp.sqlite import enable_sqlite_pragmas
+    from caseapp.sqlite import create_private_database_file, enable_sqlite_pragmas
 
+    create_private_database_file(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["INSTANCE_DIR"]))
     db.init_app(app)
     with app.app_context():
         enable_sqlite_pragmas(db.engine)

@@ -13,10 +13,19 @@ Such responses are framed by our own file page (the PDF preview), so they get
 
 HSTS is sent only by the production configuration outside debug and testing: a
 laptop on http://127.0.0.1 must not teach the browser to insist on HTTPS.
+
+Cache-Control, when the view set none: pages are `private` (a shared cache must not keep
+one person's page for another); a page that shows a secret, or is reached by one (a new API
+token, the calendar address, a reset or reminder link, held mail carrying such links), is
+`no-store` (not even the browser keeps it, for the next user of the computer to find in its
+history); views say so with @no_store. The API answers `no-store` (its blueprint sets it);
+files and exports without their own policy are `private`.
 """
 from __future__ import annotations
 
-from flask import Flask, Response
+from collections.abc import Callable
+
+from flask import Flask, Response, request
 
 # What the pages truly need: scripts and styles from our origin; images from our
 # origin plus data: URIs (Bootstrap's CSS draws the navbar toggler and form
@@ -42,6 +51,24 @@ RESOURCE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; fram
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def no_store(view: Callable) -> Callable:
+    """Mark a view whose pages show a secret: they get `Cache-Control: no-store`.
+
+    Put it right under the route decorator, so the function the route registers carries it.
+    """
+    view.no_store = True
+    return view
+
+
+def cache_control_for(app: Flask, response: Response) -> str:
+    if request.path.startswith("/api/"):
+        return "no-store"
+    if response.mimetype == "text/html":
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        return "no-store" if getattr(view, "no_store", False) else "private"
+    return "private"
+
+
 def policy_for(response: Response) -> str:
     return PAGE_POLICY if response.mimetype == "text/html" else RESOURCE_POLICY
 
@@ -65,4 +92,6 @@ def register(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "SAMEORIGIN" if view_policy else "DENY")
         if hsts_enabled(app):
             headers.setdefault("Strict-Transport-Security", HSTS)
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = cache_control_for(app, response)
         return response

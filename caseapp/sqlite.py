@@ -1,6 +1,37 @@
-"""SQLite settings for one-machine use: WAL, a busy timeout and foreign keys."""
+"""SQLite settings for one-machine use: WAL, a busy timeout and foreign keys; and a new
+database file that only its owner can read."""
+import os
+from pathlib import Path
+
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+
+from config import make_instance_dir
+
+
+def create_private_database_file(uri: str, instance_dir: Path) -> None:
+    """Create a missing SQLite database file 0600 before SQLite does (it would make it 0644).
+
+    The file holds password hashes and every client's data. SQLite gives the -wal and -shm
+    files it makes beside a database the database file's own permissions, so they are private
+    too. The instance folder is created (0700) when the database lives in it; an existing file
+    or folder is left as its owner set it.
+    """
+    url = make_url(uri)
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.exists():
+        return
+    if path.parent.resolve() == instance_dir.resolve():
+        make_instance_dir(instance_dir)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError:
+        pass  # e.g. no such folder: SQLite's own error on connecting says it best
 
 
 def enable_sqlite_pragmas(engine: Engine) -> None:

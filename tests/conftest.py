@@ -209,3 +209,15 @@ def smtp_server(app):
                       MAIL_USE_SSL=False, MAIL_DEFAULT_SENDER="caseapp@agency.example")
     yield server
     server.stop()
+
+
+def latest_reset_path() -> str:
+    """The path of the newest password reset link, as the delivery pass makes it when it
+    sends the email (the stored email holds a placeholder, never the link)."""
+    from caseapp.models import OutboxMessage, utcnow
+    from caseapp.services import passwords
+
+    message = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset")
+                                .order_by(OutboxMessage.id.desc()))
+    link = passwords.reset_link(message.link_ref, utcnow())
+    return "/password/" + link.split("/password/", 1)[1]

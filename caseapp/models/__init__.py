@@ -25,9 +25,11 @@ from caseapp.models.submission import (
     SubmissionEvidence,
 )
 from caseapp.models.types import utcnow
+from caseapp.models.user_session import END_REASONS, UserSession
 
 __all__ = [
-    "Agency", "User", "Invitation", "ROLES", "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
+    "Agency", "User", "Invitation", "ROLES", "UserSession", "END_REASONS",
+    "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",

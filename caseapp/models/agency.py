@@ -43,9 +43,6 @@ class User(UserMixin, db.Model):
     # None means "use the agency's time zone".
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
-    # Part of the sign-in cookie's identity: raising it signs out every other session
-    # and every "keep me signed in" cookie (password change, "sign out everywhere").
-    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # How follow-up reminders reach this person.
     notify_each_reminder: Mapped[bool] = mapped_column(default=True, server_default=true())
     notify_daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -62,12 +59,22 @@ class User(UserMixin, db.Model):
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
 
+    # The key of the sign-in session (a UserSession row) this object was loaded or signed in
+    # for; not a column. services.sessions sets it.
+    session_key = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What the session and remember cookies carry: the person and their session's key."""
+        return f"{self.id}:{self.session_key or ''}"
+
+    def __eq__(self, other: object) -> bool:  # the same person, whichever session they came by
+        return self is other or (isinstance(other, User) and self.id is not None and self.id == other.id)
+
+    __hash__ = object.__hash__
 
     @property
     def is_admin(self) -> bool:
@@ -78,14 +85,18 @@ class User(UserMixin, db.Model):
         return self.timezone or self.agency.timezone
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def password_hash_method() -> str:
+    """How new password hashes are made (werkzeug's method string, cost included)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 def lower_email(email: str) -> str:

@@ -13,7 +13,7 @@ from zxcvbn import zxcvbn
 
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
-from caseapp.services import mail_links
+from caseapp.services import mail_links, sessions
 from caseapp.services.errors import ValidationFailed
 
 MIN_LENGTH = 10
@@ -44,12 +44,9 @@ def hints_for(user: User) -> tuple[str, ...]:
     return (user.email, user.email.split("@")[0], user.name, user.agency.name)
 
 
-def end_other_sessions(user: User) -> None:
-    """Every session and remember-me cookie made before now stops working."""
-    user.session_version += 1
-
-
 def change(user: User, current: str, new: str) -> None:
+    """Set a new password; every session of the person ends, the caller's own included
+    (the view opens a fresh one for the browser that changed it)."""
     errors = {}
     if not user.check_password(current or ""):
         errors["current_password"] = "That is not your current password."
@@ -59,7 +56,7 @@ def change(user: User, current: str, new: str) -> None:
     if errors:
         raise ValidationFailed(errors)
     user.set_password(new)
-    end_other_sessions(user)
+    sessions.end_all(user, "password_changed")
     end_resets(user, utcnow())
     db.session.commit()
 
@@ -69,7 +66,7 @@ def set_by_operator(user: User, new: str) -> None:
     first admin): the same rules as any password; other sessions and reset links end."""
     check(new, hints_for(user))
     user.set_password(new)
-    end_other_sessions(user)
+    sessions.end_all(user, "password_set_by_operator")
     end_resets(user, utcnow())
     db.session.commit()
 
@@ -157,7 +154,7 @@ def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     user = db.session.get(User, reset.user_id)
     check(new, hints_for(user))
     user.set_password(new)
-    end_other_sessions(user)
+    sessions.end_all(user, "password_reset", now)
     end_resets(user, now)  # this one and any other mailed before it
     db.session.commit()
     return user

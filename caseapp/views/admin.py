@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from caseapp.forms import AgencySettingsForm, InvitationForm, UserEditForm
 from caseapp.models import AUDIT_KINDS, utcnow
 from caseapp.models.submission import OUTBOX_STATUSES
+from caseapp.security import no_store
 from caseapp.services import accounts, audit, invitations, mail_links
 from caseapp.services.errors import Conflict, DomainError
 from caseapp.views.helpers import localtime, show_errors, timezone_choices
@@ -97,6 +98,7 @@ def set_active(user_id: int, active: int):
 
 
 @bp.get("/outbox")
+@no_store  # held mail carries reset and reminder links
 def outbox():
     status = request.args.get("status", "")
     status = status if status in OUTBOX_STATUSES else ""

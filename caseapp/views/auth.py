@@ -1,27 +1,61 @@
-"""Sign-in, sign-out, idle sessions, and resetting a forgotten password."""
-import time
+"""Sign-in, sign-out, idle sessions, and resetting a forgotten password.
+
+Throttling sign-in (Flask-Limiter, counted in RATELIMIT_STORAGE_URI):
+- LOGIN_RATE_LIMIT: every attempt from one address, whatever the account.
+- LOGIN_ACCOUNT_RATE_LIMIT: failed attempts at one account from one address. That address
+  then waits, right password or not; the account's owner at any other address does not, so
+  five bad passwords no longer lock a known account for everybody.
+- LOGIN_ACCOUNT_TOTAL_RATE_LIMIT: failed attempts at one account from every address together,
+  counted and enforced only for browsers that never signed in to that account. This is what
+  bounds a guesser with many addresses: at the default of 100 an hour, 2,400 guesses a day
+  however many addresses it has, against passwords of 10^8 guesses or more (zxcvbn score 3),
+  i.e. a century on average. While a guesser keeps an account over that ceiling, the owner
+  still signs in from any browser that signed in to the account before (a signed "known
+  device" cookie names it), and from a new one after resetting the password by email, which
+  marks that browser known. Slowing answers down instead of refusing them was not chosen:
+  a sleeping request holds a gunicorn worker, so a guesser could stall the site with it.
+"Address" is the client's address (behind a proxy: see TRUSTED_PROXIES), an IPv6 one by its
+/64: one subscriber usually holds a whole /64, and rotating through it must not give fresh
+buckets.
+"""
+import hashlib
+import ipaddress
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 
-from caseapp.extensions import db, limiter
+from caseapp.extensions import limiter
 from caseapp.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
-from caseapp.models import User
-from caseapp.services import accounts, audit, passwords
+from caseapp.security import no_store
+from caseapp.services import accounts, audit, passwords, sessions
 from caseapp.services.errors import ValidationFailed
-from caseapp.views.helpers import show_errors
+from caseapp.views.helpers import current_session, forget_browser_session, show_errors, sign_in
 
 bp = Blueprint("auth", __name__)
 
+KNOWN_DEVICE_COOKIE = "known_device"
+KNOWN_DEVICE_DAYS = 365
+KNOWN_DEVICE_ACCOUNTS = 10  # a shared office computer: the last ten people who signed in on it
+CEILING_MESSAGE = (
+    "This account has had many failed sign-ins from elsewhere, so browsers that have not signed "
+    "in to it before must wait. Sign in from a browser you used before, wait and try again, or "
+    "reset your password by email (\u201cForgot your password?\u201d): this browser can then sign in.")
 
-def load_user(user_id: str):
-    """The user of a session or remember-me cookie, if its session version is still current."""
-    raw_id, _, version = user_id.partition(":")
-    user = db.session.get(User, int(raw_id)) if raw_id.isdigit() else None
-    if user is None or not user.active or version != str(user.session_version):
+
+def load_user(identity: str):
+    """The user of a session or remember cookie while its server-side session is open."""
+    found = sessions.find(identity)
+    if found is None:
         return None
+    user, row = found
+    reason = sessions.lapsed(row)
+    if reason:
+        g.lapsed_session = (row, reason)  # ended, with a word to the person, before the view
+        return None
+    g.user_session = row
     return user
 
 
@@ -35,6 +69,8 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# ---------------------------------------------------------------- throttling
+
 def _address_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -43,8 +79,33 @@ def _account_limit() -> str:
     return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
 
 
+def _account_total_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_TOTAL_RATE_LIMIT"]
+
+
+def _client() -> str:
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _account_address_key() -> str:
+    return f"login-account:{_email()}|{_client()}"
+
+
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "login-account-total:" + _email()
 
 
 def _failed(response) -> bool:
@@ -52,22 +113,61 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="caseapp-known-device")
+
+
+def _account_tag(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+
+
+def _known_accounts() -> list[str]:
+    raw = request.cookies.get(KNOWN_DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        tags = _device_serializer().loads(raw, max_age=KNOWN_DEVICE_DAYS * 86400)
+    except BadData:
+        return []
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _known_device() -> bool:
+    """Has this browser signed in to (or reset the password of) the account being tried?"""
+    return _account_tag(_email()) in _known_accounts()
+
+
+def _mark_known_device(response, email: str):
+    tag = _account_tag(email)
+    tags = [tag] + [t for t in _known_accounts() if t != tag][:KNOWN_DEVICE_ACCOUNTS - 1]
+    response.set_cookie(KNOWN_DEVICE_COOKIE, _device_serializer().dumps(tags),
+                        max_age=KNOWN_DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+# ---------------------------------------------------------------- views
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_address_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
+@limiter.limit(_address_limit, methods=["POST"], key_func=_client)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_address_key, deduct_when=_failed)
+@limiter.limit(_account_total_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed,
+               exempt_when=_known_device, error_message=CEILING_MESSAGE)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
+    if request.method == "GET":
+        form.email.data = request.args.get("email", "")[:254]  # e.g. after accepting an invitation
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            remember = bool(form.remember.data)
             session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(user, remember=form.remember.data)
-            session["remembered"] = bool(form.remember.data)
-            session["seen"] = int(time.time())
-            audit.record("sign_in", user, detail="remember me" if form.remember.data else "")
-            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+            sign_in(user, remember)
+            audit.record("sign_in", user, detail="remember me" if remember else "")
+            response = redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+            return _mark_known_device(response, user.email)
         known = accounts.find_user(form.email.data)
         audit.record("sign_in_failed", known, target=(form.email.data or "")[:200],
                      agency_id=known.agency_id if known else None)
@@ -78,15 +178,17 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    audit.record("sign_out", current_user._get_current_object())
-    logout_user()
-    session.clear()
+    user = current_user._get_current_object()
+    sessions.end(current_session(), "signed_out")
+    audit.record("sign_out", user)
+    forget_browser_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_address_limit, methods=["POST"])
+@no_store
+@limiter.limit(_address_limit, methods=["POST"], key_func=_client)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -99,7 +201,8 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_address_limit, methods=["POST"])
+@no_store
+@limiter.limit(_address_limit, methods=["POST"], key_func=_client)
 def reset_password(token: str):
     if passwords.valid_reset(token) is None:
         return render_template("errors/error.html", status=404, title="Link not valid",
@@ -114,23 +217,31 @@ def reset_password(token: str):
         else:
             audit.record("password_reset", user)
             flash("Your password is changed; other sessions were signed out. Please sign in.", "success")
-            return redirect(url_for("auth.login"))
+            # Whoever opened the link reads the account's mail: this browser may sign in even
+            # while the account is over its ceiling of failed sign-ins.
+            return _mark_known_device(redirect(url_for("auth.login")), user.email)
     return render_template("auth/reset.html", form=form)
 
 
 def register_idle_timeout(app: Flask) -> None:
     @app.before_request
-    def end_idle_sessions():
-        """A session not kept with "keep me signed in" ends after SESSION_IDLE_MINUTES idle."""
-        if request.path.startswith(("/api/", "/static/", "/bootstrap/")) or not current_user.is_authenticated:
+    def keep_server_sessions():
+        """Note the use of a signed-in session; end one that ran out of time, with a word."""
+        if request.path.startswith(("/api/", "/static/", "/bootstrap/")):
             return None
-        now = int(time.time())
-        idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-        if not session.get("remembered") and now - session.get("seen", now) > idle:
-            logout_user()
-            session.clear()
-            flash("You were signed out after a while without activity.", "info")
+        if current_user.is_authenticated:
+            sessions.touch(current_session(), request.remote_addr or "")
+            return None
+        lapsed = g.pop("lapsed_session", None)
+        if lapsed is not None:
+            row, reason = lapsed
+            sessions.end(row, reason)
+            forget_browser_session()
+            if reason == "idle":
+                flash("You were signed out after a while without activity.", "info")
+            else:
+                flash("Your sign-in has expired. Please sign in again.", "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if now - session.get("seen", 0) >= 60:  # refresh the cookie at most once a minute
-            session["seen"] = now
+        if "_user_id" in session:
+            logout_user()  # a session that ended elsewhere: drop it, and the remember cookie
         return None

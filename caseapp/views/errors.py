@@ -1,5 +1,6 @@
 """Error pages for the browser and JSON errors for the API, chosen by path."""
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
@@ -126,6 +127,8 @@ def register(app: Flask) -> None:
         }
         titles = {413: "Upload too large"}
         message = messages.get(error.code, error.description)
+        if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+            message = error.description  # a limit that says why, and what the person can do
         if error.code == 403:
             _audit_refusal(message)
         if error.code == 413:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, flash, has_request_context
-from flask_login import current_user
+from flask import Flask, flash, g, has_request_context, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from caseapp import labels
 from caseapp.forms import EmptyForm
-from caseapp.services import markdown_text, timezones
+from caseapp.models import User, UserSession
+from caseapp.services import markdown_text, sessions, timezones
 from caseapp.services.cases import COUNT_CAP
 from caseapp.services.errors import DomainError
 
@@ -50,6 +51,31 @@ def show_errors(form: FlaskForm, error: DomainError) -> None:
         else:
             unplaced.append(message)
     flash(" ".join([error.message] + unplaced), "danger")
+
+
+def sign_in(user: User, remember: bool) -> UserSession:
+    """Open a server-side session for this browser and put it in the session cookie (and the
+    remember cookie with `remember`)."""
+    row = sessions.start(user, remember, request.remote_addr or "", request.user_agent.string)
+    login_user(user, remember=remember)
+    g.user_session = row
+    return row
+
+
+def current_session() -> UserSession | None:
+    """The server-side session of the signed-in browser (set by the user loader)."""
+    return g.get("user_session") if current_user.is_authenticated else None
+
+
+def forget_browser_session() -> None:
+    """Empty the session cookie and have the browser drop its remember cookie.
+
+    In this order: Flask-Login's logout_user marks the remember cookie for deletion in the
+    session, which clearing the session afterwards would undo.
+    """
+    session.clear()
+    logout_user()
+    g.pop("user_session", None)
 
 
 def timezone_choices(blank: str | None = None) -> list[tuple[str, str]]:

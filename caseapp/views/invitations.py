@@ -1,12 +1,13 @@
 """Accepting an invitation: the invited person chooses their own password."""
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from caseapp.extensions import limiter
 from caseapp.forms import AcceptInvitationForm
-from caseapp.services import invitations
+from caseapp.security import no_store
+from caseapp.services import audit, invitations, sessions
 from caseapp.services.errors import ValidationFailed
-from caseapp.views.helpers import show_errors
+from caseapp.views.helpers import current_session, forget_browser_session, show_errors
 
 bp = Blueprint("invitations", __name__)
 
@@ -16,6 +17,7 @@ def _address_limit() -> str:
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
+@no_store  # its address is the invitation's secret
 @limiter.limit(_address_limit, methods=["POST"])
 def accept(token: str):
     invitation = invitations.find_valid(token)
@@ -31,8 +33,11 @@ def accept(token: str):
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            if current_user.is_authenticated:
-                logout_user()  # someone else's session on this browser: not the newcomer's
+            if current_user.is_authenticated:  # someone else's session on this browser
+                signed_in = current_user._get_current_object()
+                sessions.end(current_session(), "signed_out")
+                audit.record("sign_out", signed_in)
+                forget_browser_session()
             flash(f"Welcome to {invitation.agency.name}. Sign in with {user.email} and your new "
                   "password.", "success")
             return redirect(url_for("auth.login", email=user.email))

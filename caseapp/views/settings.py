@@ -1,12 +1,17 @@
-"""A user's own settings: name and time zone, how reminders reach them, the calendar feed."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+"""A user's own settings: name and time zone, how reminders reach them, the calendar feed.
+
+These pages show the calendar address and, once, a new API token: each view that renders
+one is @no_store.
+"""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from caseapp.extensions import db
 from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
-from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords
+from caseapp.security import no_store
+from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords, sessions
 from caseapp.services.errors import DomainError
-from caseapp.views.helpers import show_errors, timezone_choices
+from caseapp.views.helpers import current_session, show_errors, sign_in, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -25,6 +30,7 @@ def _render(form: ProfileForm | None = None, notify_form: NotificationForm | Non
 
 
 @bp.route("/", methods=["GET", "POST"])
+@no_store
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
@@ -41,6 +47,7 @@ def profile():
 
 
 @bp.post("/notifications")
+@no_store
 @login_required
 def notifications():
     form = NotificationForm()
@@ -74,6 +81,7 @@ def revoke_calendar():
 
 
 @bp.post("/tokens")
+@no_store
 @login_required
 def create_token():
     try:
@@ -94,16 +102,18 @@ def revoke_token(token_id: int):
 
 
 @bp.post("/password")
+@no_store
 @login_required
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
+    remember = current_session().remember
     try:
         passwords.change(user, form.current_password.data, form.new_password.data)
     except DomainError as error:
         show_errors(form, error)
         return _render(password_form=form), 422
-    login_user(user, remember=session.get("remembered", False))  # this session stays signed in
+    sign_in(user, remember)  # every session ended; this browser goes on in a new one
     audit.record("password_change", user)
     flash("Password changed. Every other session was signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")
@@ -113,8 +123,9 @@ def change_password():
 @login_required
 def sign_out_everywhere():
     user = current_user._get_current_object()
-    passwords.end_other_sessions(user)
+    remember = current_session().remember
+    sessions.end_all(user, "signed_out_everywhere")
     db.session.commit()
-    login_user(user, remember=session.get("remembered", False))
+    sign_in(user, remember)  # a new session for this browser: a copy of its cookies ends too
     flash("Every other session and remembered device is signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from caseapp.extensions import db
 from caseapp.forms import EmptyForm, ResponseForm, SubmissionForm
 from caseapp.models import Case, Reminder, User, utcnow
+from caseapp.security import no_store
 from caseapp.services import calendar_feed, reminder_mail, reminders, submissions
 from caseapp.services.errors import Conflict, ValidationFailed
 
@@ -107,6 +108,7 @@ def dismiss(reminder_id: int):
 
 
 @bp.route("/reminders/act/<token>", methods=["GET", "POST"])
+@no_store  # reached by a signed link: its address is the secret
 def act_from_email(token: str):
     """The link in a reminder email: signed, so it works without signing in; acts only on POST."""
     ids = reminder_mail.read_action_token(token)

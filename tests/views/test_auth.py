@@ -1,7 +1,10 @@
 import pytest
 
+from caseapp import create_app
+from caseapp.extensions import db
+from caseapp.models import AuditEvent
 from caseapp.views.auth import safe_next
-from tests.conftest import Browser
+from tests.conftest import Browser, latest_reset_path
 
 
 def test_sign_in_lands_on_my_cases(browser, world):
@@ -86,13 +89,68 @@ def test_sign_in_is_throttled_per_address(app, world):
     assert _from(app, "198.51.100.9").login(world.consultant_a.email).status_code == 302
 
 
-def test_failed_sign_ins_are_throttled_per_account_from_any_address(app, world):
+def test_one_address_failing_at_an_account_is_throttled_there_only(app, world):
     limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
-    for i in range(limit):  # a slow, distributed guess at one account
+    for _ in range(limit):
+        assert _from(app, "203.0.113.7").login(world.consultant_a.email, "wrong-password").status_code == 200
+    response = _from(app, "203.0.113.7").login(world.consultant_a.email)  # even the right password waits
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    # The person whose account it is, at another address, is not locked out by those failures.
+    assert _from(app, "198.51.100.9").login(world.consultant_a.email).status_code == 302
+    assert _from(app, "203.0.113.7").login(world.admin_a.email).status_code == 302  # other accounts there
+
+
+def test_someone_elses_failures_from_many_addresses_do_not_lock_the_owner_out(app, world):
+    limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
+    for i in range(3 * limit):  # a guesser spread over many addresses, under the account's ceiling
         assert _from(app, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password").status_code == 200
-    response = _from(app, "192.0.2.200").login(world.consultant_a.email)
-    assert response.status_code == 429
-    assert _from(app, "192.0.2.201").login(world.admin_a.email).status_code == 302  # others unaffected
+    # The owner, at a new address in a browser that never signed in before.
+    assert _from(app, "198.51.100.9").login(world.consultant_a.email).status_code == 302
+
+
+def _ceiling(app) -> int:
+    app.config["LOGIN_ACCOUNT_TOTAL_RATE_LIMIT"] = "8 per hour"  # read at each request
+    return 8
+
+
+def test_a_distributed_guesser_meets_a_ceiling_that_a_known_browser_passes(app, world):
+    laptop = _from(app, "198.51.100.9")
+    assert laptop.login(world.consultant_a.email).status_code == 302
+    laptop.logout()
+    for i in range(_ceiling(app)):  # every failure from its own address
+        assert _from(app, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password").status_code == 200
+    # A browser this account never signed in from waits, right password or not: that is what
+    # bounds the guesser, whatever the number of its addresses.
+    stranger = _from(app, "192.0.2.100")
+    response = stranger.login(world.consultant_a.email)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert "reset your password" in response.get_data(as_text=True)
+    # The owner's laptop, travelling (a new address), signs in; other accounts are not affected.
+    laptop.client.client.environ_base["REMOTE_ADDR"] = "203.0.113.80"
+    assert laptop.login(world.consultant_a.email).status_code == 302
+    assert _from(app, "192.0.2.101").login(world.admin_a.email).status_code == 302
+
+
+def test_after_a_reset_by_email_a_new_browser_passes_the_ceiling(app, world):
+    for i in range(_ceiling(app)):
+        _from(app, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password")
+    phone = _from(app, "198.51.100.20")
+    assert phone.login(world.consultant_a.email).status_code == 429
+    phone.client.post("/password/forgot", data={"email": world.consultant_a.email,
+                                                "csrf_token": phone.csrf_token("/password/forgot")})
+    link = _reset_link()
+    page = phone.get(link).get_data(as_text=True)
+    token = Browser.CSRF_RE.search(page).group(1)
+    assert phone.client.post(link, data={"password": "amber-walrus-lantern-4", "csrf_token": token}).status_code == 302
+    assert phone.login(world.consultant_a.email, "amber-walrus-lantern-4").status_code == 302
+
+
+def test_an_ipv6_guesser_gets_one_bucket_for_its_whole_slash_64(app, world):
+    limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
+    for i in range(limit):  # a new address of the same /64 for every guess
+        assert _from(app, f"2001:db8:1:2::{i + 1:x}").login(world.consultant_a.email, "wrong-password").status_code == 200
+    assert _from(app, "2001:db8:1:2:ffff::9").login(world.consultant_a.email).status_code == 429
+    assert _from(app, "2001:db8:1:3::1").login(world.consultant_a.email).status_code == 302  # another /64
 
 
 def test_successful_sign_ins_do_not_use_up_the_account_budget(app, world):
@@ -124,10 +182,10 @@ def test_throttling_counts_live_in_redis_for_every_worker(_schema, world, storag
 
     first = create_app(Config)
     limit = int(Config.LOGIN_ACCOUNT_RATE_LIMIT.split()[0])
-    for i in range(limit):
-        assert _from(first, f"192.0.2.{i + 1}").login(world.consultant_a.email, "wrong-password").status_code == 200
+    for _ in range(limit):
+        assert _from(first, "192.0.2.1").login(world.consultant_a.email, "wrong-password").status_code == 200
     later = create_app(Config)
-    status = _from(later, "192.0.2.99").login(world.consultant_a.email).status_code
+    status = _from(later, "192.0.2.1").login(world.consultant_a.email).status_code
     keys = redis.Redis.from_url(url).keys("*login-account*")
     redis.Redis.from_url(url).flushdb()
     if storage == "redis":
@@ -160,3 +218,81 @@ def test_production_cookies_are_secure_and_production_needs_a_secret(monkeypatch
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         config.ProductionConfig.init_secret()
+
+
+def _reset_link() -> str:
+    return latest_reset_path()
+
+
+# ---------------------------------------------------------------- behind a reverse proxy
+
+@pytest.fixture
+def proxied(_schema, world, tmp_path):
+    """The app as gunicorn serves it behind one TLS proxy (TRUSTED_PROXIES=1)."""
+
+    class Config(_schema):
+        TRUSTED_PROXIES = "1"  # as the environment gives it
+        EVIDENCE_DIR = str(tmp_path / "evidence")
+
+    proxied = create_app(Config)
+    yield proxied
+    with proxied.app_context():
+        db.engine.dispose()
+
+
+def _via_proxy(app, client_address: str, spoofed: str = "") -> Browser:
+    """A browser at `client_address`; the proxy on loopback appends that address to whatever
+    X-Forwarded-For the client sent (`spoofed`), as nginx's $proxy_add_x_forwarded_for does."""
+    browser = Browser(app)
+    browser.client.client.environ_base.update({
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_X_FORWARDED_FOR": f"{spoofed}, {client_address}" if spoofed else client_address,
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_REFERER": "https://localhost/login",  # browsers send it; CSRF checks it over https
+    })
+    return browser
+
+
+def _addresses(kind: str) -> set[str]:
+    return set(db.session.scalars(db.select(AuditEvent.ip).where(AuditEvent.kind == kind)))
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_bucket(proxied, world):
+    limit = int(proxied.config["LOGIN_RATE_LIMIT"].split()[0])
+    for i in range(limit):
+        attacker = _via_proxy(proxied, "203.0.113.7")
+        assert attacker.login(f"guess{i}@agency-a.example", "wrong-password").status_code == 200
+    assert _via_proxy(proxied, "203.0.113.7").login(world.consultant_a.email).status_code == 429
+    # What the client itself puts in X-Forwarded-For is not believed: the proxy's entry is.
+    spoofing = _via_proxy(proxied, "203.0.113.7", spoofed="198.51.100.50")
+    assert spoofing.login(world.consultant_a.email).status_code == 429
+    colleague = _via_proxy(proxied, "198.51.100.9")
+    response = colleague.client.post("/password/forgot", data={
+        "email": world.admin_a.email, "csrf_token": colleague.csrf_token("/password/forgot")})
+    assert response.status_code == 302
+    assert colleague.login(world.consultant_a.email).status_code == 302
+    assert colleague.get("/cases").status_code == 200
+    assert _addresses("sign_in_failed") == {"203.0.113.7"}
+    assert _addresses("sign_in") == {"198.51.100.9"}
+
+
+def test_without_trusted_proxies_a_forwarded_header_changes_nothing(app, world):
+    assert app.config.get("TRUSTED_PROXIES", 0) in (0, "0")  # the default
+    limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
+    for i in range(limit):
+        browser = _from(app, "203.0.113.7")
+        browser.client.client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{i + 1}"
+        assert browser.login(f"guess{i}@agency-a.example", "wrong-password").status_code == 200
+    browser = _from(app, "203.0.113.7")
+    browser.client.client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.77"
+    assert browser.login(world.consultant_a.email).status_code == 429
+    assert _addresses("sign_in_failed") == {"203.0.113.7"}
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "1.5"])
+def test_trusted_proxies_must_be_a_count(_schema, value):
+    class Config(_schema):
+        TRUSTED_PROXIES = value
+
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXIES"):
+        create_app(Config)

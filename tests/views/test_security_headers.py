@@ -199,7 +199,8 @@ def make_app(app, tmp_path):
 
     def build(base, **settings):
         class Config(base):
-            SECRET_KEY = "production-like-secret-for-tests"
+            SECRET_KEY = "Zq3vX9-kLrT2wYp8NcB5hJm4sFd7GaQe1UoVi6Ry0Ex"  # production refuses weak ones
+            APP_BASE_URL = "https://cases.agency.example"
             SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
             EVIDENCE_DIR = str(tmp_path / "evidence")
             RATELIMIT_ENABLED = False

@@ -1,7 +1,7 @@
 """invitations: an admin invites by email, the person sets their own password
 
-Revision ID: 0014_invitations
-Revises: 0009_mail_secrets
+Revision ID: 0011_invitations
+Revises: 0010_user_sessions
 Create Date: 2026-12-01 08:26:39.737950
 
 """
@@ -12,8 +12,8 @@ import caseapp.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_invitations'
-down_revision = '0009_mail_secrets'
+revision = '0011_invitations'
+down_revision = '0010_user_sessions'
 branch_labels = None
 depends_on = None
 
