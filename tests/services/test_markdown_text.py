@@ -69,6 +69,9 @@ PATTERNS = {
     "unclosed link titles": lambda n: repeat('[a](b "', n),
     "unclosed comments": lambda n: repeat("</<!--", n),
     "reference expansion": lambda n: "[a]: " + "u" * (n // 2) + "\n\n" + repeat("[a]", n // 2),
+    "<a  x n": lambda n: repeat("<a ", n),
+    "<http:// x n": lambda n: repeat("<http://", n),
+    "``a` x n": lambda n: repeat("``a`", n),
 }
 SIZE = 2000  # and 4 x 2000 = 8,000: both well inside what a note may hold
 

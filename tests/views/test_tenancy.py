@@ -9,8 +9,13 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import ApiToken, Case, Client, Evidence, PoaDraft, Reminder, Submission, User
-from caseapp.services import api_tokens, evidence, poa, submissions
+from caseapp.models import ApiToken, Case, Client, Evidence, Note, PoaDraft, Reminder, Submission, User
+from caseapp.services import api_tokens, cases, evidence, poa, submissions
+
+
+def _note(w):
+    existing = db.session.scalar(db.select(Note.id).where(Note.case_id == w.case_a.id))
+    return existing or cases.add_note(w.consultant_a, w.case_a.id, "Agency A's note").id
 
 
 def _draft(w):
@@ -42,6 +47,7 @@ def _token(w):
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
     "client_id": lambda w: w.client_a.id,
+    "note_id": _note,
     "user_id": lambda w: w.consultant_a.id,
     "draft_id": _draft,
     "submission_id": _submission,
@@ -108,6 +114,7 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert db.session.scalar(db.select(db.func.count()).select_from(
         db.select(Submission.id).where(Submission.case_id == case.id).subquery())) == 1
     assert db.session.get(ApiToken, _token(world)).revoked_at is None
+    assert [n.body for n in db.session.scalars(db.select(Note))] == ["Agency A's note"]
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",
