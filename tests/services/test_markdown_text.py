@@ -9,6 +9,7 @@ the bound is 8.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -210,8 +211,42 @@ def test_rendering_frees_what_cmark_allocates():
     assert resident_mb() - before < 30
 
 
-def test_the_cache_keeps_only_short_notes():
-    markdown_text._cached_html.cache_clear()
-    markdown_text.render("short")
+def test_threads_rendering_at_once_get_what_one_thread_gets():
+    """A web process renders in several threads; cmark-gfm's extensions share a table of
+    special characters, and without a lock some notes lost their strikethrough and links."""
+    notes = [f"| a | b |\n|---|---|\n| {i} | 2 |\n\n~~old~~ new, see https://seller{i}.example"
+             for i in range(400)]
+    expected = [markdown_text._html(note) for note in notes]
+    start = threading.Barrier(8)
+    wrong = []
+
+    def render_all():
+        start.wait()
+        for note, html in zip(notes * 3, expected * 3):
+            if markdown_text._html(note) != html:
+                wrong.append(note)
+
+    threads = [threading.Thread(target=render_all) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert "<del>old</del>" in expected[0] and 'href="https://seller0.example"' in expected[0]
+
+
+def test_the_cache_is_bounded_by_the_characters_it_holds(monkeypatch):
+    cache = markdown_text.BoundedCache(budget=64_000)
+    monkeypatch.setattr(markdown_text, "_cache", cache)
+    assert markdown_text.render("**kept**") == markdown_text.render("**kept**")
+    assert cache.get("**kept**") == "<p><strong>kept</strong></p>\n"
+    references = "[a]: " + "u" * 900 + "\n\n" + "[a]" * 300  # 1,800 characters, 280,000 of HTML
+    markdown_text.render(references)
+    assert cache.get(references) is None
     markdown_text.render("x" * (markdown_text.CACHED_NOTE_LENGTH + 1))
-    assert markdown_text._cached_html.cache_info().currsize == 1
+    assert cache.get("x" * (markdown_text.CACHED_NOTE_LENGTH + 1)) is None
+    for i in range(2000):
+        markdown_text.render(f"Call log entry {i:04d}, nothing new from the seller.")
+    assert cache.size <= cache.budget
+    assert cache.get("**kept**") is None  # the least recently used went first
+    assert cache.get("Call log entry 1999, nothing new from the seller.") is not None
