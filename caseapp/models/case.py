@@ -95,6 +95,7 @@ class Note(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last edit; None: never
 
 
 class CaseEvent(db.Model):

@@ -16,8 +16,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
-from caseapp.services import locking, paging, reminders, timeline, workflow
-from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services import audit, locking, paging, reminders, timeline, workflow
+from caseapp.services.errors import Forbidden, NotFound, ValidationFailed
 from caseapp.services.ids import parse_id
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
@@ -276,29 +276,134 @@ def change_status(actor: User, case_id: int, target: str, *, record_as: str | No
     return get_case(actor, case.id)
 
 
-def add_note(actor: User, case_id: int, body: str) -> Note:
-    case = get_case(actor, case_id)
-    if isinstance(body, str) and len(body) > 20000:
-        raise ValidationFailed({"body": "A note can be at most 20,000 characters."})
-    body = (body or "").strip() if isinstance(body, str) else None
+NOTE_MAX_LENGTH = 20000  # about ten pages; checked as sent, before trimming
+NOTE_LIMIT_MESSAGE = f"A note can be at most {NOTE_MAX_LENGTH:,} characters."
+
+
+def _note_body(body: Any) -> str:
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed({"body": "Must be text."})
+    if body is not None and len(body) > NOTE_MAX_LENGTH:
+        raise ValidationFailed({"body": NOTE_LIMIT_MESSAGE})
+    body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": "A note cannot be empty."})
+    return body
+
+
+def note_summary(body: str) -> str:
+    """The timeline's one line for a note: its first line as plain text, cut at 120 characters."""
+    first_line = _plain(body.splitlines()[0])
+    return "Note: " + (first_line[:120] + ("…" if len(first_line) > 120 else ""))
+
+
+def add_note(actor: User, case_id: int, body: str) -> Note:
+    case = get_case(actor, case_id)
+    body = _note_body(body)
     note = Note(case_id=case.id, author_id=actor.id, body=body)
     db.session.add(note)
     db.session.flush()
-    first_line = _plain(body.splitlines()[0])
-    summary = "Note: " + (first_line[:120] + ("…" if len(first_line) > 120 else ""))
-    timeline.record(case, "note_added", actor, summary, {"note_id": note.id})
+    timeline.record(case, "note_added", actor, note_summary(body), {"note_id": note.id})
     case.updated_at = utcnow()
     db.session.commit()
     return note
 
 
+def get_note(actor: User, note_id: int) -> Note:
+    """A note of the actor's agency; NotFound when there is none or it is another agency's."""
+    return get_case_child(actor, Note, note_id, "No such note.")
+
+
+def may_change_note(actor: User, note: Note) -> bool:
+    """Its author and the agency's admins may edit or delete a note."""
+    return actor.is_admin or (note.author_id is not None and note.author_id == actor.id)
+
+
+def changeable_note(actor: User, note_id: int) -> Note:
+    """The note if the actor may edit or delete it.
+
+    Raises NotFound for another agency's note, Forbidden for a colleague's (consultants).
+    """
+    note = get_note(actor, note_id)
+    if not may_change_note(actor, note):
+        raise Forbidden("Only the note's author or an agency admin can edit or delete this note.")
+    return note
+
+
+def _locked(actor: User, note: Note) -> tuple[Case, Note]:
+    """The note's case, locked so that changes to one note come one at a time, and the note
+    as the last change left it."""
+    case = get_case(actor, note.case_id, for_update=True)
+    note = db.session.scalar(select(Note).where(Note.id == note.id)
+                             .execution_options(populate_existing=True))
+    if note is None:  # deleted while this request waited for the lock
+        raise NotFound("No such note.")
+    return case, note
+
+
+def _added_event(case: Case, note: Note) -> CaseEvent | None:
+    events = db.session.scalars(select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == "note_added"))
+    return next((e for e in events if (e.data or {}).get("note_id") == note.id), None)
+
+
+def edit_note(actor: User, note_id: int, body: str) -> Note:
+    """Replace a note's text. The timeline records the edit with the earlier text, and the
+    entry that added the note now sums up its new text."""
+    note = changeable_note(actor, note_id)
+    body = _note_body(body)
+    case, note = _locked(actor, note)
+    if body == note.body:
+        db.session.commit()  # nothing changed: no entry, the lock goes
+        return note
+    previous = note.body
+    now = utcnow()
+    note.body = body
+    note.edited_at = now
+    added = _added_event(case, note)
+    if added is not None:
+        added.summary = note_summary(body)
+    timeline.record(case, "note_edited", actor, f"Note edited by {actor.name}",
+                    {"note_id": note.id, "previous_body": previous})
+    case.updated_at = now
+    db.session.commit()
+    return note
+
+
+DELETED_NOTE_SUMMARY = "Note (deleted)"
+
+
+def delete_note(actor: User, note_id: int) -> int:
+    """Delete a note; returns its case's id. The timeline keeps who deleted it and when, and
+    the text in the entry's data (never shown as a note); the entry that added it no longer
+    repeats its first line."""
+    case, note = _locked(actor, changeable_note(actor, note_id))
+    added = _added_event(case, note)
+    if added is not None:
+        added.summary = DELETED_NOTE_SUMMARY
+    timeline.record(case, "note_deleted", actor, f"Note deleted by {actor.name}",
+                    {"note_id": note.id, "author_id": note.author_id, "body": note.body})
+    audit.record("deletion", actor, target=f"note {note.id} of case {case.id}",
+                 detail=note_summary(note.body), commit=False)
+    db.session.delete(note)
+    case.updated_at = utcnow()
+    db.session.commit()
+    return case.id
+
+
+# Linear in the line's length, whatever it holds: in `[^\]]*` a run of `[` was scanned again
+# from every `[` (20,000 of them: seconds). Here each attempt stops at the next bracket, and
+# its address at the next parenthesis (one nested pair allowed: wiki addresses have them).
+_MARKDOWN_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*+\)")
+_LINE_MARKER = re.compile(r"^\s*(#+|>|[-*+]\s)\s*")
+_EMPHASIS = re.compile(r"\*\*|__|~~|[*`]")
+
+
 def _plain(markdown_line: str) -> str:
     """A Markdown line as plain text for a one-line summary: links keep their text."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown_line)
-    text = re.sub(r"^\s*(#+|>|[-*+]\s)\s*", "", text)
-    return re.sub(r"\*\*|__|~~|[*`]", "", text).strip() or "(formatting only)"
+    text = _MARKDOWN_LINK.sub(r"\1", markdown_line)
+    text = _LINE_MARKER.sub("", text)
+    return _EMPHASIS.sub("", text).strip() or "(formatting only)"
 
 
 def notes_by_id(case: Case, ids: list[int] | None = None) -> dict[int, Note]:

@@ -87,12 +87,14 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
     events = cases.events(current_user, case.id, limit=limit)
     more_events = limit is not None and len(events) > limit
     events = events[:limit]
+    notes = cases.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
     return render_template(
         "cases/detail.html",
         case=case,
         events=events,
         more_events=more_events,
-        notes=cases.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"]),
+        notes=notes,
+        changeable_notes={n.id for n in notes.values() if cases.may_change_note(current_user, n)},
         status_form=status_form,
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),
@@ -156,3 +158,39 @@ def add_note(case_id: int):
         return _render_detail(cases.get_case(current_user, case_id), note_form=form, status=422)
     flash("Note added.", "success")
     return redirect(url_for("cases.detail", case_id=case_id) + "#timeline")
+
+
+def _note_url(case_id: int, note_id: int | None = None) -> str:
+    return url_for("cases.detail", case_id=case_id) + (f"#note-{note_id}" if note_id else "#timeline")
+
+
+@bp.route("/notes/<int:note_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_note(note_id: int):
+    note = cases.changeable_note(current_user, note_id)
+    form = NoteForm(obj=note) if request.method == "GET" else NoteForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            cases.edit_note(current_user, note_id, form.body.data)
+        except ValidationFailed as error:
+            show_errors(form, error)  # the typed text stays in the box
+            status = 422
+        else:
+            flash("Note saved.", "success")
+            return redirect(_note_url(note.case_id, note_id))
+    case = cases.get_case(current_user, note.case_id)
+    return render_template("cases/note_form.html", form=form, note=note, case=case), status
+
+
+@bp.post("/notes/<int:note_id>/delete")
+@login_required
+def delete_note(note_id: int):
+    if request.form.get("confirmed") != "yes":
+        # Without JavaScript the button lands here: ask on a page of its own.
+        note = cases.changeable_note(current_user, note_id)
+        case = cases.get_case(current_user, note.case_id)
+        return render_template("cases/note_delete.html", note=note, case=case)
+    case_id = cases.delete_note(current_user, note_id)
+    flash("Note deleted. The timeline keeps a record of it.", "success")
+    return redirect(_note_url(case_id))

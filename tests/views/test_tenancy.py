@@ -9,8 +9,14 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import ApiToken, Case, Client, Evidence, Invitation, PoaDraft, Reminder, Submission, User
-from caseapp.services import api_tokens, evidence, invitations, poa, submissions
+from caseapp.models import (ApiToken, Case, Client, Evidence, Invitation, Note, PoaDraft, Reminder,
+                            Submission, User)
+from caseapp.services import api_tokens, cases, evidence, invitations, poa, submissions
+
+
+def _note(w):
+    existing = db.session.scalar(db.select(Note.id).where(Note.case_id == w.case_a.id))
+    return existing or cases.add_note(w.consultant_a, w.case_a.id, "Agency A's note").id
 
 
 def _draft(w):
@@ -47,6 +53,7 @@ def _invitation(w):
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
     "client_id": lambda w: w.client_a.id,
+    "note_id": _note,
     "user_id": lambda w: w.consultant_a.id,
     "draft_id": _draft,
     "submission_id": _submission,
@@ -117,6 +124,7 @@ def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     assert db.session.get(ApiToken, _token(world)).revoked_at is None
     invitation = db.session.get(Invitation, _invitation(world))
     assert invitation.revoked_at is None and invitation.token_hash == invited_hash
+    assert [n.body for n in db.session.scalars(db.select(Note))] == ["Agency A's note"]
 
 
 @pytest.mark.parametrize("url", ["/cases?assignee=all", "/clients/", "/admin/users",

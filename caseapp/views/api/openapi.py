@@ -82,11 +82,14 @@ SCHEMAS = {
     }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
         "follow_up_due_at"]),
     "Event": obj({"id": ID, "kind": {"type": "string"}, "occurred_at": TS, "actor_id": ID_NULL,
-                  "summary": {"type": "string"}, "data": {"type": "object"}},
+                  "summary": {"type": "string"}, "data": {
+                      "type": "object", "description": "Depends on the kind; note_added: note_id; note_edited: "
+                      "note_id, previous_body (the text before the edit); note_deleted: note_id, author_id, body"}},
                  ["id", "kind", "occurred_at", "actor_id", "summary", "data"]),
     "NoteInput": obj({"body": text(20000, 1)}, ["body"]),
     "Note": obj({"id": ID, "case_id": ID, "author_id": ID_NULL, "body": {"type": "string"},
-                 "created_at": TS}, ["id", "case_id", "body", "created_at"]),
+                 "created_at": TS, "edited_at": {**TS_NULL, "description": "The last edit; null: never edited"}},
+                ["id", "case_id", "body", "created_at", "edited_at"]),
     "PoaDraftInput": obj(POA_IN),
     "PoaDraft": obj({**{k: {"type": "string"} for k in ("subject", "introduction", "root_cause", "closure")},
                      "corrective_actions": {"type": "array", "items": {"type": "string"}},
@@ -231,6 +234,15 @@ def document() -> dict:
             "parameters": [path_id("case_id")],
             "post": operation("addNote", "Add a Markdown note", ok("Note", "201", "Created"), *WRITE,
                               requestBody=json_body("NoteInput")),
+        },
+        "/notes/{note_id}": {
+            "parameters": [path_id("note_id")],
+            "patch": operation("editNote", "Replace a note's text (its author or an admin); the timeline "
+                               "keeps the earlier text in a note_edited event", ok("Note"), *WRITE, "403",
+                               requestBody=json_body("NoteInput")),
+            "delete": operation("deleteNote", "Delete a note (its author or an admin); the timeline "
+                                "records a note_deleted event", {"204": {"description": "Deleted"}},
+                                "400", "401", "403", "404", "429"),
         },
         "/cases/{case_id}/poa-drafts": {
             "parameters": [path_id("case_id")],

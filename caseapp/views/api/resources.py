@@ -134,6 +134,21 @@ def note_create(case_id: int):
     return created(serialize.note(cases.add_note(user(), case_id, data.get("body"))))
 
 
+@bp.patch("/notes/<int:note_id>")
+def note_update(note_id: int):
+    cases.changeable_note(user(), note_id)  # 404 and 403 before the body is read
+    data = body({"body"})
+    if "body" not in data:
+        raise ValidationFailed({"body": "Required."})
+    return serialize.note(cases.edit_note(user(), note_id, data["body"]))
+
+
+@bp.delete("/notes/<int:note_id>")
+def note_delete(note_id: int):
+    cases.delete_note(user(), note_id)
+    return "", 204
+
+
 # ---- POA drafts ---------------------------------------------------------------------------
 
 @bp.get("/cases/<int:case_id>/poa-drafts")

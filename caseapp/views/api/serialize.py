@@ -32,7 +32,7 @@ def event(e: CaseEvent) -> dict:
 
 def note(n: Note) -> dict:
     return {"id": n.id, "case_id": n.case_id, "author_id": n.author_id, "body": n.body,
-            "created_at": ts(n.created_at)}
+            "created_at": ts(n.created_at), "edited_at": ts(n.edited_at)}
 
 
 def poa_draft(d: PoaDraft) -> dict:
