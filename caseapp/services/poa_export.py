@@ -12,9 +12,14 @@ is removed, and so are control characters that Word files cannot hold.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
 from io import BytesIO
 
 from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS, PoaContent, section_items
@@ -29,19 +34,48 @@ BOLD_FONT_PATH = os.path.join(FONT_DIR, "DejaVuSans-Bold.ttf")
 
 Block = tuple[str, list[str], bool]   # heading, paragraphs or items, numbered?
 
-_MARKUP = [
-    (re.compile(r"</?[a-zA-Z][^<>]*>"), ""),                    # HTML tags
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),       # **bold**, __bold__
-    (re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]+", re.M), ""),       # "# heading", "> quote"
-    (re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"), ""),      # control characters
-]
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")                      # HTML tags
+_BLOCK_MARK = re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]+", re.M)     # "# heading", "> quote"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")      # control characters
 _ITEM_MARKER = re.compile(r"^\s*(?:[-*+\u2022\u25aa\u2013]|\(?\d{1,2}[.)])\s+")
+_NEWLINE = re.compile("\n")
+
+
+def _strip_emphasis(text: str) -> str:
+    r"""**bold** and __bold__ without their marks.
+
+    What ``re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)`` gives, in one pass: an
+    opening mark looks up its closing one in a sorted list, where the pattern scanned on
+    to the end of the line for every mark left open (quadratic on a long line of them).
+    """
+    marks = {mark: [m.start() for m in re.finditer(f"(?={re.escape(mark)})", text)] for mark in ("**", "__")}
+    closers = {mark: [q for q in found if q > 0 and not text[q - 1].isspace()] for mark, found in marks.items()}
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
+    opens = sorted((p, mark) for mark, found in marks.items() for p in found)
+    pieces, position = [], 0
+    for start, mark in opens:
+        if start < position or start + 2 >= len(text) or text[start + 2].isspace():
+            continue
+        close = closers[mark]
+        c = bisect_left(close, start + 3)
+        if c == len(close):
+            continue
+        end = close[c]
+        n = bisect_left(newlines, start + 2)
+        if n < len(newlines) and newlines[n] < end:
+            continue  # the closing mark is on a later line: "." does not cross a line break
+        pieces += [text[position:start], text[start + 2:end]]
+        position = end + 2
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _plain(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    for pattern, replacement in _MARKUP:
-        text = pattern.sub(replacement, text)
+    text = _TAG.sub("", text)
+    text = _strip_emphasis(text)
+    text = _BLOCK_MARK.sub("", text)
+    text = _CONTROL.sub("", text)
     return text.strip()
 
 
@@ -92,17 +126,21 @@ def to_docx(content: PoaContent, evidence_index: list[tuple[str, str]] | None = 
 
     document = Document()
     document.core_properties.title = title
-    document.add_heading(title, level=0)
+    # Every paragraph goes in before this one, removed at the end: add_paragraph() looks for
+    # the body's last element by walking all of them, so appending was quadratic.
+    end = document.add_paragraph()
+    end.insert_paragraph_before(title, "Title")
     for heading, parts, numbered in _blocks(content, evidence_index):
-        document.add_heading(heading, level=1)
+        end.insert_paragraph_before(heading, "Heading 1")
         for number, part in enumerate(parts, start=1):
             # Explicit numbers, not Word's "List Number" style: that style keeps
             # counting across lists, so preventive measures would start at 4.
-            paragraph = document.add_paragraph(f"{number}.\t{part}" if numbered else part)
+            paragraph = end.insert_paragraph_before(f"{number}.\t{part}" if numbered else part)
             if numbered:
                 paragraph.paragraph_format.left_indent = Cm(0.75)
                 paragraph.paragraph_format.first_line_indent = Cm(-0.75)
                 paragraph.paragraph_format.tab_stops.add_tab_stop(Cm(0.75))
+    end._element.getparent().remove(end._element)
     buffer = BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -127,9 +165,12 @@ def to_pdf(content: PoaContent, evidence_index: list[tuple[str, str]] | None = N
     becomes "?". A warning is logged when that happens.
     DejaVu Sans has no Chinese or Japanese glyphs, and Arabic is not shaped
     (that would need uharfbuzz); such text does not print correctly either way.
+
+    Lines are broken here (_PdfWriter), not by fpdf2's multi_cell, which measures
+    the line again for every character it adds: a 30,000-character draft took a
+    second that way.
     """
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
 
     class _Pdf(FPDF):
         def footer(self) -> None:
@@ -153,22 +194,135 @@ def to_pdf(content: PoaContent, evidence_index: list[tuple[str, str]] | None = N
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
-    line = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT, "align": "L"}  # fpdf2 justifies by default
+    writer = _PdfWriter(pdf)
     pdf.set_font(family, "B", 16)
-    pdf.multi_cell(0, 8, fit(title), **line)
+    writer.write(fit(title), 8)
     for heading, parts, numbered in _blocks(content, evidence_index):
         pdf.ln(4)
         pdf.set_font(family, "B", 12)
-        pdf.multi_cell(0, 7, fit(heading), **line)
+        writer.write(fit(heading), 7)
         pdf.set_font(family, "", 11)
         for number, part in enumerate(parts, start=1):
             if numbered:
-                pdf.cell(8, 6, f"{number}.")  # multi_cell then wraps under the text, not the number
-            elif number > 1:
-                pdf.ln(2)
-            pdf.multi_cell(0, 6, fit(part), **line)
+                writer.write(fit(part), 6, number=f"{number}.")  # wrapped under the text, not the number
+            else:
+                if number > 1:
+                    pdf.ln(2)
+                writer.write(fit(part), 6)
     return bytes(pdf.output())
+
+
+class _PdfWriter:
+    """Left-aligned text wrapped at spaces (a word wider than the line at any character),
+    in time linear in its length: each character's width is looked up once per font."""
+
+    NUMBER_WIDTH = 8  # mm kept for "12." before a list item
+
+    def __init__(self, pdf) -> None:
+        self.pdf = pdf
+        self.widths: dict[tuple, dict[str, float]] = {}
+
+    def _width_of(self):
+        pdf = self.pdf
+        known = self.widths.setdefault((pdf.font_family, pdf.font_style, pdf.font_size_pt), {})
+
+        def width(text: str) -> float:
+            total = 0.0
+            for char in text:
+                w = known.get(char)
+                if w is None:
+                    w = known[char] = pdf.get_string_width(char)
+                total += w
+            return total
+        return width
+
+    def lines(self, text: str, room: float) -> list[str]:
+        width = self._width_of()
+        space = width(" ")
+        out: list[str] = []
+        for raw in text.split("\n"):
+            line: list[str] = []
+            used = 0.0
+            for word in raw.split(" "):
+                size = width(word)
+                if line and used + space + size <= room:
+                    line.append(word)
+                    used += space + size
+                    continue
+                if line:
+                    out.append(" ".join(line))
+                if size > room:  # one word wider than the line: cut it where it overflows
+                    piece, used = [], 0.0
+                    for char in word:
+                        w = width(char)
+                        if piece and used + w > room:
+                            out.append("".join(piece))
+                            piece, used = [], 0.0
+                        piece.append(char)
+                        used += w
+                    line = ["".join(piece)]
+                else:
+                    line, used = [word], size
+            out.append(" ".join(line))
+        return out
+
+    def write(self, text: str, height: float, number: str | None = None) -> None:
+        """Print `text` from the left margin (after `number`, when given) to the right one,
+        a line every `height` mm, starting a new page when the next line would not fit."""
+        pdf = self.pdf
+        left = pdf.l_margin + (self.NUMBER_WIDTH if number else 0)
+        room = pdf.w - pdf.r_margin - left - 2 * pdf.c_margin
+        for index, line in enumerate(self.lines(text, room)):
+            if pdf.y + height > pdf.page_break_trigger:
+                pdf.add_page()
+            baseline = pdf.y + 0.5 * height + 0.3 * pdf.font_size  # where cell() puts it
+            if index == 0 and number:
+                pdf.text(pdf.l_margin + pdf.c_margin, baseline, number)
+            if line:
+                pdf.text(left + pdf.c_margin, baseline, line)
+            pdf.set_xy(pdf.l_margin, pdf.y + height)
 
 
 def _latin1(text: str) -> str:
     return text.translate(_TO_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+# ---------------------------------------------------------------- rendered once
+
+# A version is never rewritten, so its file only changes with what is printed around it
+# (the evidence index, the client's name in the title) or with the font. The last files
+# made are kept by a digest of all of that, up to EXPORT_CACHE_BYTES per process: a long
+# draft's PDF takes a few hundred milliseconds to lay out and is often fetched twice.
+EXPORT_CACHE_BYTES = 32 * 1024 * 1024
+_cache: OrderedDict[str, bytes] = OrderedDict()
+_cache_bytes = 0
+_cache_lock = threading.Lock()
+_RENDERERS = {
+    "txt": lambda content, evidence, title: to_text(content, evidence).encode("utf-8"),
+    "docx": lambda content, evidence, title: to_docx(content, evidence, title=title),
+    "pdf": lambda content, evidence, title: to_pdf(content, evidence, title=title),
+}
+
+
+def render(fmt: str, content: PoaContent, evidence_index: list[tuple[str, str]] | None,
+           title: str = DEFAULT_TITLE) -> bytes:
+    """The file in `fmt` (txt, docx or pdf), made once for the same inputs."""
+    global _cache_bytes
+    key = hashlib.sha256(json.dumps(
+        [fmt, title, content.as_dict(), evidence_index, fmt == "pdf" and os.path.exists(FONT_PATH)],
+        ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    with _cache_lock:
+        data = _cache.get(key)
+        if data is not None:
+            _cache.move_to_end(key)
+            return data
+    data = _RENDERERS[fmt](content, evidence_index, title)
+    if len(data) <= EXPORT_CACHE_BYTES // 8:
+        with _cache_lock:
+            if key not in _cache:
+                _cache[key] = data
+                _cache_bytes += len(data)
+            while _cache_bytes > EXPORT_CACHE_BYTES:
+                _, dropped = _cache.popitem(last=False)
+                _cache_bytes -= len(dropped)
+    return data
