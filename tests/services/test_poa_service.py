@@ -93,7 +93,7 @@ def test_starter_dates_the_notice_in_the_consultants_zone(world):
 def test_clean_content_lists_every_bad_field_at_once():
     with pytest.raises(ValidationFailed) as error:
         poa.clean_content(body(
-            subject="x" * (poa.MAX_SECTION_CHARS + 1),
+            subject="x" * (poa.MAX_SUBJECT_CHARS + 1),
             root_cause=42,
             corrective_actions=[f"Action {n}" for n in range(poa.MAX_LIST_ITEMS + 1)],
             preventive_measures=["fine", 7],
@@ -101,7 +101,7 @@ def test_clean_content_lists_every_bad_field_at_once():
         ))
     fields = error.value.fields
     assert set(fields) == {"subject", "root_cause", "corrective_actions", "preventive_measures", "closure"}
-    assert fields["subject"] == "At most 20,000 characters."
+    assert fields["subject"] == "At most 3,000 characters."
     assert fields["root_cause"] == "Must be text."
     assert fields["corrective_actions"] == "At most 30 items."
     assert fields["preventive_measures"] == "Must be a list of texts."
@@ -110,7 +110,7 @@ def test_clean_content_lists_every_bad_field_at_once():
 
 def test_clean_content_refuses_an_overlong_list_item():
     with pytest.raises(ValidationFailed) as error:
-        poa.clean_content(body(corrective_actions=["y" * (poa.MAX_SECTION_CHARS + 1)]))
+        poa.clean_content(body(corrective_actions=["y" * (poa.MAX_ITEM_CHARS + 1)]))
     assert set(error.value.fields) == {"corrective_actions"}
 
 
@@ -137,7 +137,7 @@ def test_a_list_of_exactly_the_maximum_is_accepted():
 def test_invalid_save_adds_no_version(world):
     poa.start_from_starter(world.consultant_a, world.case_a.id)
     with pytest.raises(ValidationFailed):
-        poa.save_version(world.consultant_a, world.case_a.id, body(root_cause="z" * 20001))
+        poa.save_version(world.consultant_a, world.case_a.id, body(root_cause="z" * (poa.MAX_SECTION_CHARS + 1)))
     db.session.rollback()
     assert [d.version for d in poa.versions(world.consultant_a, world.case_a.id)] == [1]
     assert [e.kind for e in events(world.case_a.id)] == ["poa_created"]

@@ -136,19 +136,21 @@ def test_a_list_section_entered_one_item_per_line_becomes_a_list(signed_in, worl
 
 def test_validation_errors_rerender_the_editor_with_the_typed_text(signed_in, world):
     v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
-    typed = "Our root cause, typed with care. " + "x" * 20_000
+    typed = "Our root cause, typed with care. " + "x" * poa.MAX_SECTION_CHARS
     response = signed_in.post(f"/poa/{v1.id}", data=form(
-        root_cause=typed, closure="c" * 20_001, subject="s" * 20_001,
+        root_cause=typed, closure="c" * (poa.MAX_SECTION_CHARS + 1), subject="s" * (poa.MAX_SUBJECT_CHARS + 1),
         introduction="My unsaved introduction & more"))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Please correct the highlighted fields." in flashes(page)
     # Each bad field is highlighted, with its message beside it, once.
-    assert page.count("At most 20,000 characters.") == 3
-    for name in ("subject", "root_cause", "closure"):
+    assert page.count("At most 10,000 characters.") == 2
+    assert page.count("At most 3,000 characters.") == 1
+    for name, message in (("subject", "At most 3,000 characters."), ("root_cause", "At most 10,000 characters."),
+                          ("closure", "At most 10,000 characters.")):
         assert re.search(rf'class="form-control is-invalid"[^>]*name="{name}"', page), name
         assert re.search(rf'name="{name}"[^>]*>[^<]*(</textarea>)?\s*<div class="invalid-feedback d-block">'
-                         r"At most 20,000 characters.</div>", page), name
+                         rf"{message}</div>", page), name
     assert not re.search(r'is-invalid[^"]*"[^>]*name="introduction"', page)
     assert "Our root cause, typed with care. xxx" in page        # the typed text is still in the box
     assert "My unsaved introduction &amp; more" in page
