@@ -83,6 +83,37 @@ def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
     return start, end
 
 
+def _shared_length(a: str, b: str, from_end: bool = False) -> int:
+    """How many characters a and b share at the start (or end): a binary search on slices,
+    so the comparing is done by str's C code rather than character by character here."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        same = a[len(a) - middle:] == b[len(b) - middle:] if from_end else a[:middle] == b[:middle]
+        low, high = (middle, high) if same else (low, middle - 1)
+    return low
+
+
+def _token_edge(text: str, position: int) -> bool:
+    """Whether a token (a run of spaces, or of anything else) starts or ends at `position`."""
+    return position in (0, len(text)) or text[position - 1].isspace() != text[position].isspace()
+
+
+def _shared_ends(old: str, new: str) -> tuple[int, int]:
+    """The characters old and new share at the start and at the end, in whole tokens.
+
+    Within the shared part the two texts have the same token edges; only where it ends
+    may a token go on in one text and not the other, so the cut goes back to an edge.
+    """
+    start = _shared_length(old, new)
+    while not (_token_edge(old, start) and _token_edge(new, start)):
+        start -= 1
+    end = _shared_length(old[start:], new[start:], from_end=True)
+    while not (_token_edge(old, len(old) - end) and _token_edge(new, len(new) - end)):
+        end -= 1
+    return start, end
+
+
 def _by_words(a: list[str], b: list[str], budget: Budget, sides: _Sides) -> None:
     """Word by word; raises WorkExceeded (having added nothing) when over budget."""
     # Spaces as junk: a changed phrase is marked as one run, not word by word.
@@ -150,9 +181,15 @@ def diff_words(old: str, new: str, budget: Budget | None = None) -> tuple[Markup
     PAGE_BUDGET.
     """
     budget = budget if budget is not None else Budget(PAGE_BUDGET)
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    # What both share at the ends is set aside before tokenising: a one-word edit of a long
+    # text then costs a few slice comparisons, not a pass over every token.
+    head, tail = _shared_ends(old, new)
+    a = _TOKEN.findall(old[head:len(old) - tail])
+    b = _TOKEN.findall(new[head:len(new) - tail])
     start, end = _common_ends(a, b)
     sides = _Sides()
+    sides.left.append(str(escape(old[:head])))
+    sides.right.append(str(escape(new[:head])))
     sides.equal(a[:start], b[:start])
     middle_a, middle_b = a[start:len(a) - end], b[start:len(b) - end]
     if middle_a or middle_b:
@@ -169,6 +206,8 @@ def diff_words(old: str, new: str, budget: Budget | None = None) -> tuple[Markup
         else:
             sides.changed(middle_a, middle_b)
     sides.equal(a[len(a) - end:], b[len(b) - end:])
+    sides.left.append(str(escape(old[len(old) - tail:])))
+    sides.right.append(str(escape(new[len(new) - tail:])))
     return Markup("".join(sides.left)), Markup("".join(sides.right))
 
 
