@@ -12,17 +12,26 @@ is removed, and so are control characters that Word files cannot hold.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
+import tempfile
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from io import BytesIO
 
-from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS, PoaContent, section_items
+from caseapp.services.poa_content import (
+    LIST_SECTIONS,
+    MAX_ITEM_LINES,
+    MAX_SECTION_LINES,
+    SECTIONS,
+    PoaContent,
+    section_items,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +88,52 @@ def _plain(text: str) -> str:
     return text.strip()
 
 
+def _at_most_lines(text: str, most: int) -> str:
+    """`text` with the line breaks after its first `most - 1` turned into spaces.
+
+    A draft can be saved with at most MAX_SECTION_LINES lines a section (MAX_ITEM_LINES an
+    item); one stored before those limits may have thousands, each a paragraph to lay out.
+    Its words are all kept, the surplus lines run on in the last one.
+    """
+    if text.count("\n") < most:
+        return text
+    lines = text.split("\n")
+    return "\n".join(lines[:most - 1]) + "\n" + " ".join(lines[most - 1:])
+
+
 def _blocks(content: PoaContent, evidence_index: list[tuple[str, str]] | None) -> list[Block]:
     blocks: list[Block] = []
     for key, heading in SECTIONS:
         if key in LIST_SECTIONS:
-            items = [_plain(_ITEM_MARKER.sub("", item)) for item in section_items(content, key)]
+            items = [_plain(_ITEM_MARKER.sub("", _at_most_lines(item, MAX_ITEM_LINES)))
+                     for item in section_items(content, key)]
             blocks.append((heading, [i for i in items if i], True))
         else:
-            paragraphs = [p.strip() for p in re.split(r"\n\s*\n", _plain(getattr(content, key)))]
+            text = _plain(_at_most_lines(getattr(content, key), MAX_SECTION_LINES))
+            paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text)]
             blocks.append((heading, [p for p in paragraphs if p], False))
     evidence = [
-        _plain(f"{name} \u2013 {description}" if description and description.strip() else name)
+        _plain(_at_most_lines(f"{name} \u2013 {description}" if description and description.strip() else name,
+                              MAX_ITEM_LINES))
         for name, description in evidence_index or ()
     ]
     blocks.append((EVIDENCE_HEADING, [e for e in evidence if e], True))
     return [block for block in blocks if block[1]]
+
+
+def print_blocks(content: PoaContent) -> list[Block]:
+    """The sections as the print view shows them: as typed (the page escapes them), a
+    paragraph per non-blank line, list items as they are; empty sections left out."""
+    blocks: list[Block] = []
+    for key, heading in SECTIONS:
+        value = getattr(content, key)
+        if key in LIST_SECTIONS:
+            parts = list(value)
+        else:
+            parts = [line for line in _at_most_lines(value, MAX_SECTION_LINES).split("\n") if line.strip()]
+        if parts:
+            blocks.append((heading, parts, key in LIST_SECTIONS))
+    return blocks
 
 
 # ---------------------------------------------------------------- text
@@ -178,11 +218,18 @@ def to_pdf(content: PoaContent, evidence_index: list[tuple[str, str]] | None = N
             self.set_font(family, "", 8)
             self.cell(0, 6, f"{self.page_no()} / {{nb}}", align="C")
 
+    blocks = _blocks(content, evidence_index)
     pdf = _Pdf(format="A4")
     if font_path and os.path.exists(font_path):
         family = "DejaVu"
-        pdf.add_font(family, "", font_path)
         bold_path = BOLD_FONT_PATH if font_path == FONT_PATH and os.path.exists(BOLD_FONT_PATH) else font_path
+        common = _common_fonts(font_path, bold_path)
+        if common is not None and not (os.path.exists(common[0]) and os.path.exists(common[1])):
+            _common_fonts.cache_clear()  # the temporary folder was cleaned: make them again
+            common = _common_fonts(font_path, bold_path)
+        if common is not None and _printed_characters(title, blocks) <= common[2]:
+            font_path, bold_path = common[0], common[1]
+        pdf.add_font(family, "", font_path)
         pdf.add_font(family, "B", bold_path)
         fit = str
     else:
@@ -197,7 +244,7 @@ def to_pdf(content: PoaContent, evidence_index: list[tuple[str, str]] | None = N
     writer = _PdfWriter(pdf)
     pdf.set_font(family, "B", 16)
     writer.write(fit(title), 8)
-    for heading, parts, numbered in _blocks(content, evidence_index):
+    for heading, parts, numbered in blocks:
         pdf.ln(4)
         pdf.set_font(family, "B", 12)
         writer.write(fit(heading), 7)
@@ -210,6 +257,66 @@ def to_pdf(content: PoaContent, evidence_index: list[tuple[str, str]] | None = N
                     pdf.ln(2)
                 writer.write(fit(part), 6)
     return bytes(pdf.output())
+
+
+# Latin (every extension, Vietnamese too), Greek, Cyrillic, punctuation, currency and
+# letter-like signs, number forms, arrows, mathematical operators, shapes, ligatures.
+_COMMON_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF),
+                  (0x2000, 0x206F), (0x20A0, 0x20CF), (0x2100, 0x218F), (0x2190, 0x21FF), (0x2200, 0x22FF),
+                  (0x25A0, 0x25FF), (0xFB00, 0xFB06))
+
+
+@functools.lru_cache(maxsize=4)
+def _common_fonts(regular: str, bold: str) -> tuple[str, str, frozenset[str]] | None:
+    """Copies of the two fonts holding only the characters of _COMMON_RANGES (a third of
+    DejaVu's glyphs), and the characters they hold; None when they cannot be made.
+
+    fpdf2 reads every glyph of a font for each document, then subsets it: with the whole
+    of DejaVu that was over half of a PDF's time. The copies are made once per font file
+    (a second or so) and kept in the temporary folder for every process. A draft with a
+    character outside them is printed with the whole fonts, so nothing prints differently.
+    """
+    try:
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+
+        folder = os.path.join(tempfile.gettempdir(), f"caseapp-fonts-{os.getuid()}")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if os.lstat(folder).st_uid != os.getuid() or os.path.islink(folder):
+            return None  # someone else's folder: its fonts are not to be trusted
+        copies = []
+        for path in (regular, bold):
+            stat = os.stat(path)
+            tag = hashlib.sha256(repr((path, stat.st_size, stat.st_mtime_ns, _COMMON_RANGES)).encode()).hexdigest()[:16]
+            copy = os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}-{tag}.ttf")
+            if not os.path.exists(copy):
+                font = TTFont(path)
+                options = subset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True,
+                                         layout_features=["*"], name_IDs=["*"], hinting=True)
+                options.drop_tables += ["FFTM"]
+                cutter = subset.Subsetter(options)
+                cutter.populate(unicodes=[c for low, high in _COMMON_RANGES for c in range(low, high + 1)])
+                cutter.subset(font)
+                partial = f"{copy}.{os.getpid()}.tmp"
+                font.save(partial)
+                os.replace(partial, copy)  # another process may be writing the same file
+            copies.append(copy)
+        with TTFont(copies[0], lazy=True) as regular_copy, TTFont(copies[1], lazy=True) as bold_copy:
+            held = set(regular_copy.getBestCmap()) & set(bold_copy.getBestCmap())
+        return copies[0], copies[1], frozenset(map(chr, held))
+    except Exception:  # a missing fontTools module, a read-only temporary folder...: use the whole fonts
+        log.warning("Could not make the reduced PDF fonts; using the whole ones", exc_info=True)
+        return None
+
+
+def _printed_characters(title: str, blocks: list[Block]) -> set[str]:
+    printed = set(title) | set("0123456789. /")  # with the numbers and the page footer
+    for heading, parts, _ in blocks:
+        printed.update(heading)
+        for part in parts:
+            printed.update(part)
+    printed.discard("\n")
+    return printed
 
 
 class _PdfWriter:
