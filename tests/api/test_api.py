@@ -190,6 +190,26 @@ def test_poa_drafts_review_and_export(world, api_a):
     assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
 
 
+def test_poa_draft_over_the_limits_is_refused_with_each_field(world, api_a):
+    path = f"/cases/{world.case_a.id}/poa-drafts"
+    response = api_a.post(path, json={"subject": "s" * 3_001, "corrective_actions": ["a\n" * 5 + "a"],
+                                      "preventive_measures": ["p"] * 31})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "subject": "At most 3,000 characters.",
+        "corrective_actions": "An item can be at most 5 lines.",
+        "preventive_measures": "At most 30 items.",
+    }
+    response = api_a.post(path, json={"introduction": "i" * 10_000, "root_cause": "r" * 10_000,
+                                      "closure": "c" * 10_000, "subject": "Appeal"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"] == "The POA is too long: at most 30,000 characters in all."
+    assert list(error["fields"]) == ["introduction"]
+    assert api_a.get(path).get_json()["items"] == []
+
+
 # ---- submissions and reminders ---------------------------------------------------------------
 
 def test_submission_reply_and_reminders(world, api_a):

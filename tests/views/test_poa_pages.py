@@ -168,6 +168,51 @@ def test_too_many_list_items_are_refused(signed_in, world):
     assert len(drafts(world.case_a.id)) == 1
 
 
+def test_a_draft_too_long_in_all_is_refused_beside_its_longest_section(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    response = signed_in.post(f"/poa/{v1.id}", data=form(
+        introduction="i" * 9_000, root_cause="r" * 10_000, closure="c" * 9_000, subject="s" * 2_500))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The POA is too long: at most 30,000 characters in all." in flashes(page)
+    assert re.search(r'name="root_cause"[^>]*>[^<]*</textarea>\s*<div class="invalid-feedback d-block">'
+                     r"The whole POA can be at most 30,000 characters and this one has 30,6\d\d: "
+                     r"shorten this section or another.</div>", page)
+    assert page.count("invalid-feedback d-block") == 1
+    assert "r" * 10_000 in page  # what was typed is still there
+    assert len(drafts(world.case_a.id)) == 1
+
+
+def stored_before_the_limits(case_id, author_id):
+    """A version of the size the code before issue 12 let a draft have, as it was stored."""
+    def text(name):
+        return " ".join(f"{name}{n}" for n in range(2_500))[:20_000].rsplit(" ", 1)[0] + f" END-{name}"
+    draft = PoaDraft(case_id=case_id, version=len(drafts(case_id)) + 1, author_id=author_id,
+                     subject=text("subject"), introduction=text("intro"), root_cause=text("cause"),
+                     corrective_actions=[text(f"action{n}") for n in range(30)],
+                     preventive_measures=[text(f"measure{n}") for n in range(30)], closure=text("closure"))
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def test_a_draft_stored_before_the_limits_still_shows_and_exports_whole(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    old = stored_before_the_limits(world.case_a.id, world.consultant_a.id)
+    editor = signed_in.get(f"/poa/{old.id}").get_data(as_text=True)
+    assert 'data-code="over_limit"' in editor
+    assert "END-closure" in editor and "END-measure29" in editor  # in the boxes, nothing cut
+    printed = signed_in.get(f"/poa/{old.id}/print").get_data(as_text=True)
+    assert "END-intro" in printed and "END-measure29" in printed
+    text = signed_in.get(f"/poa/{old.id}/export/txt").get_data(as_text=True)
+    for name in ("subject", "intro", "cause", "action29", "measure29", "closure"):
+        assert f"END-{name}" in text, name
+    for fmt in ("docx", "pdf"):
+        assert signed_in.get(f"/poa/{old.id}/export/{fmt}").status_code == 200
+    compare = signed_in.get(f"/poa/{old.id}/compare?with={v1.id}")
+    assert compare.status_code == 200 and "END-closure" in compare.get_data(as_text=True)
+
+
 def test_save_without_csrf_token_is_refused(browser, world):
     v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
     browser.login(world.consultant_a.email)
