@@ -7,8 +7,9 @@ list item on its own so a finding can name the item.
 Severity
     ``error``: Amazon is likely to reject the appeal as it stands: a missing
     section (``missing_section``), a blank or filler left in (``placeholder``),
-    blaming someone else (``blame``), or admitting the cause is not known
-    (``root_cause_unknown``).
+    blaming someone else (``blame``), admitting the cause is not known
+    (``root_cause_unknown``), or a version stored before today's size limits
+    that is over them (``over_limit``).
     ``warning``: weakens the appeal, but the consultant may have a reason:
     promises among corrective actions, a thin root cause, starter wording
     left unchanged, documents named without evidence on the case, no ASIN in
@@ -37,7 +38,17 @@ Thresholds
 Blame and promise rules ignore text inside quotation marks (quoting the
 notice or a buyer is fine), and a blame phrase preceded in its clause by a
 negation ("we do not blame our customers", "this was not Amazon's fault") or
-by a distancing phrase ("rather than blame the carrier") does not fire.
+by a distancing phrase ("rather than blame the carrier") does not fire: the
+negation must be among the six words before the phrase, within 200 characters.
+
+Cost
+    Every rule takes time linear in the text (tests/services/test_poa_review.py
+    measures each on its worst input found), and the review reads at most
+    ``MAX_DRAFT_CHARS`` characters of a draft, so a view of any stored draft
+    costs a bounded amount. The similarity with the starters is computed within
+    ``GENERIC_STEPS`` matching steps (``SIMILARITY_STEPS`` a comparison); a
+    comparison that would need more (only text built to be slow does) counts as
+    not similar.
 """
 from __future__ import annotations
 
@@ -88,8 +99,8 @@ def review(content: PoaContent, facts: CaseFacts, starter: PoaContent | None = N
 
     ``starter`` is the starter the draft was begun from; without it the draft
     is compared with every starter for these facts. A draft stored before the
-    limits of poa_content existed may be longer than they allow: only as much
-    of it as they allow is read, and an ``over_limit`` finding says so.
+    limits of poa_content existed may be longer than they allow: an
+    ``over_limit`` finding says so, and no more than MAX_DRAFT_CHARS of it is read.
     """
     read, over = _within_limits(content)
     findings = [
@@ -101,40 +112,53 @@ def review(content: PoaContent, facts: CaseFacts, starter: PoaContent | None = N
         *_generic(read, facts, starter),
         *_evidence(read, facts),
         *_subject_asin(read, facts),
-        *(over if over else _length(read)),
+        *over,
+        *(_length(read) if read is content else ()),  # a word count of the part read would mislead
     ]
     order = {key: i for i, key in enumerate(SECTION_KEYS)}
     return sorted(findings, key=lambda f: (f.severity != ERROR, order.get(f.section, len(order))))
 
 
 def _within_limits(content: PoaContent) -> tuple[PoaContent, list[Finding]]:
-    """The part of the draft the review reads: each section, item and the whole draft cut
-    to what a draft may hold now, and a finding when anything was cut."""
-    left = MAX_DRAFT_CHARS
-    total = 0
-    values: dict = {}
-    for key in SECTION_KEYS:
-        value = getattr(content, key)
-        if key in LIST_SECTIONS:
-            items = []
-            for item in value[:MAX_LIST_ITEMS]:
-                items.append(item[:min(MAX_ITEM_CHARS, left)])
-                left -= len(items[-1])
-            values[key] = tuple(items)
-            total += sum(map(len, value))
-        else:
-            limit = MAX_SUBJECT_CHARS if key == "subject" else MAX_SECTION_CHARS
-            values[key] = value[:min(limit, left)]
-            left -= len(values[key])
-            total += len(value)
-    clipped = replace(content, **values)
-    if clipped == content:
+    """The part of the draft the review reads, and a finding when the draft is over the
+    limits a draft may be saved with now (only one stored before them can be).
+
+    The review reads the first MAX_DRAFT_CHARS characters, in section order: every rule
+    is linear, so that bounds its cost whatever was stored.
+    """
+    sizes = {key: sum(map(len, value)) if key in LIST_SECTIONS else len(value)
+             for key, value in content.as_dict().items()}
+    total = sum(sizes.values())
+    over = (total > MAX_DRAFT_CHARS
+            or len(content.subject) > MAX_SUBJECT_CHARS
+            or any(len(getattr(content, key)) > MAX_SECTION_CHARS for key in ("introduction", "root_cause", "closure"))
+            or any(len(items) > MAX_LIST_ITEMS or any(len(item) > MAX_ITEM_CHARS for item in items)
+                   for items in (content.corrective_actions, content.preventive_measures)))
+    if not over:
         return content, []
-    return clipped, [Finding(
+    read = content
+    if total > MAX_DRAFT_CHARS:
+        left, values = MAX_DRAFT_CHARS, {}
+        for key in SECTION_KEYS:
+            value = getattr(content, key)
+            if key in LIST_SECTIONS:
+                items = []
+                for item in value:
+                    items.append(item[:left])
+                    left -= len(items[-1])
+                values[key] = tuple(items)
+            else:
+                values[key] = value[:left]
+                left -= len(values[key])
+        read = replace(content, **values)
+        how_much = f"only its first {MAX_DRAFT_CHARS:,} were reviewed"
+    else:
+        how_much = "it cannot be saved again as it is"
+    return read, [Finding(
         "over_limit", ERROR, None,
-        f"This version has {total:,} characters, more than a POA may have now (at most {MAX_DRAFT_CHARS:,}, "
-        f"{MAX_SECTION_CHARS:,} per section, {MAX_ITEM_CHARS:,} per item); only that much of it was reviewed. "
-        "Cut it down before submitting: Amazon's reviewers will not read an appeal this long either.")]
+        f"This version has {total:,} characters, more than a POA may have now (at most {MAX_DRAFT_CHARS:,} in all, "
+        f"{MAX_SECTION_CHARS:,} per section, {MAX_ITEM_CHARS:,} per item); {how_much}. Cut it down before "
+        "submitting: Amazon's reviewers will not read an appeal this long either.")]
 
 
 def has_errors(findings: list[Finding]) -> bool:
