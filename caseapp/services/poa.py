@@ -69,8 +69,10 @@ def _newlines(text: str) -> str:
 def clean_content(data: dict[str, Any]) -> PoaContent:
     """Validate a body of sections (lists as lists or as text with one item per line).
 
-    Lengths are counted as stored: line breaks as one character, surrounding spaces
-    trimmed. The limits are in poa_content; each bad field gets its own message.
+    The limits are in poa_content; each bad field gets its own message. A section's or
+    an item's length is counted as sent, before trimming (as the OpenAPI document's
+    maxLength says: a line break a browser sends as CRLF counts two); lines and the whole
+    draft are counted as stored.
     """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -84,10 +86,11 @@ def clean_content(data: dict[str, Any]) -> PoaContent:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 errors[key] = "Must be a list of texts."
                 continue
-            items = [_newlines(v).strip() for v in value if v.strip()]
+            sent = [v for v in value if v.strip()]
+            items = [_newlines(v).strip() for v in sent]
             if len(items) > MAX_LIST_ITEMS:
                 errors[key] = f"At most {MAX_LIST_ITEMS} items."
-            elif any(len(v) > MAX_ITEM_CHARS for v in items):
+            elif any(len(v) > MAX_ITEM_CHARS for v in sent):
                 errors[key] = f"An item can be at most {MAX_ITEM_CHARS:,} characters."
             elif any(v.count("\n") >= MAX_ITEM_LINES for v in items):
                 errors[key] = f"An item can be at most {MAX_ITEM_LINES} lines."
@@ -98,9 +101,10 @@ def clean_content(data: dict[str, Any]) -> PoaContent:
             if not isinstance(value, str):
                 errors[key] = "Must be text."
                 continue
-            value = _newlines(value).strip()
             limit = MAX_SUBJECT_CHARS if key == "subject" else MAX_SECTION_CHARS
-            if len(value) > limit:
+            sent_length = len(value)
+            value = _newlines(value).strip()
+            if sent_length > limit:
                 errors[key] = f"At most {limit:,} characters."
             elif value.count("\n") >= MAX_SECTION_LINES:
                 errors[key] = f"At most {MAX_SECTION_LINES} lines."

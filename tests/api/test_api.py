@@ -190,6 +190,16 @@ def test_poa_drafts_review_and_export(world, api_a):
     assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
 
 
+def test_the_api_document_states_the_poa_limits(anonymous):
+    schema = anonymous.get("/openapi.json").get_json()["components"]["schemas"]["PoaDraftInput"]
+    fields = schema["properties"]
+    assert fields["subject"]["maxLength"] == 3_000
+    assert [fields[k]["maxLength"] for k in ("introduction", "root_cause", "closure")] == [10_000] * 3
+    assert fields["corrective_actions"]["maxItems"] == 30
+    assert fields["corrective_actions"]["items"]["maxLength"] == 2_000
+    assert "30,000 characters in all" in schema["description"]
+
+
 def test_poa_draft_over_the_limits_is_refused_with_each_field(world, api_a):
     path = f"/cases/{world.case_a.id}/poa-drafts"
     response = api_a.post(path, json={"subject": "s" * 3_001, "corrective_actions": ["a\n" * 5 + "a"],

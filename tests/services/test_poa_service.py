@@ -147,10 +147,15 @@ def test_each_text_section_takes_up_to_its_limit(key, limit, message):
     assert error.value.fields == {key: message}
 
 
-def test_line_breaks_count_once_and_surrounding_spaces_not_at_all():
-    # A browser sends each line break of a textarea as CRLF.
-    text = "\r\n".join(["y" * 99] * 100)  # 100 lines, 9,999 characters once stored
-    assert len(poa.clean_content(body(root_cause=f"  {text}  ")).root_cause) == 99 * 100 + 99
+def test_a_length_is_counted_as_sent_as_the_api_document_says():
+    # maxLength in the OpenAPI document: what is sent, spaces and CRLF line breaks included.
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(body(root_cause=" " + "x" * poa.MAX_SECTION_CHARS))
+    assert error.value.fields == {"root_cause": "At most 10,000 characters."}
+    with pytest.raises(ValidationFailed):
+        poa.clean_content(body(corrective_actions=["y" * poa.MAX_ITEM_CHARS + " "]))
+    stored = poa.clean_content(body(closure="Thanks.\r\n\r\nDana"))
+    assert stored.closure == "Thanks.\n\nDana"
 
 
 def test_a_section_takes_up_to_its_number_of_lines():
