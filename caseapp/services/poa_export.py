@@ -9,6 +9,12 @@ printed as a bare heading; the review already flags them.
 Seller Central shows text literally, so markup a consultant may have pasted
 in from elsewhere (Markdown emphasis and headings, HTML tags, list bullets)
 is removed, and so are control characters that Word files cannot hold.
+
+Every step takes time linear in the draft (issue 12): markup is removed in one
+pass, PDF lines are broken here, Word paragraphs are appended without a walk
+over the document, and a section (item) lays out at most the MAX_SECTION_LINES
+(MAX_ITEM_LINES) lines a draft may be saved with, the rest of a longer stored
+one running on in its last line. ``render`` keeps the files it made.
 """
 from __future__ import annotations
 
