@@ -103,14 +103,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def fill(unit: str, size: int) -> str:
-    """`unit` repeated to exactly `size` characters, with a letter at both ends (stored text
-    is trimmed, and a trimmed text would be shorter than the limit)."""
-    if size <= 0:
-        return ""
-    if size <= 2:
-        return "x" * size
-    body = (unit * (size // len(unit) + 1))[:size - 2]
-    return "x" + body + "x"
+    """`unit` repeated to exactly `size` characters, padded with "x" at the end where the
+    stored text would be trimmed (so it is as long as the limit allows). It starts with the
+    unit itself: "not the buyers fault ..." must begin with its "not"."""
+    text = (unit * (size // len(unit) + 1))[:size].strip()
+    return text + "x" * (size - len(text))
 
 
 def one_word_changed(text: str) -> str:
@@ -137,11 +134,15 @@ class Limits:
         self.item = getattr(poa, "MAX_ITEM_CHARS", self.section)
         self.items = poa.MAX_LIST_ITEMS
         self.total = getattr(poa, "MAX_DRAFT_CHARS", None)
+        self.section_lines = getattr(poa, "MAX_SECTION_LINES", None)
+        self.item_lines = getattr(poa, "MAX_ITEM_LINES", None)
 
     def describe(self) -> str:
         total = f"{self.total:,}" if self.total else "no limit"
+        lines = (f", {self.section_lines} lines a section, {self.item_lines} an item"
+                 if self.section_lines else "")
         return (f"subject {self.subject:,}, section {self.section:,}, item {self.item:,} chars, "
-                f"{self.items} items per list, whole draft {total}")
+                f"{self.items} items per list, whole draft {total}{lines}")
 
 
 def slots(limits: Limits) -> list[tuple[str, int]]:
@@ -163,10 +164,19 @@ def slots(limits: Limits) -> list[tuple[str, int]]:
     return [(pieces[i][0], sizes[i]) for i in range(len(pieces))]
 
 
-def draft_body(unit: str, pieces: list[tuple[str, int]]) -> dict:
+def at_most_lines(text: str, lines: int | None) -> str:
+    """The text with its line breaks past the first `lines - 1` turned into spaces."""
+    if not lines or text.count("\n") < lines:
+        return text
+    parts = text.split("\n")
+    return "\n".join(parts[:lines - 1]) + "\n" + " ".join(parts[lines - 1:])
+
+
+def draft_body(unit: str, pieces: list[tuple[str, int]], limits: Limits) -> dict:
     body: dict = {"corrective_actions": [], "preventive_measures": []}
     for key, size in pieces:
-        text = fill(unit, size)
+        lines = limits.item_lines if key in body else limits.section_lines
+        text = at_most_lines(fill(unit, size), lines)
         if isinstance(body.get(key), list):
             if text:
                 body[key].append(text)
@@ -276,16 +286,16 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
                 upload = FileStorage(stream=io.BytesIO(b"Invoice %d\n" % n), content_type="text/plain",
                                      filename=fill("[*_<", 195) + f"{n}.txt")
                 evidence.upload(user, case.id, upload, "invoice", fill(unit, description_max))
-            body = draft_body(unit, pieces)
+            body = draft_body(unit, pieces, limits)
             first = poa.save_version(user, case.id, body)
             second = poa.save_version(user, case.id, changed_body(body, one_word_changed))
             figures += poa_figures(kind, "at the limits", first.id, second.id)
         # Two harder comparisons of prose at the limits.
         case = new_case("x")
-        body = draft_body(POA_KINDS["prose"], pieces)
+        body = draft_body(POA_KINDS["prose"], pieces, limits)
         base = poa.save_version(user, case.id, body)
         fifth = poa.save_version(user, case.id, changed_body(body, every_fifth_word_changed))
-        other = poa.save_version(user, case.id, draft_body("Our team now checks each label twice. ", pieces))
+        other = poa.save_version(user, case.id, draft_body("Our team now checks each label twice. ", pieces, limits))
         figures += [
             ("POA compare", "prose at the limits, every fifth word changed",
              f"/poa/{fifth.id}/compare?with={base.id}", "html"),
@@ -296,13 +306,14 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
         legacy = Limits(poa)
         legacy.section = legacy.subject = legacy.item = LEGACY_SECTION_CHARS
         legacy.items, legacy.total = LEGACY_ITEMS, None
+        legacy.section_lines = legacy.item_lines = None
         same = (limits.section, limits.subject, limits.item, limits.items, limits.total) == (
             LEGACY_SECTION_CHARS, LEGACY_SECTION_CHARS, LEGACY_SECTION_CHARS, LEGACY_ITEMS, None)
         if not args.no_legacy and not same:  # on the old code they are the drafts above
             legacy_pieces = slots(legacy)
             for kind, unit in POA_KINDS.items():
                 case = new_case("x")
-                body = draft_body(unit, legacy_pieces)
+                body = draft_body(unit, legacy_pieces, legacy)
                 rows = []
                 for version, content in ((1, body), (2, changed_body(body, one_word_changed))):
                     row = PoaDraft(case_id=case.id, version=version, author_id=user.id, created_at=utcnow(),
