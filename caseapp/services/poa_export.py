@@ -63,6 +63,8 @@ def _strip_emphasis(text: str) -> str:
     opening mark looks up its closing one in a sorted list, where the pattern scanned on
     to the end of the line for every mark left open (quadratic on a long line of them).
     """
+    if "**" not in text and "__" not in text:
+        return text
     marks = {mark: [m.start() for m in re.finditer(f"(?={re.escape(mark)})", text)] for mark in ("**", "__")}
     closers = {mark: [q for q in found if q > 0 and not text[q - 1].isspace()] for mark, found in marks.items()}
     newlines = [m.start() for m in _NEWLINE.finditer(text)]
