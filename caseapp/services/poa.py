@@ -15,12 +15,22 @@ from caseapp.extensions import db
 from caseapp.models import Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
 from caseapp.services import audit, cases, poa_export, timeline, timezones
 from caseapp.services.errors import Conflict, ValidationFailed
-from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS, CaseFacts, PoaContent
+# The limits are re-exported: callers of this service read them from here.
+from caseapp.services.poa_content import (
+    LIST_SECTIONS,
+    MAX_DRAFT_CHARS,
+    MAX_ITEM_CHARS,
+    MAX_ITEM_LINES,
+    MAX_LIST_ITEMS,
+    MAX_SECTION_CHARS,
+    MAX_SECTION_LINES,
+    MAX_SUBJECT_CHARS,
+    SECTION_KEYS,
+    CaseFacts,
+    PoaContent,
+)
 from caseapp.services.poa_review import review as review_content
 from caseapp.services.poa_starters import starter_for
-
-MAX_SECTION_CHARS = 20000
-MAX_LIST_ITEMS = 30
 
 
 def case_facts(case: Case, tz_name: str = "UTC") -> CaseFacts:
@@ -57,7 +67,13 @@ def _newlines(text: str) -> str:
 
 
 def clean_content(data: dict[str, Any]) -> PoaContent:
-    """Validate a body of sections (lists as lists or as text with one item per line)."""
+    """Validate a body of sections (lists as lists or as text with one item per line).
+
+    The limits are in poa_content; each bad field gets its own message. A section's or
+    an item's length is counted as sent, before trimming (as the OpenAPI document's
+    maxLength says: a line break a browser sends as CRLF counts two); lines and the whole
+    draft are counted as stored.
+    """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for key in SECTION_KEYS:
@@ -70,11 +86,14 @@ def clean_content(data: dict[str, Any]) -> PoaContent:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 errors[key] = "Must be a list of texts."
                 continue
-            items = [v.strip() for v in value if v.strip()]
+            sent = [v for v in value if v.strip()]
+            items = [_newlines(v).strip() for v in sent]
             if len(items) > MAX_LIST_ITEMS:
                 errors[key] = f"At most {MAX_LIST_ITEMS} items."
-            elif any(len(v) > MAX_SECTION_CHARS for v in items):
-                errors[key] = f"An item can be at most {MAX_SECTION_CHARS:,} characters."
+            elif any(len(v) > MAX_ITEM_CHARS for v in sent):
+                errors[key] = f"An item can be at most {MAX_ITEM_CHARS:,} characters."
+            elif any(v.count("\n") >= MAX_ITEM_LINES for v in items):
+                errors[key] = f"An item can be at most {MAX_ITEM_LINES} lines."
             values[key] = items
         else:
             if value is None:
@@ -82,11 +101,24 @@ def clean_content(data: dict[str, Any]) -> PoaContent:
             if not isinstance(value, str):
                 errors[key] = "Must be text."
                 continue
-            if len(value) > MAX_SECTION_CHARS:
-                errors[key] = f"At most {MAX_SECTION_CHARS:,} characters."
-            values[key] = _newlines(value).strip()
+            limit = MAX_SUBJECT_CHARS if key == "subject" else MAX_SECTION_CHARS
+            sent_length = len(value)
+            value = _newlines(value).strip()
+            if sent_length > limit:
+                errors[key] = f"At most {limit:,} characters."
+            elif value.count("\n") >= MAX_SECTION_LINES:
+                errors[key] = f"At most {MAX_SECTION_LINES} lines."
+            values[key] = value
     if errors:
         raise ValidationFailed(errors)
+    sizes = {key: sum(map(len, value)) if key in LIST_SECTIONS else len(value) for key, value in values.items()}
+    total = sum(sizes.values())
+    if total > MAX_DRAFT_CHARS:
+        longest = max(sizes, key=sizes.get)  # the message goes beside the section that can give most
+        raise ValidationFailed(
+            {longest: f"The whole POA can be at most {MAX_DRAFT_CHARS:,} characters and this one has "
+                      f"{total:,}: shorten this section or another."},
+            f"The POA is too long: at most {MAX_DRAFT_CHARS:,} characters in all.")
     return PoaContent.from_dict(values)
 
 
@@ -177,13 +209,7 @@ def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) ->
     case = cases.get_case(actor, draft.case_id)
     content = content_of(draft)
     evidence = evidence_index(case, draft) if with_evidence else None
-    title = f"Plan of Action: {case.client.name}"
-    if fmt == "txt":
-        data = poa_export.to_text(content, evidence).encode("utf-8")
-    elif fmt == "docx":
-        data = poa_export.to_docx(content, evidence, title=title)
-    else:
-        data = poa_export.to_pdf(content, evidence, title=title)
+    data = poa_export.render(fmt, content, evidence, title=f"Plan of Action: {case.client.name}")
     filename = f"{export_basename(case, draft)}.{fmt}"
     audit.record("export", actor, target=f"POA v{draft.version} of case {case.id}", detail=fmt)
     return data, EXPORT_TYPES[fmt], filename

@@ -36,6 +36,18 @@ class PoaContent:
         return {key: list(getattr(self, key)) if key in LIST_SECTIONS else getattr(self, key) for key in SECTION_KEYS}
 
 
+# What a draft may hold. A good POA is 150 to 1,000 words (see poa_review), about 1,000 to
+# 6,500 characters in all; the limits are several times that, so no real draft meets them,
+# and small enough that no page showing a draft can be made slow. A starter for a case at
+# every limit of its own (200 ASINs, a 200-character client name) fits within them.
+MAX_SUBJECT_CHARS = 3_000      # one line; a starter's names every ASIN of the case
+MAX_SECTION_CHARS = 10_000     # introduction, root cause, closure: about 1,600 words each
+MAX_SECTION_LINES = 100
+MAX_ITEM_CHARS = 2_000         # one corrective action or preventive measure: about 300 words
+MAX_ITEM_LINES = 5
+MAX_LIST_ITEMS = 30
+MAX_DRAFT_CHARS = 30_000       # the whole draft: about 5,000 words, five times the longest good POA
+
 SECTIONS = (
     ("subject", "Subject"),
     ("introduction", "Introduction"),

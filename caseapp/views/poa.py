@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
-from caseapp.services import cases, evidence, poa, poa_diff
+from caseapp.services import cases, evidence, poa, poa_diff, poa_export
 from caseapp.services.errors import Conflict, ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS
 from caseapp.views.helpers import show_errors
@@ -118,5 +118,5 @@ def export(draft_id: int, fmt: str):
 def print_view(draft_id: int):
     draft = poa.get_draft(current_user, draft_id)
     case = cases.get_case(current_user, draft.case_id)
-    return render_template("poa/print.html", case=case, draft=draft, content=poa.content_of(draft),
-                           sections=SECTIONS, list_sections=LIST_SECTIONS)
+    return render_template("poa/print.html", case=case, draft=draft,
+                           blocks=poa_export.print_blocks(poa.content_of(draft)))

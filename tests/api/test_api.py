@@ -190,6 +190,36 @@ def test_poa_drafts_review_and_export(world, api_a):
     assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
 
 
+def test_the_api_document_states_the_poa_limits(anonymous):
+    schema = anonymous.get("/openapi.json").get_json()["components"]["schemas"]["PoaDraftInput"]
+    fields = schema["properties"]
+    assert fields["subject"]["maxLength"] == 3_000
+    assert [fields[k]["maxLength"] for k in ("introduction", "root_cause", "closure")] == [10_000] * 3
+    assert fields["corrective_actions"]["maxItems"] == 30
+    assert fields["corrective_actions"]["items"]["maxLength"] == 2_000
+    assert "30,000 characters in all" in schema["description"]
+
+
+def test_poa_draft_over_the_limits_is_refused_with_each_field(world, api_a):
+    path = f"/cases/{world.case_a.id}/poa-drafts"
+    response = api_a.post(path, json={"subject": "s" * 3_001, "corrective_actions": ["a\n" * 5 + "a"],
+                                      "preventive_measures": ["p"] * 31})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "subject": "At most 3,000 characters.",
+        "corrective_actions": "An item can be at most 5 lines.",
+        "preventive_measures": "At most 30 items.",
+    }
+    response = api_a.post(path, json={"introduction": "i" * 10_000, "root_cause": "r" * 10_000,
+                                      "closure": "c" * 10_000, "subject": "Appeal"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"] == "The POA is too long: at most 30,000 characters in all."
+    assert list(error["fields"]) == ["introduction"]
+    assert api_a.get(path).get_json()["items"] == []
+
+
 # ---- submissions and reminders ---------------------------------------------------------------
 
 def test_submission_reply_and_reminders(world, api_a):

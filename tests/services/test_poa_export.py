@@ -1,6 +1,7 @@
 """POA exports: text to paste into Seller Central, and Word and PDF files read back as a reviewer would."""
 import logging
 import os
+import re
 from dataclasses import replace
 from io import BytesIO
 
@@ -10,6 +11,7 @@ from pypdf import PdfReader
 
 from caseapp.services.poa_content import PoaContent
 from caseapp.services.poa_export import FONT_PATH, to_docx, to_pdf, to_text
+from tests.cost import LINEAR_RATIO, growth
 
 CONTENT = PoaContent(
     subject="Plan of Action: ASIN B0C7ZK4M2Q – Łódź Kitchenware Sp. z o.o. (seller ID A1LODZKW9X2M3N)",
@@ -165,3 +167,65 @@ def test_pdf_falls_back_to_helvetica_without_the_font_file(caplog):
     text = pdf_text(data)
     assert_in_order(text, ["POA - ?ód?", *HEADINGS, "Evidence enclosed"])
     assert "Müller-Grün" in text  # Latin-1 letters survive; others become "?"
+
+
+# ------------------------------------------------------------------ long and hostile text (issue 12)
+
+def filled(unit: str, size: int) -> str:
+    text = (unit * (size // len(unit) + 1))[:size].strip()
+    return text + "x" * (size - len(text))
+
+
+@has_dejavu
+def test_a_long_unbroken_word_is_cut_at_the_margin_and_kept_whole():
+    text = pdf_text(to_pdf(replace(CONTENT, root_cause="Before " + "W" * 3000 + " after.")))
+    printed = [line for line in text.splitlines() if not re.fullmatch(r"\d+ / \d+", line)]  # page footers
+    assert "Before" + "W" * 3000 + "after." in "".join("".join(printed).split())
+    pieces = [line for line in text.splitlines() if set(line) == {"W"}]
+    assert len({len(p) for p in pieces}) == 1  # every full line as wide as the text column
+    assert 30 < len(pieces[0]) < 120
+
+
+@has_dejavu
+def test_prose_is_wrapped_between_words_not_inside_them():
+    words = ["reviewed", "every", "listing", "against", "the", "trademark", "register", "and", "corrected", "titles"]
+    text = " ".join(words[i % len(words)] for i in range(600))
+    extracted = pdf_text(to_pdf(replace(CONTENT, root_cause=text)))
+    body = extracted[extracted.index("Root cause") + len("Root cause"):extracted.index("Corrective actions")]
+    printed = [word for word in body.split() if not word.isdigit() and word != "/"]  # the page footer
+    assert set(printed) == set(words)
+    assert len(printed) == 600
+
+
+@has_dejavu
+def test_text_outside_the_common_scripts_prints_with_the_whole_font():
+    armenian = "Հայաստան"  # in DejaVu Sans, not among the characters of the reduced copies
+    text = pdf_text(to_pdf(replace(CONTENT, closure=f"Thank you. {armenian}")))
+    assert armenian in text
+    assert "Łódź Kitchenware Sp. z o.o." in pdf_text(to_pdf(CONTENT))
+
+
+def test_a_stored_section_of_thousands_of_lines_keeps_every_word_in_fewer_paragraphs():
+    from caseapp.services.poa_content import MAX_SECTION_LINES
+
+    # A draft saved before the limits: one word a paragraph, 5,000 of them.
+    words = [f"w{n}" for n in range(5000)]
+    text = to_text(replace(CONTENT, root_cause="\n\n".join(words)))
+    section = text[text.index("Root cause\n"):text.index("Corrective actions\n")]
+    assert section.split()[2:] == words  # "Root", "cause", then every word, in order
+    assert section.count("\n") <= MAX_SECTION_LINES + 2
+    document = read_docx(to_docx(replace(CONTENT, root_cause="\n\n".join(words))))
+    assert len(document.paragraphs) < MAX_SECTION_LINES + 40
+    assert " ".join(p.text for p in document.paragraphs).count(" w4999") == 1
+
+
+def test_removing_emphasis_from_four_times_the_text_costs_at_most_about_four_times_as_much():
+    # "**" and "__" opened and never closed: the pattern looked to the end of the line each time.
+    ratio = growth(lambda n: replace(CONTENT, root_cause=filled("**a __b ", n)), to_text, 5_000)
+    assert ratio < LINEAR_RATIO, f"4x the text cost {ratio:.1f}x"
+
+
+@pytest.mark.parametrize("text", ["**bold** and __bold__", "** not bold **", "**a **b** c**", "__x\n__", "a**b**c"])
+def test_emphasis_marks_go_as_the_pattern_took_them(text):
+    want = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    assert to_text(PoaContent(root_cause=text)) == f"Root cause\n{want.strip()}\n"

@@ -1,10 +1,21 @@
 """The automatic POA review: each rule fires where a reviewer would object, and only there."""
+import random
+import re
 from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from caseapp.services.poa_content import SECTION_KEYS, CaseFacts, PoaContent
+from caseapp.services import poa_review
+from caseapp.services.poa_content import (
+    MAX_DRAFT_CHARS,
+    MAX_ITEM_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_SECTION_CHARS,
+    SECTION_KEYS,
+    CaseFacts,
+    PoaContent,
+)
 from caseapp.services.poa_review import (
     MAX_WORDS,
     MIN_WORDS,
@@ -14,6 +25,7 @@ from caseapp.services.poa_review import (
     review,
 )
 from caseapp.services.poa_starters import starter_for
+from tests.cost import LINEAR_RATIO, cpu_per_call, growth
 
 FACTS = CaseFacts(
     client_name="Alpine Trail Outfitters",
@@ -414,3 +426,127 @@ def test_a_one_liner_poa_is_too_short():
     )
     [finding] = found(draft, "too_short")
     assert f"{MIN_WORDS}" in finding.message
+
+
+# ------------------------------------------------------------------ cost (issue 12)
+# Each rule's work grows linearly with the text: the worst input found for each, in one
+# section of n and of 4n characters. The larger is over today's section limit, as a draft
+# stored before the limits may be, and within what the review reads (MAX_DRAFT_CHARS).
+
+def filled(unit: str, size: int) -> str:
+    text = (unit * (size // len(unit) + 1))[:size].strip()
+    return text + "x" * (size - len(text))
+
+
+WORST_TEXT = {
+    "apostrophes opened and never closed": lambda n: filled(" 'x", n),
+    "quotes of both kinds never closed": lambda n: filled(' "x \'y', n),
+    "blame phrases, every one negated": lambda n: filled("not the buyers fault ", n),
+    "negations (distancing), no clause break": lambda n: filled("rather than blame the carrier and we ", n),
+    "square brackets never closed": lambda n: filled("[", n),
+    "one long word holding many phrases": lambda n: "not " + filled("sabotage-", n - 4),
+    "one long word": lambda n: filled("x", n),
+}
+SIZE = MAX_DRAFT_CHARS // 6  # 4 x SIZE fits in what the review reads
+
+
+@pytest.mark.parametrize("make", WORST_TEXT.values(), ids=WORST_TEXT.keys())
+def test_reviewing_four_times_the_text_costs_at_most_about_four_times_as_much(make):
+    ratio = growth(lambda n: PoaContent(root_cause=make(n)), lambda draft: review(draft, FACTS), SIZE)
+    assert ratio < LINEAR_RATIO, f"4x the text cost {ratio:.1f}x"
+
+
+def test_reviewing_four_times_the_list_items_costs_at_most_about_four_times_as_much():
+    item = filled("not the buyers fault, 'x \"y [z ", 1_000)
+    ratio = growth(lambda n: PoaContent(corrective_actions=(item,) * n, preventive_measures=(item,) * n),
+                   lambda draft: review(draft, FACTS), MAX_LIST_ITEMS // 4)
+    assert ratio < LINEAR_RATIO, f"4x the items cost {ratio:.1f}x"
+
+
+def test_comparing_with_a_starter_costs_at_most_a_bounded_amount():
+    # Few words repeated in shifted patterns: difflib's worst case (cubic), yet close enough
+    # in length and vocabulary to the starter that the cheap upper bounds do not rule it out.
+    def make(n):
+        return replace(GOOD, root_cause="a a b " * n), PoaContent(root_cause="a b b " * n)
+    ratio = growth(make, lambda pair: review(pair[0], FACTS, starter=pair[1]), 60)
+    assert ratio < LINEAR_RATIO, f"4x the words cost {ratio:.1f}x"
+
+
+def test_a_stored_draft_over_a_section_limit_is_reviewed_and_flagged():
+    # Saved before the limits: the root cause is over its 10,000 characters.
+    long = replace(GOOD, root_cause=GOOD.root_cause + " We checked the orders." * 500 + " It was Amazon's fault.")
+    findings = review(long, FACTS)
+    [over] = [f for f in findings if f.code == "over_limit"]
+    assert (over.severity, over.section) == ("error", None)
+    assert "cannot be saved again as it is" in over.message
+    assert found(long, "blame") != []  # all of it was read
+
+
+def test_of_a_stored_draft_over_the_whole_limit_only_the_limit_is_read():
+    text = filled("We checked the orders. ", MAX_SECTION_CHARS * 2)
+    long = replace(GOOD, introduction=text, root_cause=text, closure=text + " It was Amazon's fault.")
+    findings = review(long, FACTS)
+    [over] = [f for f in findings if f.code == "over_limit"]
+    total = sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in long.as_dict().values())
+    assert f"This version has {total:,} characters" in over.message
+    assert f"only its first {MAX_DRAFT_CHARS:,} were reviewed" in over.message
+    assert not [f for f in findings if f.code in ("missing_section", "too_long", "blame")]
+
+
+def test_a_draft_within_the_limits_gets_no_over_limit_finding():
+    at_limit = replace(GOOD, root_cause=filled("We checked the orders. ", MAX_SECTION_CHARS))
+    assert found(at_limit, "over_limit") == []
+
+
+def test_reviewing_a_stored_draft_of_the_old_size_costs_what_one_at_the_limits_does():
+    # What the code before issue 12 let a draft hold: 20,000 characters a section and item.
+    old_size = 20_000
+
+    def draft(size, item_size):
+        text = filled("not the buyers fault 'x [y ", size)
+        item = filled("not the buyers fault 'x [y ", item_size)
+        return PoaContent(subject=text, introduction=text, root_cause=text, closure=text,
+                          corrective_actions=(item,) * MAX_LIST_ITEMS, preventive_measures=(item,) * MAX_LIST_ITEMS)
+    at_limits = cpu_per_call(lambda: review(draft(MAX_SECTION_CHARS, MAX_ITEM_CHARS), FACTS))
+    stored = cpu_per_call(lambda: review(draft(old_size, old_size), FACTS))
+    assert stored < 2 * at_limits, f"the old-size draft cost {stored / at_limits:.1f}x"
+
+
+# ------------------------------------------------------------------ the fast paths find what the patterns find
+
+OLD_QUOTED = re.compile(r'"[^"]*"|(?<!\w)\'.+?\'(?!\w)', re.S)
+
+
+def random_texts(pieces: list[str], count: int, longest: int, seed: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        yield "".join(rng.choice(pieces) for _ in range(rng.randint(0, longest)))
+
+
+def test_quotations_are_found_where_the_plain_pattern_finds_them():
+    for text in random_texts(["'", '"', "a", " ", "b.", "x'", "'s", "é", "_"], 20_000, 14, seed=1):
+        assert list(poa_review._quoted_spans(text)) == [m.span() for m in OLD_QUOTED.finditer(text)], text
+
+
+def test_placeholders_are_found_where_the_plain_pattern_finds_them():
+    pieces = ["[", "]", "a", " ", "TBD", "xxx", "X", "lorem ipsum", "lorem", " ipsum", "_", "é", "Todo"]
+    for text in random_texts(pieces, 20_000, 12, seed=2):
+        want = [m.span() for m in poa_review._PLACEHOLDER.finditer(text)]
+        assert [m.span() for m in poa_review._placeholder_matches(text)] == want, text
+
+
+def test_blame_patterns_are_tried_wherever_a_full_scan_finds_them():
+    words = sorted(poa_review._PARTY_WORDS | poa_review._ARTICLES) + [
+        "fault", "blame", "blamed", "caused", "by", "due", "to", "error", "errors", "mistake", "negligence", "of",
+        "false", "complaints", "sabotaged", "sabotage-sabotage", "was", "were", "wrongly", "unfairly", "suspended",
+        "flagged", "unfair", "suspension", "in", "not", "no", "our", "beyond", "control", "out", "we", "are",
+        "responsible", "at", "is", "lies", "with", "misunderstood", "did", "read", "part", "mistakenly",
+        "service", "who", "'s", "owner", "owners", "company", "center", "mail", "office", ".com", "sofa", "xthe",
+        "cuſtomers", "\u212aarrier", "AMAZON", "Buyers'", ",", ".", '"', "'", " ", " ", " ", " ", "  "]
+    rng = random.Random(3)
+    for _ in range(3_000):
+        text = poa_review._without_quotes(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
+        scanned = poa_review._Scanned(text)
+        for pattern in poa_review._BLAME_PATTERNS:
+            want = [m.span() for m in pattern.regex.finditer(text)]
+            assert [m.span() for m in poa_review._matches(pattern, scanned)] == want, (pattern.regex.pattern, text)

@@ -93,7 +93,7 @@ def test_starter_dates_the_notice_in_the_consultants_zone(world):
 def test_clean_content_lists_every_bad_field_at_once():
     with pytest.raises(ValidationFailed) as error:
         poa.clean_content(body(
-            subject="x" * (poa.MAX_SECTION_CHARS + 1),
+            subject="x" * (poa.MAX_SUBJECT_CHARS + 1),
             root_cause=42,
             corrective_actions=[f"Action {n}" for n in range(poa.MAX_LIST_ITEMS + 1)],
             preventive_measures=["fine", 7],
@@ -101,7 +101,7 @@ def test_clean_content_lists_every_bad_field_at_once():
         ))
     fields = error.value.fields
     assert set(fields) == {"subject", "root_cause", "corrective_actions", "preventive_measures", "closure"}
-    assert fields["subject"] == "At most 20,000 characters."
+    assert fields["subject"] == "At most 3,000 characters."
     assert fields["root_cause"] == "Must be text."
     assert fields["corrective_actions"] == "At most 30 items."
     assert fields["preventive_measures"] == "Must be a list of texts."
@@ -110,7 +110,7 @@ def test_clean_content_lists_every_bad_field_at_once():
 
 def test_clean_content_refuses_an_overlong_list_item():
     with pytest.raises(ValidationFailed) as error:
-        poa.clean_content(body(corrective_actions=["y" * (poa.MAX_SECTION_CHARS + 1)]))
+        poa.clean_content(body(corrective_actions=["y" * (poa.MAX_ITEM_CHARS + 1)]))
     assert set(error.value.fields) == {"corrective_actions"}
 
 
@@ -134,10 +134,71 @@ def test_a_list_of_exactly_the_maximum_is_accepted():
     assert len(poa.clean_content(body(corrective_actions=items)).corrective_actions) == poa.MAX_LIST_ITEMS
 
 
+@pytest.mark.parametrize("key,limit,message", [
+    ("subject", poa.MAX_SUBJECT_CHARS, "At most 3,000 characters."),
+    ("introduction", poa.MAX_SECTION_CHARS, "At most 10,000 characters."),
+    ("root_cause", poa.MAX_SECTION_CHARS, "At most 10,000 characters."),
+    ("closure", poa.MAX_SECTION_CHARS, "At most 10,000 characters."),
+])
+def test_each_text_section_takes_up_to_its_limit(key, limit, message):
+    assert len(getattr(poa.clean_content(body(**{key: "x" * limit})), key)) == limit
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(body(**{key: "x" * (limit + 1)}))
+    assert error.value.fields == {key: message}
+
+
+def test_a_length_is_counted_as_sent_as_the_api_document_says():
+    # maxLength in the OpenAPI document: what is sent, spaces and CRLF line breaks included.
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(body(root_cause=" " + "x" * poa.MAX_SECTION_CHARS))
+    assert error.value.fields == {"root_cause": "At most 10,000 characters."}
+    with pytest.raises(ValidationFailed):
+        poa.clean_content(body(corrective_actions=["y" * poa.MAX_ITEM_CHARS + " "]))
+    stored = poa.clean_content(body(closure="Thanks.\r\n\r\nDana"))
+    assert stored.closure == "Thanks.\n\nDana"
+
+
+def test_a_section_takes_up_to_its_number_of_lines():
+    lines = ["Thank you."] * poa.MAX_SECTION_LINES
+    assert poa.clean_content(body(closure="\n".join(lines))).closure.count("\n") == poa.MAX_SECTION_LINES - 1
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(body(closure="\n".join(lines + ["Dana"])))
+    assert error.value.fields == {"closure": "At most 100 lines."}
+
+
+def test_a_list_item_takes_up_to_its_length_and_lines():
+    assert poa.clean_content(body(corrective_actions=["y" * poa.MAX_ITEM_CHARS])).corrective_actions
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(body(preventive_measures=["fine", "line\n" * poa.MAX_ITEM_LINES + "one too many"]))
+    assert error.value.fields == {"preventive_measures": "An item can be at most 5 lines."}
+
+
+def test_the_whole_draft_has_a_limit_named_beside_its_longest_section():
+    # Every section within its own limit; 30,000 characters in all, then 31,000.
+    fitting = body(subject="s" * 1000, introduction="i" * 9000, root_cause="r" * 10_000, closure="c" * 8000,
+                   corrective_actions=["a" * 1000], preventive_measures=["p" * 1000])
+    assert poa.clean_content(fitting)
+    with pytest.raises(ValidationFailed) as error:
+        poa.clean_content(dict(fitting, closure="c" * 9000))
+    assert error.value.message == "The POA is too long: at most 30,000 characters in all."
+    assert error.value.fields == {"root_cause": "The whole POA can be at most 30,000 characters and this one "
+                                                "has 31,000: shorten this section or another."}
+
+
+def test_a_starter_for_a_case_at_every_limit_can_be_saved_as_it_is(world):
+    client = make_client(world.consultant_a, name="Harbor " * 28 + "Ltd", seller_id="A1B2C3D4E5F6G7")
+    asins = [f"B{n:09d}" for n in range(200)]
+    case = make_case(world.consultant_a, client, title="T" * 200, kind="listing_deactivation", asins=asins)
+    starter = poa.start_from_starter(world.consultant_a, case.id)
+    content = poa.clean_content(poa.content_of(starter).as_dict())
+    assert content == poa.content_of(starter)
+    assert asins[-1] in content.subject
+
+
 def test_invalid_save_adds_no_version(world):
     poa.start_from_starter(world.consultant_a, world.case_a.id)
     with pytest.raises(ValidationFailed):
-        poa.save_version(world.consultant_a, world.case_a.id, body(root_cause="z" * 20001))
+        poa.save_version(world.consultant_a, world.case_a.id, body(root_cause="z" * (poa.MAX_SECTION_CHARS + 1)))
     db.session.rollback()
     assert [d.version for d in poa.versions(world.consultant_a, world.case_a.id)] == [1]
     assert [e.kind for e in events(world.case_a.id)] == ["poa_created"]
@@ -244,3 +305,31 @@ def test_export_names_the_file_after_client_case_and_version(world):
     assert data.decode("utf-8").startswith("Subject\nPlan of Action: deactivated listing")
     with pytest.raises(ValidationFailed):
         poa.export(world.consultant_a, draft.id, "html")
+
+
+def test_an_export_is_made_once_until_what_it_prints_changes(world, monkeypatch):
+    from caseapp.services import evidence, poa_export
+    from werkzeug.datastructures import FileStorage
+    from io import BytesIO
+
+    made = []
+    real = poa_export.to_pdf
+    monkeypatch.setattr(poa_export, "to_pdf", lambda *args, **kwargs: made.append(1) or real(*args, **kwargs))
+    # Text no other test exports, so no earlier test's file is kept for it.
+    draft = poa.save_version(world.consultant_a, world.case_a.id, body(closure=f"Thanks, {id(made)}."))
+    upload = FileStorage(stream=BytesIO(b"Invoice 1: 14 units.\n"), filename="invoice.txt", content_type="text/plain")
+    row = evidence.upload(world.consultant_a, world.case_a.id, upload, "invoice", "Supplier invoice")
+    first = poa.export(world.consultant_a, draft.id, "pdf", with_evidence=True)[0]
+    assert poa.export(world.consultant_a, draft.id, "pdf", with_evidence=True)[0] == first
+    assert len(made) == 1
+    # Each thing the file prints besides the version makes a new one: the evidence index...
+    evidence.update(world.consultant_a, row.id, "Supplier invoice, March", "invoice")
+    poa.export(world.consultant_a, draft.id, "pdf", with_evidence=True)
+    assert len(made) == 2
+    # ... and the client's name in the title.
+    from caseapp.services import clients
+    clients.update_client(world.consultant_a, world.client_a.id, {"name": "Harbor Lane Home Goods GmbH"})
+    poa.export(world.consultant_a, draft.id, "pdf", with_evidence=True)
+    assert len(made) == 3
+    poa.export(world.consultant_a, draft.id, "pdf")  # without the index
+    assert len(made) == 4

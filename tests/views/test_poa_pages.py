@@ -136,19 +136,21 @@ def test_a_list_section_entered_one_item_per_line_becomes_a_list(signed_in, worl
 
 def test_validation_errors_rerender_the_editor_with_the_typed_text(signed_in, world):
     v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
-    typed = "Our root cause, typed with care. " + "x" * 20_000
+    typed = "Our root cause, typed with care. " + "x" * poa.MAX_SECTION_CHARS
     response = signed_in.post(f"/poa/{v1.id}", data=form(
-        root_cause=typed, closure="c" * 20_001, subject="s" * 20_001,
+        root_cause=typed, closure="c" * (poa.MAX_SECTION_CHARS + 1), subject="s" * (poa.MAX_SUBJECT_CHARS + 1),
         introduction="My unsaved introduction & more"))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Please correct the highlighted fields." in flashes(page)
     # Each bad field is highlighted, with its message beside it, once.
-    assert page.count("At most 20,000 characters.") == 3
-    for name in ("subject", "root_cause", "closure"):
+    assert page.count("At most 10,000 characters.") == 2
+    assert page.count("At most 3,000 characters.") == 1
+    for name, message in (("subject", "At most 3,000 characters."), ("root_cause", "At most 10,000 characters."),
+                          ("closure", "At most 10,000 characters.")):
         assert re.search(rf'class="form-control is-invalid"[^>]*name="{name}"', page), name
         assert re.search(rf'name="{name}"[^>]*>[^<]*(</textarea>)?\s*<div class="invalid-feedback d-block">'
-                         r"At most 20,000 characters.</div>", page), name
+                         rf"{message}</div>", page), name
     assert not re.search(r'is-invalid[^"]*"[^>]*name="introduction"', page)
     assert "Our root cause, typed with care. xxx" in page        # the typed text is still in the box
     assert "My unsaved introduction &amp; more" in page
@@ -164,6 +166,51 @@ def test_too_many_list_items_are_refused(signed_in, world):
     assert "At most 30 items." in response.get_data(as_text=True)
     assert "Measure 30" in response.get_data(as_text=True)
     assert len(drafts(world.case_a.id)) == 1
+
+
+def test_a_draft_too_long_in_all_is_refused_beside_its_longest_section(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    response = signed_in.post(f"/poa/{v1.id}", data=form(
+        introduction="i" * 9_000, root_cause="r" * 10_000, closure="c" * 9_000, subject="s" * 2_500))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The POA is too long: at most 30,000 characters in all." in flashes(page)
+    assert re.search(r'name="root_cause"[^>]*>[^<]*</textarea>\s*<div class="invalid-feedback d-block">'
+                     r"The whole POA can be at most 30,000 characters and this one has 30,6\d\d: "
+                     r"shorten this section or another.</div>", page)
+    assert page.count("invalid-feedback d-block") == 1
+    assert "r" * 10_000 in page  # what was typed is still there
+    assert len(drafts(world.case_a.id)) == 1
+
+
+def stored_before_the_limits(case_id, author_id):
+    """A version of the size the code before issue 12 let a draft have, as it was stored."""
+    def text(name):
+        return " ".join(f"{name}{n}" for n in range(2_500))[:20_000].rsplit(" ", 1)[0] + f" END-{name}"
+    draft = PoaDraft(case_id=case_id, version=len(drafts(case_id)) + 1, author_id=author_id,
+                     subject=text("subject"), introduction=text("intro"), root_cause=text("cause"),
+                     corrective_actions=[text(f"action{n}") for n in range(30)],
+                     preventive_measures=[text(f"measure{n}") for n in range(30)], closure=text("closure"))
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def test_a_draft_stored_before_the_limits_still_shows_and_exports_whole(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    old = stored_before_the_limits(world.case_a.id, world.consultant_a.id)
+    editor = signed_in.get(f"/poa/{old.id}").get_data(as_text=True)
+    assert 'data-code="over_limit"' in editor
+    assert "END-closure" in editor and "END-measure29" in editor  # in the boxes, nothing cut
+    printed = signed_in.get(f"/poa/{old.id}/print").get_data(as_text=True)
+    assert "END-intro" in printed and "END-measure29" in printed
+    text = signed_in.get(f"/poa/{old.id}/export/txt").get_data(as_text=True)
+    for name in ("subject", "intro", "cause", "action29", "measure29", "closure"):
+        assert f"END-{name}" in text, name
+    for fmt in ("docx", "pdf"):
+        assert signed_in.get(f"/poa/{old.id}/export/{fmt}").status_code == 200
+    compare = signed_in.get(f"/poa/{old.id}/compare?with={v1.id}")
+    assert compare.status_code == 200 and "END-closure" in compare.get_data(as_text=True)
 
 
 def test_save_without_csrf_token_is_refused(browser, world):

@@ -6,6 +6,15 @@ from functools import lru_cache
 from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, ROLES, STATUSES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
+from caseapp.services.poa_content import (
+    MAX_DRAFT_CHARS,
+    MAX_ITEM_CHARS,
+    MAX_ITEM_LINES,
+    MAX_LIST_ITEMS,
+    MAX_SECTION_CHARS,
+    MAX_SECTION_LINES,
+    MAX_SUBJECT_CHARS,
+)
 from caseapp.services.poa_review import ERROR, WARNING
 
 TS = {"type": "string", "format": "date-time"}
@@ -55,11 +64,12 @@ CASE_IN = {
     "opened_at": {**TS_NULL, "description": "When Amazon's notice came; null or absent: now"},
     "priority": {"type": "string", "enum": list(PRIORITIES)},
 }
+_ITEMS = {"type": "array", "maxItems": MAX_LIST_ITEMS,
+          "items": {**text(MAX_ITEM_CHARS), "description": f"At most {MAX_ITEM_LINES} lines"}}
+_SECTION = {**text(MAX_SECTION_CHARS), "description": f"At most {MAX_SECTION_LINES} lines"}
 POA_IN = {
-    "subject": text(20000), "introduction": text(20000), "root_cause": text(20000),
-    "corrective_actions": {"type": "array", "maxItems": 30, "items": text(20000)},
-    "preventive_measures": {"type": "array", "maxItems": 30, "items": text(20000)},
-    "closure": text(20000),
+    "subject": text(MAX_SUBJECT_CHARS), "introduction": _SECTION, "root_cause": _SECTION,
+    "corrective_actions": _ITEMS, "preventive_measures": _ITEMS, "closure": _SECTION,
 }
 
 SCHEMAS = {
@@ -90,7 +100,9 @@ SCHEMAS = {
     "Note": obj({"id": ID, "case_id": ID, "author_id": ID_NULL, "body": {"type": "string"},
                  "created_at": TS, "edited_at": {**TS_NULL, "description": "The last edit; null: never edited"}},
                 ["id", "case_id", "body", "created_at", "edited_at"]),
-    "PoaDraftInput": obj(POA_IN),
+    "PoaDraftInput": {**obj(POA_IN), "description": (
+        f"At most {MAX_DRAFT_CHARS:,} characters in all (trimmed, line breaks as one); over that the "
+        "422 names the longest section in `fields`.")},
     "PoaDraft": obj({**{k: {"type": "string"} for k in ("subject", "introduction", "root_cause", "closure")},
                      "corrective_actions": {"type": "array", "items": {"type": "string"}},
                      "preventive_measures": {"type": "array", "items": {"type": "string"}},

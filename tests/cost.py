@@ -1,0 +1,34 @@
+"""CPU cost of a call, for tests that an algorithm's work grows linearly with its input.
+
+Never a speed target: a test compares the cost of the same call at two sizes (n and 4n),
+where linear work gives a ratio near 4 and quadratic work near 16, and asserts it stays
+under 8. Each figure is the best of a few rounds of repeated calls, so that a busy
+machine or a timer's resolution does not decide it.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+LINEAR_RATIO = 8.0
+
+
+def cpu_per_call(call: Callable[[], object], rounds: int = 3, at_least: float = 0.02) -> float:
+    """Seconds of CPU per call: the best of `rounds`, each repeating the call for `at_least` seconds."""
+    best = float("inf")
+    for _ in range(rounds):
+        calls, started = 0, time.process_time()
+        while True:
+            call()
+            calls += 1
+            spent = time.process_time() - started
+            if spent >= at_least:
+                break
+        best = min(best, spent / calls)
+    return best
+
+
+def growth(make: Callable[[int], object], call: Callable[[object], object], n: int) -> float:
+    """cost(4n) / cost(n) of call(make(size))."""
+    small, large = make(n), make(4 * n)
+    return cpu_per_call(lambda: call(large)) / cpu_per_call(lambda: call(small))
