@@ -11,6 +11,7 @@ from caseapp.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from caseapp.models import User
 from caseapp.services import accounts, audit, passwords
 from caseapp.services.errors import ValidationFailed
+from caseapp.services.parsing import parse_id
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("auth", __name__)
@@ -19,7 +20,8 @@ bp = Blueprint("auth", __name__)
 def load_user(user_id: str):
     """The user of a session or remember-me cookie, if its session version is still current."""
     raw_id, _, version = user_id.partition(":")
-    user = db.session.get(User, int(raw_id)) if raw_id.isdigit() else None
+    user_id = parse_id(raw_id)
+    user = db.session.get(User, user_id) if user_id else None
     if user is None or not user.active or version != str(user.session_version):
         return None
     return user

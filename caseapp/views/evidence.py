@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField, TextAreaField
+from flask_wtf.file import MultipleFileField  # only real files: a text field of that name is none
+from wtforms import SelectField, TextAreaField
 
 from caseapp.models import Evidence
 from caseapp.services import cases, evidence

@@ -6,12 +6,13 @@ from functools import lru_cache
 from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, STATUSES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
+from caseapp.services.parsing import MAX_ID, MAX_PAGE
 from caseapp.services.poa_review import ERROR, WARNING
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-ID_NULL = {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_NULL = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}
 
 
 def ref(name: str) -> dict:
@@ -167,7 +168,7 @@ def query(name: str, schema: dict, description: str = "") -> dict:
     return param
 
 
-PAGING = [query("page", {"type": "integer", "minimum": 1}),
+PAGING = [query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
           query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]
 READ = ("400", "401", "404", "429")
 WRITE = ("400", "401", "404", "415", "422", "429")

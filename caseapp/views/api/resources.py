@@ -14,7 +14,7 @@ from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.services.paging import BadCursor
 from caseapp.views.api import serialize
-from caseapp.views.api.core import MAX_ID, body, bp, int_arg, listing, moment, page_args, user
+from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
 from caseapp.views.evidence import send_file_row as send_evidence
 
@@ -70,9 +70,9 @@ def _case_filters() -> CaseFilters:
     if status is not None and status not in STATUSES:
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(STATUSES) + "."},
                                "Invalid query parameter.")
-    assignee = int_arg("assignee_id", maximum=MAX_ID)
+    assignee = int_arg("assignee_id")
     page, _ = page_args()
-    return CaseFilters(status=status or "", client_id=int_arg("client_id", maximum=MAX_ID),
+    return CaseFilters(status=status or "", client_id=int_arg("client_id"),
                        assignee=str(assignee) if assignee else "all",
                        q=request.args.get("q", "")[:200], page=page,
                        after=request.args.get("after", ""))
