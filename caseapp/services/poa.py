@@ -162,6 +162,7 @@ def review(actor: User, draft_id: int) -> list:
     return review_content(content_of(draft), case_facts(case, actor.effective_timezone))
 
 
+# Whole Content-Type values, sent as they are (the text is encoded as UTF-8 below).
 EXPORT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

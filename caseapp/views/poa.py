@@ -106,9 +106,15 @@ def compare(draft_id: int):
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    data, content_type, filename = poa.export(current_user, draft_id, fmt,
-                                              with_evidence=request.args.get("evidence") == "1")
-    # content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    return export_response(*poa.export(current_user, draft_id, fmt,
+                                       with_evidence=request.args.get("evidence") == "1"))
+
+
+def export_response(data: bytes, content_type: str, filename: str) -> Response:
+    """An export as an attachment, for the page and the API alike.
+
+    content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    """
     return Response(data, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})

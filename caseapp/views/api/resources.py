@@ -17,6 +17,7 @@ from caseapp.views.api import serialize
 from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
 from caseapp.views.evidence import send_file_row as send_evidence
+from caseapp.views.poa import export_response
 
 CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
 CASE_FIELDS = {"client_id", "title", "kind", "reason", "asins", "assignee_id", "amazon_notice",
@@ -169,10 +170,8 @@ def draft_export(draft_id: int):
     if with_evidence not in ("0", "1"):
         raise ValidationFailed({"evidence": "Use 1 to append the evidence index, 0 not to."},
                                "Invalid query parameter.")
-    data, mimetype, filename = poa.export(user(), draft_id, request.args.get("format", "txt"),
-                                          with_evidence=with_evidence == "1")
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
+                                       with_evidence=with_evidence == "1"))
 
 
 # ---- submissions, replies, reminders ------------------------------------------------------
