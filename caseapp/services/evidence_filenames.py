@@ -59,7 +59,7 @@ def ascii_name(display_name: str) -> str:
     filename*: accents taken off ("Müller" gives "Muller"), other characters dropped or
     made "_". Built here: werkzeug's own fallback only strips what is not ASCII after
     NFKD, which turns fullwidth "．．／" into "../"."""
-    name = re.sub(r"_+", "_", _NOT_ASCII_NAME.sub("_", ascii_letters(download_name(display_name))))
+    name = _NOT_ASCII_NAME.sub("_", ascii_letters(download_name(display_name)))
     return _file_system_safe(" ".join(name.split()))
 
 
