@@ -12,9 +12,9 @@ The archive is a gzip-compressed tar holding, in this order:
                                           key (see backup_trust), and the key's id
 
 The manifest and its signature come last, so an archive cut short has none and is
-refused as incomplete. The archive is written under a temporary name beside its final one and
-renamed into place when complete; it is readable by its owner only (it holds password
-hashes and the clients' files).
+refused as incomplete. The archive is written under a temporary name beside its final
+one and renamed into place when complete; it is readable by its owner only (it holds
+password hashes and the clients' files).
 
 Consistency. SQLite: the backup API copies every page in one step, inside one read
 transaction, so the snapshot is one moment of the database even while the app writes
@@ -28,10 +28,10 @@ Restore first reads the archive through without writing anything: an archive tha
 unsigned or signed with another key, or whose members do not match the signed manifest,
 is refused there. It then reads it again into a staging area, checking every checksum
 against the same manifest, and checks that the snapshot holds only caseapp's own tables
-and indexes (backup_trust) before it changes anything. Evidence blobs go in first (content-addressed: a blob already
-there under its name is kept), then the database is replaced in one transaction (SQLite:
-the backup API in reverse; PostgreSQL: `pg_restore --clean --single-transaction` of
-exactly the checked entries, `--use-list`). If the
+and indexes (backup_trust) before it changes anything. Evidence blobs go in first
+(content-addressed: a blob already there under its name is kept), then the database is
+replaced in one transaction (SQLite: the backup API in reverse; PostgreSQL: `pg_restore
+--clean --single-transaction` of exactly the checked entries, `--use-list`). If the
 database step fails, the blobs this restore added are taken away again.
 """
 from __future__ import annotations

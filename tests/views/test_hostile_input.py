@@ -15,6 +15,7 @@ Exceptions are answered as in production (a 500 page), and each is named in the 
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -103,7 +104,7 @@ class Scene:
         return self._first(Reminder, Reminder.submission_id == self.submission())
 
     def evidence(self) -> int:
-        upload = FileStorage(__import__("io").BytesIO(b"%PDF-1.4 invoice"), "invoice.pdf")
+        upload = FileStorage(io.BytesIO(b"%PDF-1.4 invoice"), "invoice.pdf")
         return (self._first(Evidence, Evidence.case_id == self.case_id)
                 or evidence.upload(self.world.consultant_a, self.case_id, upload, "invoice").id)
 
