@@ -136,7 +136,8 @@ for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
-    "400": "The request is malformed (e.g. not JSON, or text with NUL characters).", "401": "No valid API token.",
+    "400": ("The request is malformed: not JSON, text with NUL characters or lone surrogates, "
+            "or a JSON body nested more than 64 levels deep."), "401": "No valid API token.",
     "403": "Your role does not allow this.", "404": "No such object in your agency.",
     "409": "Not possible in the object's current state.", "413": "The upload is too large.",
     "415": "The body is not JSON (or not the expected media type).",
