@@ -164,6 +164,13 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
 
+    # Signs backup manifests (HMAC-SHA256): `flask restore` takes only archives signed with
+    # one of these keys. Several keys, comma-separated (or one per line in the file): the
+    # first signs, every one verifies. Only `flask backup` and `flask restore` need them.
+    BACKUP_SIGNING_KEY = os.environ.get("BACKUP_SIGNING_KEY") or None
+    BACKUP_SIGNING_KEY_FILE = os.environ.get("BACKUP_SIGNING_KEY_FILE") or None
+    BACKUP_SIGNING_KEY_GENERATE = False
+
     BOOTSTRAP_SERVE_LOCAL = True
     WTF_CSRF_TIME_LIMIT = None  # a form left open all day must still submit
     CASES_PER_PAGE = 25
@@ -194,6 +201,10 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    # A laptop gets a key generated once into instance/, unless one is given.
+    BACKUP_SIGNING_KEY_FILE = os.environ.get("BACKUP_SIGNING_KEY_FILE") or (
+        None if os.environ.get("BACKUP_SIGNING_KEY") else str(INSTANCE_DIR / "backup_signing_key"))
+    BACKUP_SIGNING_KEY_GENERATE = True
 
     @classmethod
     def init_secret(cls) -> str:
@@ -204,6 +215,8 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"
+    BACKUP_SIGNING_KEY = "testing-backup-signing-key-0123456789abcdef"
+    BACKUP_SIGNING_KEY_FILE = None
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
     SQLALCHEMY_DATABASE_URI = (os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SESSION_COOKIE_SECURE = False

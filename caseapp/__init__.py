@@ -77,11 +77,11 @@ def register_extensions(app: Flask) -> None:
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` limited to what an integer column holds: a bigger id is a 404, not a 500."""
 
-    LIMIT = 2**31 - 1
-
     def to_python(self, value: str) -> int:
+        from caseapp.services.parsing import MAX_ID
+
         number = super().to_python(value)
-        if number > self.LIMIT:
+        if number > MAX_ID:
             raise NotFound()  # a missing object, like any other unknown id
         return number
 

@@ -119,15 +119,17 @@ def run_due(now_text: str | None) -> None:
 
 
 def _parse_now(text: str | None) -> datetime:
+    from caseapp.services import parsing
+
     if not text:
         return datetime.now(timezone.utc)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 date and time", param_hint="--now")
-    if moment.tzinfo is None:
+    moment = parsing.parse_moment(text)
+    if moment is None and parsing.parse_local_moment(text) is not None:
         raise click.BadParameter("give a time zone offset, e.g. 2026-11-29T09:00:00+00:00",
                                  param_hint="--now")
+    if moment is None:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date and time between the years "
+                                 f"{parsing.EARLIEST.year} and {parsing.LATEST.year}", param_hint="--now")
     return moment.astimezone(timezone.utc)
 
 

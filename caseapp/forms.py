@@ -15,6 +15,42 @@ from wtforms.validators import DataRequired, Optional
 
 from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
 from caseapp.models import MARKETPLACES
+from caseapp.services import parsing
+
+DATE_HELP = (f"Give a date from {parsing.EARLIEST:%d %b %Y} to {parsing.LATEST:%d %b %Y}, "
+             "e.g. 2026-11-29.")
+
+
+# The fields that read numbers and dates go through services.parsing, like every other
+# number and date of a request: ASCII digits, values the columns and the calendar hold.
+
+class WholeNumberField(IntegerField):
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parsing.whole_number(valuelist[0], maximum=parsing.MAX_ID)
+        if self.data is None:
+            raise ValueError("Give a whole number, in the digits 0-9.")
+
+
+class DayField(DateField):
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parsing.parse_date(" ".join(valuelist))
+        if self.data is None:
+            raise ValueError(DATE_HELP)
+
+
+class LocalMomentField(DateTimeLocalField):
+    """A date and time in the person's own zone, without an offset (datetime-local)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parsing.parse_local_moment(" ".join(valuelist))
+        if self.data is None:
+            raise ValueError("Give a date and time such as 2026-11-29 14:30.")
 
 
 class LoginForm(FlaskForm):
@@ -44,7 +80,7 @@ class CaseForm(FlaskForm):
     priority = SelectField("Priority", choices=list(PRIORITY_LABELS.items()), default="normal")
     assignee_id = SelectField("Assignee")
     asins = TextAreaField("ASINs", description="10 letters and digits each; separate with commas, spaces or new lines.")
-    opened_at = DateField("Notice date", validators=[Optional()],
+    opened_at = DayField("Notice date", validators=[Optional()],
                           description="When Amazon's notice arrived. Leave empty for today.")
     amazon_notice = TextAreaField("Amazon's notice", description="Paste the notice text as Amazon sent it.")
 
@@ -85,7 +121,7 @@ class UserEditForm(FlaskForm):
 
 class AgencySettingsForm(FlaskForm):
     timezone = SelectField("Agency time zone")
-    follow_up_hours = IntegerField(
+    follow_up_hours = WholeNumberField(
         "Follow-up after (hours)", validators=[Optional()],
         description="How long Amazon may stay silent after a submission before the "
         "consultant is reminded. Empty uses the default.",
@@ -111,7 +147,7 @@ class PoaForm(FlaskForm):
 
 class SubmissionForm(FlaskForm):
     poa_draft_id = SelectField("POA version")
-    submitted_at = DateTimeLocalField("Submitted at", validators=[Optional()],
+    submitted_at = LocalMomentField("Submitted at", validators=[Optional()],
                                       description="In your time zone. Leave empty for now.")
     channel = SelectField("Channel")
     amazon_reference = StringField("Amazon's reference", description="Case ID or appeal reference, if any.")
@@ -119,7 +155,7 @@ class SubmissionForm(FlaskForm):
 
 class ResponseForm(FlaskForm):
     outcome = SelectField("Outcome")
-    received_at = DateTimeLocalField("Received at", validators=[Optional()],
+    received_at = LocalMomentField("Received at", validators=[Optional()],
                                      description="In your time zone. Leave empty for now.")
     body = TextAreaField("Amazon's reply")
 

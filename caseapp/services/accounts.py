@@ -67,14 +67,17 @@ def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | No
     return agency
 
 
+MAX_NAME_CHARS = 120
+
+
 def validate_person(name: str, role: str, timezone: str | None, password: str | None,
                     hints: tuple[str, ...] = ()) -> dict:
     """The problems with a person's fields, by field name (empty when there are none)."""
     errors = {}
     if not (name or "").strip():
         errors["name"] = "Please give the person's name."
-    elif len(name.strip()) > 120:
-        errors["name"] = "A name can have at most 120 characters."
+    elif len(name.strip()) > MAX_NAME_CHARS:
+        errors["name"] = f"At most {MAX_NAME_CHARS} characters."
     if role not in ROLES:
         errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
     if timezone and not timezones.is_valid(timezone):
@@ -215,14 +218,14 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user.check_password(password or "") else None
 
 
-_CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # ASCII digits: the dispatcher parses it
 
 
 def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
                          quiet_hours: bool, quiet_start: str, quiet_end: str) -> User:
     errors = {}
     for field, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
-        if not _CLOCK_RE.match(value or ""):
+        if not isinstance(value, str) or not _CLOCK_RE.fullmatch(value):
             errors[field] = "Use a 24-hour time such as 20:00."
     if not errors and quiet_start == quiet_end:
         errors["quiet_end"] = "Quiet hours must end at another time than they start."

@@ -8,11 +8,13 @@ The archive is a gzip-compressed tar holding, in this order:
     manifest.json                         format version, when, database kind, alembic
                                           revision, rows per table, evidence figures and
                                           the SHA-256 and size of every other member
+    manifest.sig                          HMAC-SHA256 of manifest.json under the signing
+                                          key (see backup_trust), and the key's id
 
-The manifest comes last, so an archive cut short has none and is refused as
-incomplete. The archive is written under a temporary name beside its final one and
-renamed into place when complete; it is readable by its owner only (it holds password
-hashes and the clients' files).
+The manifest and its signature come last, so an archive cut short has none and is
+refused as incomplete. The archive is written under a temporary name beside its final
+one and renamed into place when complete; it is readable by its owner only (it holds
+password hashes and the clients' files).
 
 Consistency. SQLite: the backup API copies every page in one step, inside one read
 transaction, so the snapshot is one moment of the database even while the app writes
@@ -22,14 +24,19 @@ evidence folder is copied after the database snapshot: blobs are only removed on
 row uses them, so every blob the snapshot refers to is normally still there (one that
 is not is named in the manifest and in the output).
 
-Restore reads the whole archive into a staging area and checks every checksum before
-it changes anything. Evidence blobs go in first (content-addressed: a blob already
-there under its name is kept), then the database is replaced in one transaction (SQLite:
-the backup API in reverse; PostgreSQL: `pg_restore --clean --single-transaction`). If the
+Restore first reads the archive through without writing anything: an archive that is
+unsigned or signed with another key, or whose members do not match the signed manifest,
+is refused there. It then reads it again into a staging area, checking every checksum
+against the same manifest, and checks that the snapshot holds only caseapp's own tables
+and indexes (backup_trust) before it changes anything. Evidence blobs go in first
+(content-addressed: a blob already there under its name is kept), then the database is
+replaced in one transaction (SQLite: the backup API in reverse; PostgreSQL: `pg_restore
+--clean --single-transaction` of exactly the checked entries, `--use-list`). If the
 database step fails, the blobs this restore added are taken away again.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -53,11 +60,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from caseapp.extensions import db
+from caseapp.services import backup_trust
 from caseapp.services.evidence_storage import fsync_dir, publish_new
 
 FORMAT = "caseapp-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: signed (manifest.sig); 1 was unsigned and is refused
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+_MAX_SIGNATURE_BYTES = 4096
 DB_MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 EVIDENCE_PREFIX = "evidence/"
 _EVIDENCE_MEMBER_RE = re.compile(r"evidence/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
@@ -131,6 +141,22 @@ def target_database() -> Database:
     raise BackupError(f"Backup and restore support SQLite and PostgreSQL, not {backend}.")
 
 
+def signing_keys() -> list[bytes]:
+    """The configured signing keys, the first signs (backup_trust.load_keys)."""
+    try:
+        return backup_trust.load_keys(current_app.config)
+    except backup_trust.KeyProblem as error:
+        raise BackupError(f"{error} Nothing was changed.") from None
+
+
+def caseapp_schema(namespace: str = "public") -> backup_trust.Schema:
+    """caseapp's own tables and columns, from the models, and Alembic's table."""
+    tables = {table.name: frozenset(column.name for column in table.columns)
+              for table in db.metadata.sorted_tables}
+    tables["alembic_version"] = frozenset({"version_num"})
+    return backup_trust.Schema(tables, namespace)
+
+
 def release_connections() -> None:
     """Close this process's pooled connections: they must not hold locks the restore needs,
     nor remember a schema the restore replaces."""
@@ -167,6 +193,7 @@ def create_backup(output: str | os.PathLike[str] | None = None,
                   now: datetime | None = None) -> BackupResult:
     """Write one archive (see the module's docstring); return where and what it holds."""
     database = target_database()
+    key = signing_keys()[0]
     created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     final = _output_path(output, created)
     evidence_root = Path(current_app.config["EVIDENCE_DIR"])
@@ -201,6 +228,7 @@ def create_backup(output: str | os.PathLike[str] | None = None,
                         }
                         data = json.dumps(manifest, indent=2, sort_keys=True).encode()
                         _add_bytes(tar, MANIFEST, data, mtime)
+                        _add_bytes(tar, SIGNATURE, backup_trust.sign(data, key), mtime)
                     raw.flush()
                     os.fsync(raw.fileno())
                 if not publish_new(tmp_name, final):
@@ -399,6 +427,7 @@ def restore_backup(archive: str | os.PathLike[str], yes: bool = False) -> Restor
     archive = Path(archive).absolute()
     if not archive.is_file():
         raise BackupError(f"{archive} is not a file.")
+    trusted = _trusted_manifest(archive, signing_keys())  # reads only: refused before anything is written
     release_connections()
     current = current_counts()
     holding = {name: rows for name, rows in current.items() if rows and name not in _NOT_DATA}
@@ -412,7 +441,12 @@ def restore_backup(archive: str | os.PathLike[str], yes: bool = False) -> Restor
         (evidence_root / "tmp").mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="caseapp-restore-") as work, \
                 tempfile.TemporaryDirectory(prefix="restore-", dir=evidence_root / "tmp") as staging:
-            manifest, found = _read_archive(archive, Path(work), Path(staging))
+            manifest_bytes, _signature, found = _read_archive(archive, Path(work), Path(staging))
+            if manifest_bytes != trusted:
+                raise BackupError(f"The archive {archive} changed while it was being restored. "
+                                  "Nothing was changed.")
+            manifest = _parse_manifest(archive, trusted)
+            _check_members(archive, manifest, found)
             kind = manifest["database"]["kind"]
             if kind != database.kind:
                 raise BackupError(
@@ -424,6 +458,7 @@ def restore_backup(archive: str | os.PathLike[str], yes: bool = False) -> Restor
                 _check_sqlite_snapshot(snapshot)
             else:
                 _check_no_foreign_tables(database, current, manifest)
+                entries = _pg_entries(database, snapshot, Path(work))
             result = RestoreResult(archive, manifest, database.label, {})
             created = _place_blobs(found, evidence_root, result)
             try:
@@ -431,7 +466,7 @@ def restore_backup(archive: str | os.PathLike[str], yes: bool = False) -> Restor
                 if kind == "sqlite":
                     _sqlite_restore(snapshot, database.sqlite_path)
                 else:
-                    _pg_restore(database, snapshot)
+                    _pg_restore(database, snapshot, entries)
             except BaseException:
                 _take_back(created)
                 raise
@@ -462,7 +497,7 @@ def current_counts() -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Member:
-    path: Path
+    path: Path | None  # None when only hashed
     sha256: str
     size: int
 
@@ -472,38 +507,60 @@ def _damaged(archive: Path, why: str) -> BackupError:
                        "Nothing was changed.")
 
 
-def _read_archive(archive: Path, work: Path, staging: Path) -> tuple[dict, dict[str, _Member]]:
-    """Copy every member out (database to WORK, blobs to STAGING) and check it against the
-    manifest. Raises BackupError on anything unexpected; the caller then drops both folders."""
+def _read_archive(archive: Path, work: Path | None = None, staging: Path | None = None
+                  ) -> tuple[bytes | None, bytes | None, dict[str, _Member]]:
+    """Read every member: (manifest bytes, signature bytes, the other members' checksums).
+
+    With WORK and STAGING, copy each member out (the database to WORK, blobs to STAGING);
+    without, only hash them, writing nothing. Raises BackupError on anything unexpected;
+    the caller then drops both folders."""
     found: dict[str, _Member] = {}
-    manifest_bytes = None
+    special: dict[str, bytes] = {}
+    limits = {MANIFEST: _MAX_MANIFEST_BYTES, SIGNATURE: _MAX_SIGNATURE_BYTES}
     try:
         with tarfile.open(archive, mode="r|gz") as tar:
             for member in tar:
                 name = member.name
                 if not member.isreg():
                     raise _damaged(archive, f"it contains {name!r}, which is not a plain file")
-                if name in found or (name == MANIFEST and manifest_bytes is not None):
+                if name in found or name in special:
                     raise _damaged(archive, f"it contains {name!r} twice")
-                if name == MANIFEST:
-                    if member.size > _MAX_MANIFEST_BYTES:
-                        raise _damaged(archive, "its manifest.json is implausibly large")
-                    manifest_bytes = tar.extractfile(member).read()
+                if name in limits:
+                    if member.size > limits[name]:
+                        raise _damaged(archive, f"its {name} is implausibly large")
+                    special[name] = tar.extractfile(member).read()
                     continue
                 match = _EVIDENCE_MEMBER_RE.fullmatch(name)
                 if name in DB_MEMBERS.values():
-                    dest = work / name
+                    dest = work / name if work else None
                 elif match and match[3][:2] == match[1] and match[3][2:4] == match[2]:
-                    dest = staging / match[3]
+                    dest = staging / match[3] if staging else None
                 else:
                     raise _damaged(archive, f"it contains an unexpected entry {name!r}")
                 found[name] = _copy_out(tar.extractfile(member), dest)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise BackupError(f"{archive} is not a readable caseapp backup (a .tar.gz written by "
                           f"`flask backup`): {error or type(error).__name__}. Nothing was changed.") from None
+    return special.get(MANIFEST), special.get(SIGNATURE), found
+
+
+def _trusted_manifest(archive: Path, keys: list[bytes]) -> bytes:
+    """The manifest's bytes, once its signature and every member's checksum are checked;
+    nothing is written on the way."""
+    manifest_bytes, signature, found = _read_archive(archive)
     if manifest_bytes is None:
         raise _damaged(archive, "it has no manifest.json (an archive cut short lacks it)")
-    manifest = _parse_manifest(archive, manifest_bytes)
+    problem = backup_trust.signature_problem(manifest_bytes, signature, keys)
+    if problem:
+        if signature is None:
+            problem += " (archives of caseapp before signing, format 1, are refused too: make a new backup)"
+        raise BackupError(f"The archive {archive} is refused: {problem}. Only an archive signed with "
+                          "this installation's backup signing key is restored. Nothing was changed.")
+    _check_members(archive, _parse_manifest(archive, manifest_bytes), found)
+    return manifest_bytes
+
+
+def _check_members(archive: Path, manifest: dict, found: dict[str, _Member]) -> None:
     expected = manifest["members"]
     problems = []
     for name in sorted(set(expected) | set(found)):
@@ -518,7 +575,6 @@ def _read_archive(archive: Path, work: Path, staging: Path) -> tuple[dict, dict[
     if problems:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise _damaged(archive, "; ".join(problems[:5]) + more)
-    return manifest, found
 
 
 def _parse_manifest(archive: Path, data: bytes) -> dict:
@@ -529,7 +585,7 @@ def _parse_manifest(archive: Path, data: bytes) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _damaged(archive, "its manifest.json is not a caseapp backup manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or version != FORMAT_VERSION:
         raise BackupError(f"{archive} was written in backup format {version!r}; this caseapp reads "
                           f"format {FORMAT_VERSION}. Nothing was changed.")
     database, members = manifest.get("database"), manifest.get("members")
@@ -541,30 +597,69 @@ def _parse_manifest(archive: Path, data: bytes) -> dict:
     return manifest
 
 
-def _copy_out(stream: BinaryIO, dest: Path) -> _Member:
+def _copy_out(stream: BinaryIO, dest: Path | None) -> _Member:
+    """Copy to DEST (or only hash, without DEST) and give the member's checksum."""
     digest, size = hashlib.sha256(), 0
-    with open(dest, "xb") as out:
+    with open(dest, "xb") if dest else contextlib.nullcontext() as out:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
+            if out:
+                out.write(chunk)
+        if out:
+            out.flush()
+            os.fsync(out.fileno())
     return _Member(dest, digest.hexdigest(), size)
 
 
 def _check_sqlite_snapshot(path: Path) -> None:
+    """A sound SQLite file holding caseapp's tables and indexes only: a trigger or a view
+    would run or answer with code that caseapp never wrote."""
     try:
         conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
         try:
             verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            objects = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
         finally:
             conn.close()
     except sqlite3.Error as error:
-        verdict = str(error)
+        verdict, objects = str(error), []
     if verdict != "ok":
         raise BackupError(f"The database snapshot in the archive is not a sound SQLite database "
                           f"({verdict}). Nothing was changed.")
+    _refuse_foreign_objects(backup_trust.sqlite_objects_problems(objects, caseapp_schema()))
+
+
+def _pg_entries(database: Database, dump: Path, work: Path) -> Path:
+    """The dump's table of contents, checked: a list file (for --use-list) of exactly its
+    entries, once every one of them is something caseapp creates."""
+    listing = _run([_tool("pg_restore"), "--list", str(dump)], database.tool_env(),
+                   "pg_restore --list (reading the dump's table of contents)")
+    allowed, refused = backup_trust.pg_entries_problems(listing, caseapp_schema(_current_schema()))
+    _refuse_foreign_objects(refused)
+    if not allowed:
+        raise BackupError("The database dump in the archive holds nothing to restore. Nothing was changed.")
+    path = work / "restore.list"
+    path.write_text("\n".join(allowed) + "\n", encoding="utf-8")
+    return path
+
+
+def _current_schema() -> str:
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT current_schema()")).scalar_one()
+    except SQLAlchemyError as error:
+        detail = _first_line(getattr(error, "orig", None) or error)
+        raise BackupError(f"Could not read the {target_database().label}: {detail}") from None
+
+
+def _refuse_foreign_objects(refused: list[str]) -> None:
+    if refused:
+        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+        raise BackupError(
+            "The database snapshot in the archive holds what caseapp does not create, so it is "
+            f"refused: {'; '.join(refused[:5])}{more}. Only caseapp's own tables, their data, "
+            "sequences, indexes and constraints are restored. Nothing was changed.")
 
 
 def _check_no_foreign_tables(database: Database, current: dict[str, int], manifest: dict) -> None:
@@ -641,13 +736,13 @@ def _sqlite_restore(snapshot: Path, target: Path) -> None:
                           "It was left as it was.") from None
 
 
-def _pg_restore(database: Database, dump: Path) -> None:
+def _pg_restore(database: Database, dump: Path, entries: Path) -> None:
     pg_restore = _tool("pg_restore")
     conninfo, _password = database.libpq()
     env = database.tool_env()
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={_LOCK_TIMEOUT}".strip()
     _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={conninfo}", str(dump)], env,
+          "--exit-on-error", f"--use-list={entries}", f"--dbname={conninfo}", str(dump)], env,
          "pg_restore (in one transaction, so the database was left as it was)")
 
 
@@ -675,7 +770,8 @@ def _tool(name: str) -> str:
     return path
 
 
-def _run(command: list[str], env: dict[str, str], what: str) -> None:
+def _run(command: list[str], env: dict[str, str], what: str) -> str:
+    """Run COMMAND; its standard output, or BackupError with the end of what it said."""
     try:
         done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     except OSError as error:
@@ -683,6 +779,7 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     if done.returncode != 0:
         detail = "\n".join(done.stderr.strip().splitlines()[-8:]) or f"exit status {done.returncode}"
         raise BackupError(f"{what} failed:\n{detail}")
+    return done.stdout
 
 
 def _quote(name: str) -> str:

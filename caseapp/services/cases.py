@@ -18,7 +18,7 @@ from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
 from caseapp.services import audit, locking, paging, reminders, timeline, workflow
 from caseapp.services.errors import Forbidden, NotFound, ValidationFailed
-from caseapp.services.ids import parse_id
+from caseapp.services.parsing import parse_id
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 SELLER_CODE_RE = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -479,8 +479,8 @@ def _filtered(actor: User, f: CaseFilters, with_status: bool = True):
         stmt = stmt.where(Case.assignee_id == actor.id)
     elif f.assignee == "none":
         stmt = stmt.where(Case.assignee_id.is_(None))
-    elif f.assignee.isdigit():
-        stmt = stmt.where(Case.assignee_id == int(f.assignee))
+    elif parse_id(f.assignee) is not None:
+        stmt = stmt.where(Case.assignee_id == parse_id(f.assignee))
     if code_search:
         # An ASIN, or a seller ID or its start: lookups through their indexes, no scan of
         # every title. The prefix is a range, which a B-tree serves on both databases.

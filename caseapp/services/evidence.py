@@ -19,7 +19,6 @@ import logging
 import re
 import shutil
 import tempfile
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -35,7 +34,8 @@ from caseapp.models import CATEGORIES, Evidence, PoaDraft, PoaEvidenceLink, User
 from caseapp.services import accounts, audit, cases, poa, poa_export, timeline, timezones
 from caseapp.services import evidence_types as types
 from caseapp.services.errors import Conflict, DomainError, NotFound, ValidationFailed
-from caseapp.services.evidence_filenames import safe_display_name
+from caseapp.services.evidence_filenames import ascii_letters, download_name, safe_display_name
+from caseapp.services.parsing import parse_id, whole_number
 from caseapp.services.evidence_storage import CHUNK_BYTES, LocalStorage, Storage, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -341,9 +341,9 @@ def _editable(draft: PoaDraft) -> None:
 def _action_index(draft: PoaDraft, raw: Any) -> int | None:
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isdigit():
+    index = whole_number(raw)
+    if index is None:
         raise ValidationFailed({"action_index": "Choose one of the corrective actions, or the whole POA."})
-    index = int(raw)
     if index >= len(draft.corrective_actions):
         raise ValidationFailed({"action_index": f"Version {draft.version} has "
                                 f"{len(draft.corrective_actions)} corrective actions; choose one of them."})
@@ -356,14 +356,12 @@ def link(actor: User, draft_id: int, evidence_id: Any, action_index: Any = None)
     Linking a file that is already linked moves it to the given action.
     """
     draft = poa.get_draft(actor, draft_id)
+    wanted = parse_id(evidence_id)
     try:
-        if isinstance(evidence_id, bool) or not str(evidence_id).isdigit():
-            raise ValueError(evidence_id)
-        wanted = int(evidence_id)
-        if not 0 < wanted < 2**31:  # beyond an id column: SQLite would fail on it, not miss
-            raise ValueError(wanted)
+        if wanted is None:
+            raise NotFound("No such evidence file.")
         row = get(actor, wanted)
-    except (ValueError, NotFound):  # another agency's file looks like a missing one
+    except NotFound:  # another agency's file looks like a missing one
         raise ValidationFailed({"evidence_id": "Choose a file of this case."}) from None
     if row.case_id != draft.case_id:
         raise ValidationFailed({"evidence_id": "That file belongs to another case."})
@@ -479,14 +477,16 @@ def bundle(actor: User, case_id: int) -> Bundle:
 
 
 def _entry_names(files: list[Evidence]) -> dict[int, str]:
-    """A distinct name per file: a second "invoice.pdf" becomes "invoice (2).pdf"."""
+    """A distinct name per file, safe to unpack (download_name: no directory, no leading
+    dot, no device name): a second "invoice.pdf" becomes "invoice (2).pdf"."""
     taken: set[str] = set()
     names = {}
     for row in files:
-        stem, dot, extension = row.filename.rpartition(".")
+        name = download_name(row.filename)
+        stem, dot, extension = name.rpartition(".")
         if not stem:
-            stem, dot, extension = row.filename, "", ""
-        candidate, number = row.filename, 1
+            stem, dot, extension = name, "", ""
+        candidate, number = name, 1
         while candidate.lower() in taken:
             number += 1
             candidate = f"{stem} ({number}){dot}{extension}"
@@ -504,5 +504,4 @@ def _zip_info(name: str, moment, zone: str, deflate: bool) -> zipfile.ZipInfo:
 
 
 def _client_slug(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-")[:60].strip("-") or "client"
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(name)).strip("-")[:60].strip("-") or "client"

@@ -166,6 +166,8 @@ def accept(token: str, name: str, password: str, now: datetime | None = None) ->
     if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
         raise ValidationFailed({"token": f"{invitation.email} has a caseapp account already: "
                                          "sign in with it, or ask to be invited at another address."})
+    name = name if isinstance(name, str) else ""
+    password = password if isinstance(password, str) else ""  # missing: "at least 10 characters"
     errors = accounts.validate_person(name, invitation.role, invitation.timezone, password,
                                       (invitation.email, name, invitation.agency.name))
     if errors:

@@ -20,10 +20,9 @@ from typing import Any, Callable
 from sqlalchemy import ColumnElement, Select, and_, or_
 
 from caseapp.extensions import db
-
-MAX_PAGE = 100_000
-CURSOR_INT_LIMIT = 2**31 - 1  # ids and ranks are 32-bit integer columns
+from caseapp.services.parsing import MAX_ID, MAX_PAGE, json_depth_exceeds, parse_moment, text_problem
 MAX_CURSOR_LENGTH = 1000  # a client name of 200 characters, base64, fits with room to spare
+CURSOR_DEPTH = 3  # {"s": ..., "v": [..., {"t": ...}]}
 
 
 @dataclass
@@ -109,7 +108,9 @@ def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
         raise BadCursor("longer than any cursor this list makes")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        if json_depth_exceeds(raw, CURSOR_DEPTH):
+            raise BadCursor("nested deeper than a cursor")
+        data = json.loads(raw.decode("utf-8"))  # as UTF-8, the encoding the depth was counted in
         if not isinstance(data, dict) or data.get("s") != keyset.name:
             raise BadCursor("a cursor of another list or sort order")
         values = data["v"]
@@ -118,20 +119,18 @@ def decode_cursor(keyset: Keyset, cursor: str) -> list[Any]:
         out = []
         for key, value in zip(keyset.keys, values):
             if isinstance(value, dict):
-                value = datetime.fromisoformat(value["t"])
-                if value.tzinfo is None:
-                    raise BadCursor("a time without its zone")
-                value = value.astimezone(timezone.utc)  # a time at the calendar's edge overflows here
+                value = parse_moment(value["t"])
+                if value is None:
+                    raise BadCursor("not a time with its zone, or one beyond the calendar's edge")
+                value = value.astimezone(timezone.utc)
             if value is None and not key.nullable:
                 raise BadCursor("an empty value where there cannot be one")
             if value is not None and type(value) is not _python_type(key):
                 raise BadCursor("a value of the wrong kind")
-            if isinstance(value, int) and not -CURSOR_INT_LIMIT <= value <= CURSOR_INT_LIMIT:
+            if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
                 raise BadCursor("a number no row can have")  # PostgreSQL would refuse to compare it
-            if isinstance(value, str) and "\x00" in value:
-                raise BadCursor("a NUL character")  # PostgreSQL cannot take one
-            if isinstance(value, str):
-                value.encode("utf-8")  # a lone surrogate no database driver can send
+            if isinstance(value, str) and text_problem(value):
+                raise BadCursor(text_problem(value))  # no database can compare with it
             out.append(value)
         return out
     except (binascii.Error, UnicodeError, json.JSONDecodeError, KeyError, TypeError,

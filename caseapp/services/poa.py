@@ -5,7 +5,6 @@ A version is never rewritten: every save adds the next version of the case's POA
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from caseapp.extensions import db
 from caseapp.models import Case, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
 from caseapp.services import audit, cases, poa_export, timeline, timezones
 from caseapp.services.errors import Conflict, ValidationFailed
+from caseapp.services.evidence_filenames import ascii_letters
 # The limits are re-exported: callers of this service read them from here.
 from caseapp.services.poa_content import (
     LIST_SECTIONS,
@@ -194,6 +194,7 @@ def review(actor: User, draft_id: int) -> list:
     return review_content(content_of(draft), case_facts(case, actor.effective_timezone))
 
 
+# Whole Content-Type values, sent as they are (the text is encoded as UTF-8 below).
 EXPORT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -215,15 +216,9 @@ def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) ->
     return data, EXPORT_TYPES[fmt], filename
 
 
-# Letters NFKD does not take apart into an ASCII letter and an accent.
-_ASCII_FOLD = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss",
-                             "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th"})
-
-
 def export_basename(case: Case, draft: PoaDraft) -> str:
     """An ASCII file name: "Müller & Łódź GmbH" gives "POA-Muller-Lodz-GmbH-case7-v2"."""
-    name = unicodedata.normalize("NFKD", case.client.name.translate(_ASCII_FOLD))
-    name = name.encode("ascii", "ignore").decode("ascii")
+    name = ascii_letters(case.client.name)
     client = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60].strip("-") or "client"
     return f"POA-{client}-case{case.id}-v{draft.version}"
 

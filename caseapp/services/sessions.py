@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from caseapp.extensions import db
 from caseapp.models import User, UserSession, utcnow
+from caseapp.services.parsing import parse_id
 
 # Writing last_seen_at on every request would turn each read into a write; once a minute
 # is enough for the idle timeout and for showing a person where they are signed in.
@@ -51,7 +52,8 @@ def start(user: User, remember: bool, address: str, user_agent: str,
 def find(identity: str) -> tuple[User, UserSession] | None:
     """The active user and open session a cookie's identity names, or None. One query."""
     raw_id, _, key = (identity or "").partition(":")
-    if not raw_id.isdigit() or not key or len(key) > 100:
+    user_id = parse_id(raw_id)
+    if user_id is None or not key or len(key) > 100:
         return None  # e.g. an identity from before sessions were kept on the server
     found = db.session.execute(
         select(UserSession, User).join(User, User.id == UserSession.user_id)
@@ -59,7 +61,7 @@ def find(identity: str) -> tuple[User, UserSession] | None:
     if found is None:
         return None
     row, user = found
-    if row.ended_at is not None or user.id != int(raw_id) or not user.active:
+    if row.ended_at is not None or user.id != user_id or not user.active:
         return None
     user.session_key = key
     return user, row

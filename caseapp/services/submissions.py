@@ -13,7 +13,7 @@ from caseapp.models import (AmazonResponse, Case, Evidence, PoaDraft, Submission
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services import cases, reminders, timeline, workflow
 from caseapp.services.errors import Conflict, ValidationFailed
-from caseapp.services.ids import parse_id
+from caseapp.services.parsing import parse_id
 
 CHANNEL_LABELS = {
     "account_health_appeal": "Account Health appeal",

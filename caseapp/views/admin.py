@@ -1,5 +1,5 @@
 """Agency administration: people and agency settings. Admin-only, enforced by the services."""
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -11,6 +11,7 @@ from caseapp.models.submission import OUTBOX_STATUSES
 from caseapp.security import no_store
 from caseapp.services import accounts, audit, invitations, mail_links
 from caseapp.services.errors import Conflict, DomainError
+from caseapp.services.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
 from caseapp.views.helpers import localtime, show_errors, timezone_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -113,21 +114,17 @@ def audit_log():
     kind = request.args.get("kind", "")
     person = request.args.get("person", "")
     day_from, day_to = request.args.get("from", ""), request.args.get("to", "")
+    first, last = parse_date(day_from), parse_date(day_to)
+    # A day that is no date is left out of the filter and said so beside its field.
+    errors = {name: f"Give a date from {EARLIEST:%d %b %Y} to {LATEST:%d %b %Y}, e.g. 2026-11-29."
+              for name, text, day in (("from", day_from, first), ("to", day_to, last)) if text and not day}
     zone = ZoneInfo(current_user.effective_timezone)
-    since = _day_start(day_from, zone)
-    until = _day_start(day_to, zone, next_day=True)
+    since = datetime.combine(first, time(0), zone) if first else None
+    until = datetime.combine(next_day(last), time(0), zone) if last else None
     return render_template(
         "admin/audit.html", kinds=AUDIT_KINDS, people=accounts.list_users(current_user),
-        events=audit.events(current_user, kind, int(person) if person.isdigit() else None, since, until),
-        kind=kind, person=person, day_from=day_from if since else "", day_to=day_to if until else "")
-
-
-def _day_start(text: str, zone: ZoneInfo, next_day: bool = False) -> datetime | None:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return datetime.combine(day + timedelta(days=1) if next_day else day, time(0), zone)
+        events=audit.events(current_user, kind, parse_id(person), since, until),
+        kind=kind, person=person, day_from=day_from, day_to=day_to, errors=errors)
 
 
 @bp.route("/agency", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from caseapp.forms import ClientForm
 from caseapp.services import cases, clients
 from caseapp.services.cases import CaseFilters
 from caseapp.services.errors import Conflict, DomainError
+from caseapp.services.parsing import page_number
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -14,9 +15,8 @@ bp = Blueprint("clients", __name__, url_prefix="/clients")
 @bp.get("/")
 @login_required
 def index():
-    page_no = request.args.get("page", "1")
     q = request.args.get("q", "")[:200]
-    page = clients.list_clients(current_user, q, int(page_no) if page_no.isdigit() else 1)
+    page = clients.list_clients(current_user, q, page_number(request.args.get("page")))
     return render_template("clients/index.html", page=page, q=q)
 
 
@@ -39,8 +39,7 @@ def new():
 @login_required
 def detail(client_id: int):
     client = clients.get_client(current_user, client_id)
-    page_no = request.args.get("page", "1")
-    f = CaseFilters(client_id=client.id, assignee="all", page=int(page_no) if page_no.isdigit() else 1)
+    f = CaseFilters(client_id=client.id, assignee="all", page=page_number(request.args.get("page")))
     return render_template("clients/detail.html", client=client, page=cases.list_cases(current_user, f))
 
 

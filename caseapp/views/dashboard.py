@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
 from caseapp.services import cases, clients
+from caseapp.services.parsing import page_number, parse_id
 from caseapp.services.cases import SORTS, CaseFilters
 from caseapp.services.paging import BadCursor
 
@@ -17,17 +18,18 @@ CLIENT_LIST_LIMIT = 200
 
 def filters_from_args(args) -> CaseFilters:
     """Read the filters from the query string; an unknown value is ignored, not an error."""
-    client_id = args.get("client_id", "")
-    page = args.get("page", "1")
     assignee = args.get("assignee", "me")
+    if assignee not in ("me", "all", "none"):
+        person = parse_id(assignee)
+        assignee = str(person) if person else "me"
     return CaseFilters(
         status=args.get("status", "") if args.get("status") in STATUSES else "",
-        client_id=int(client_id) if client_id.isdigit() else None,
-        assignee=assignee if assignee in ("me", "all", "none") or assignee.isdigit() else "me",
+        client_id=parse_id(args.get("client_id")),
+        assignee=assignee,
         reason=args.get("reason", "") if args.get("reason") in REASONS else "",
         q=args.get("q", "")[:200],
         sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
-        page=int(page) if page.isdigit() and int(page) > 0 else 1,
+        page=page_number(args.get("page")),
         after=args.get("after", ""),
         before=args.get("before", ""),
     )

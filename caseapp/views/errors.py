@@ -3,9 +3,11 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.wsgi import LimitedStream
 
+from caseapp.extensions import db
+from caseapp.services import parsing
 from caseapp.services.errors import DomainError
 
 CODES = {
@@ -13,6 +15,9 @@ CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
     422: "validation_error", 429: "rate_limited",
 }
+
+
+FORM_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def wants_json() -> bool:
@@ -26,14 +31,29 @@ def json_error(status: int, message: str, code: str | None = None, fields=None):
     return jsonify(body), status
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+def _refusal(request_) -> str | None:
+    """Why the request's text or JSON body cannot be taken, or None.
+
+    Text: every name and value of the query string, the form and the path (an uploaded
+    file's name is cleaned instead, see evidence_filenames). A JSON body, on any path,
+    signed in or not, must be UTF-8 without NUL bytes, and is measured for depth before it
+    is parsed; its keys and strings are then checked like the rest, without recursion.
+    """
+    texts = [*request_.args.keys(), *request_.args.values(), *request_.form.keys(),
+             *request_.form.values(),
+             *(v for v in (request_.view_args or {}).values() if isinstance(v, str))]
+    if request_.is_json:
+        raw = request_.get_data(cache=True)
+        if b"\x00" in raw:
+            return "Text may not contain NUL characters; send JSON as UTF-8 text."
+        if parsing.json_depth_exceeds(raw):
+            return f"The JSON body is nested more than {parsing.MAX_JSON_DEPTH} levels deep."
+        texts.extend(parsing.json_texts(request_.get_json(silent=True)))
+    for text in texts:
+        problem = parsing.text_problem(text)
+        if problem:
+            return f"Text may not contain {problem}: they cannot be stored."
+    return None
 
 
 def _audit_refusal(message: str) -> None:
@@ -41,7 +61,6 @@ def _audit_refusal(message: str) -> None:
     from flask import g
     from flask_login import current_user
 
-    from caseapp.extensions import db
     from caseapp.services import audit
 
     actor = getattr(g, "api_user", None) or (current_user._get_current_object()
@@ -85,18 +104,22 @@ def _discard_body() -> None:
 
 
 def register(app: Flask) -> None:
-    @app.before_request
-    def refuse_nul_characters():
-        """A NUL character is never meaningful text, and PostgreSQL cannot store it."""
-        texts = [*request.args.values(), *request.form.values()]
-        body = request.get_json(silent=True) if request.is_json else None
-        if any(_has_nul(t) for t in texts) or _has_nul(body):
-            message = "Text may not contain NUL characters."
-            if wants_json():
-                return json_error(400, message, "bad_request")
-            return render_template("errors/error.html", status=400, title="Not accepted",
-                                   message=message), 400
-        return None
+    def refuse_unstorable_text():
+        """NUL characters and lone surrogates are never meaningful text, and cannot be stored;
+        a JSON body nested deeper than any field needs would exhaust the parser's stack.
+        The pages take forms only: Flask-WTF would read a JSON body as the form's fields."""
+        message = _refusal(request)
+        if message is None:
+            if request.is_json and request.method in FORM_METHODS and not wants_json():
+                raise UnsupportedMediaType("The pages take forms, not JSON; the JSON API is at /api/v1.")
+            return None
+        if wants_json():
+            return json_error(400, message, "bad_request")
+        return render_template("errors/error.html", status=400, title="Not accepted",
+                               message=message), 400
+
+    # First of all the hooks: the CSRF check and the rate limits read the body too.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable_text)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -127,6 +150,9 @@ def register(app: Flask) -> None:
         }
         titles = {413: "Upload too large"}
         message = messages.get(error.code, error.description)
+        if error.code >= 500:
+            # The page reads the signed-in user: not through a transaction the failure broke.
+            db.session.rollback()
         if isinstance(error, RateLimitExceeded) and error.limit.error_message:
             message = error.description  # a limit that says why, and what the person can do
         if error.code == 403:

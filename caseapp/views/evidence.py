@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField, TextAreaField
+from flask_wtf.file import MultipleFileField  # only real files: a text field of that name is none
+from wtforms import SelectField, TextAreaField
 
 from caseapp.models import Evidence
 from caseapp.services import cases, evidence
 from caseapp.services.errors import Conflict, DomainError, ValidationFailed
-from caseapp.services.evidence_filenames import download_name
+from caseapp.services.evidence_filenames import content_disposition
 from caseapp.views import cases as case_views
 from caseapp.views.helpers import show_errors
 
@@ -147,10 +148,10 @@ def delete(evidence_id: int):
 
 def send_file_row(row: Evidence, stream, as_attachment: bool):
     """The stored bytes with the stored type, sandboxed: shared by the pages and the API."""
-    response = send_file(stream, mimetype=row.content_type, as_attachment=as_attachment,
-                         download_name=download_name(row.filename), etag=row.sha256,
-                         conditional=True)
+    response = send_file(stream, mimetype=row.content_type, etag=row.sha256, conditional=True)
     response.headers["Content-Type"] = row.content_type  # as stored: no charset guessed for it
+    # Our own names, not werkzeug's: its ASCII fallback would turn "．．／" into "../".
+    response.headers["Content-Disposition"] = content_disposition(row.filename, as_attachment)
     response.headers.update(SANDBOX_HEADERS)
     return response
 
@@ -173,8 +174,8 @@ def preview(evidence_id: int):
 @login_required
 def bundle(case_id: int):
     result = evidence.bundle(current_user, case_id)
-    response = send_file(result.file, mimetype="application/zip", as_attachment=True,
-                         download_name=result.filename)
+    response = send_file(result.file, mimetype="application/zip")
+    response.headers["Content-Disposition"] = content_disposition(result.filename)
     response.headers.update(SANDBOX_HEADERS)
     return response
 

@@ -6,6 +6,7 @@ from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
 from caseapp.services import cases, evidence, poa, poa_diff, poa_export
 from caseapp.services.errors import Conflict, ValidationFailed
+from caseapp.services.parsing import parse_id
 from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS
 from caseapp.views.helpers import show_errors
 
@@ -86,11 +87,11 @@ def mark_final(draft_id: int):
 @login_required
 def compare(draft_id: int):
     right = poa.get_draft(current_user, draft_id)
-    other = request.args.get("with", "")
-    if not other.isdigit():
+    other = parse_id(request.args.get("with"))
+    if other is None:
         flash("Choose a version to compare with.", "warning")
         return redirect(url_for("poa.editor", draft_id=draft_id))
-    left = poa.get_draft(current_user, int(other))
+    left = poa.get_draft(current_user, other)
     if left.case_id != right.case_id:
         flash("Only versions of the same case can be compared.", "warning")
         return redirect(url_for("poa.editor", draft_id=draft_id))
@@ -105,9 +106,15 @@ def compare(draft_id: int):
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    data, content_type, filename = poa.export(current_user, draft_id, fmt,
-                                              with_evidence=request.args.get("evidence") == "1")
-    # content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    return export_response(*poa.export(current_user, draft_id, fmt,
+                                       with_evidence=request.args.get("evidence") == "1"))
+
+
+def export_response(data: bytes, content_type: str, filename: str) -> Response:
+    """An export as an attachment, for the page and the API alike.
+
+    content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    """
     return Response(data, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})

@@ -13,6 +13,7 @@ from caseapp.models import Case, Reminder, User, utcnow
 from caseapp.security import no_store
 from caseapp.services import calendar_feed, reminder_mail, reminders, submissions
 from caseapp.services.errors import Conflict, ValidationFailed
+from caseapp.services.parsing import whole_number
 
 bp = Blueprint("submissions", __name__)
 
@@ -70,6 +71,9 @@ def submission_due(submission) -> str:
 def respond(submission_id: int):
     submission = submissions.get_submission(current_user, submission_id)
     form = ResponseForm()
+    if form.received_at.raw_data and form.received_at.raw_data[0] and form.received_at.data is None:
+        flash("Received at: give a date and time such as 2026-11-29 14:30.", "danger")
+        return redirect(url_for("cases.detail", case_id=submission.case_id) + "#submissions")
     try:
         data = {"outcome": form.outcome.data, "body": form.body.data or "",
                 "received_at": local_moment(form.received_at.data, current_user)}
@@ -84,9 +88,9 @@ def respond(submission_id: int):
 @bp.post("/reminders/<int:reminder_id>/snooze")
 @login_required
 def snooze(reminder_id: int):
-    hours = request.form.get("hours", "")
+    hours = whole_number(request.form.get("hours")) or 0  # not a number: refused as not a choice
     try:
-        reminder = reminders.snooze(current_user, reminder_id, int(hours) if hours.isdigit() else 0, utcnow())
+        reminder = reminders.snooze(current_user, reminder_id, hours, utcnow())
     except Conflict as error:
         flash(error.message, "warning")
         reminder = db.session.get(Reminder, reminder_id)
@@ -120,13 +124,14 @@ def act_from_email(token: str):
     done = None
     if form.validate_on_submit():
         action = request.form.get("action", "")
+        hours = whole_number(action.removeprefix("snooze-")) if action.startswith("snooze-") else None
         try:
             if action == "dismiss":
                 reminders.dismiss(person, reminder.id, utcnow())
                 done = "No more follow-up reminders for this submission."
-            elif action.startswith("snooze-") and action[7:].isdigit():
-                reminders.snooze(person, reminder.id, int(action[7:]), utcnow())
-                done = f"Snoozed for {action[7:]} hours."
+            elif hours is not None:
+                reminders.snooze(person, reminder.id, hours, utcnow())
+                done = f"Snoozed for {hours} hours."
             else:
                 abort(400)
         except Conflict as error:

@@ -8,18 +8,20 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 import tarfile
 import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Note, User, utcnow
 from caseapp.services import accounts, cases, evidence, poa, submissions
+from caseapp.services import backup_trust
 from caseapp.services.backup import DB_MEMBERS
 from caseapp.services.evidence_storage import LocalStorage
 
@@ -77,15 +79,25 @@ def backup(app, path: Path) -> dict:
         return json.load(tar.extractfile("manifest.json"))
 
 
-def rebuild(source: Path, target: Path, change) -> None:
-    """Copy the archive member by member, letting CHANGE(name, bytes) alter a member."""
+def rebuild(source: Path, target: Path, change, sign_with: bytes | None = None) -> None:
+    """Copy the archive member by member, letting CHANGE(name, bytes) alter a member; with
+    SIGN_WITH, the (changed) manifest is signed again with that key."""
     with tarfile.open(source) as old, tarfile.open(target, "w:gz") as new:
+        manifest = None
         for member in old.getmembers():
             data = old.extractfile(member).read()
             name, data = change(member.name, data)
+            if name == "manifest.json":
+                manifest = data
+            if name == "manifest.sig" and sign_with is not None:
+                data = backup_trust.sign(manifest, sign_with)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             new.addfile(info, io.BytesIO(data))
+
+
+def our_key(app) -> bytes:
+    return app.config["BACKUP_SIGNING_KEY"].encode()
 
 
 def kind() -> str:
@@ -109,11 +121,12 @@ def test_round_trip_brings_back_every_row_and_file(app, filled, tmp_path, monkey
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile("manifest.json"))
-    assert manifest["format_version"] == 1 and manifest["database"]["kind"] == kind()
+    assert manifest["format_version"] == 2 and manifest["database"]["kind"] == kind()
+    assert names[-2:] == ["manifest.json", "manifest.sig"]  # last: an archive cut short has neither
     assert DB_MEMBERS[kind()] in names
     assert sorted(n for n in names if n.startswith("evidence/")) == sorted(
         f"evidence/{s[:2]}/{s[2:4]}/{s}" for s in files_before)
-    assert set(manifest["members"]) == set(names) - {"manifest.json"}
+    assert set(manifest["members"]) == set(names) - {"manifest.json", "manifest.sig"}
     assert manifest["database"]["tables"]["notes"] == len(before["notes"])
     assert manifest["database"]["tables"]["reminders"] == len(before["reminders"])
     assert manifest["evidence"] == {"files": 2, "bytes": len(PDF) + len(PNG), "missing": [], "damaged": []}
@@ -227,7 +240,7 @@ def test_restore_refuses_a_backup_of_the_other_database_kind(app, filled, tmp_pa
             return name, json.dumps(manifest).encode()
         return name, data
 
-    rebuild(archive, foreign, as_other)
+    rebuild(archive, foreign, as_other, sign_with=our_key(app))
     before = dump()
     result = run(app, "restore", str(foreign), "--yes")
     assert result.exit_code != 0
@@ -289,3 +302,180 @@ def test_backup_while_the_app_writes_is_one_consistent_moment(app, filled, tmp_p
     restored = dump()
     assert {name: len(rows) for name, rows in restored.items()} == {
         name: tables[name] for name in restored}
+
+
+# ---------------------------------------------------------------- who made the archive
+
+def refused_and_unchanged(app, path: Path, *phrases: str):
+    """Restore PATH with --yes: refused with each phrase, nothing changed, nothing staged."""
+    before, files = dump(), blobs(app)
+    result = run(app, "restore", str(path), "--yes")
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    for phrase in phrases:
+        assert phrase in result.output, result.output
+    assert "Nothing was changed" in result.output
+    assert dump() == before and blobs(app) == files
+    staging = Path(app.config["EVIDENCE_DIR"]) / "tmp"
+    assert not staging.exists() or not list(staging.iterdir())
+    return result
+
+
+def test_an_archive_resigned_with_another_key_is_refused(app, filled, tmp_path):
+    """Checksums prove an archive whole, not who made it: a manifest written and signed by
+    someone else (for a dump of their own) is refused before anything is read into place."""
+    archive, forged = tmp_path / "backup.tar.gz", tmp_path / "forged.tar.gz"
+    backup(app, archive)
+    rebuild(archive, forged, lambda name, data: (name, data),
+            sign_with=b"a-key-of-someone-else-0123456789abcdef")
+    accounts.create_agency("Agency C")
+    refused_and_unchanged(app, forged, "refused", "signed with a key this installation does not hold")
+
+
+def test_an_unsigned_or_changed_manifest_is_refused(app, filled, tmp_path):
+    archive, unsigned, changed = (tmp_path / name for name in ("b.tar.gz", "unsigned.tar.gz", "changed.tar.gz"))
+    backup(app, archive)
+
+    def drop_signature(name, data):
+        return ("manifest.sig.removed", data) if name == "manifest.sig" else (name, data)
+
+    def more_rows(name, data):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["database"]["tables"]["notes"] += 1
+            data = json.dumps(manifest).encode()
+        return name, data
+
+    rebuild(archive, unsigned, drop_signature)
+    with tarfile.open(unsigned) as tar, tarfile.open(tmp_path / "u.tar.gz", "w:gz") as out:
+        for member in tar.getmembers():  # an archive of the old format: no signature at all
+            if member.name != "manifest.sig.removed":
+                out.addfile(member, tar.extractfile(member))
+    refused_and_unchanged(app, tmp_path / "u.tar.gz", "it is not signed", "format 1")
+    rebuild(archive, changed, more_rows)
+    refused_and_unchanged(app, changed, "its manifest was changed after it was signed")
+
+
+def test_rotated_keys_restore_older_archives_and_drop_retired_ones(app, filled, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    backup(app, archive)  # signed with the key of TestingConfig
+    old = app.config["BACKUP_SIGNING_KEY"]
+    new = "the-next-backup-signing-key-0123456789abcdef"
+    app.config["BACKUP_SIGNING_KEY"] = f"{new}, {old}"
+    result = run(app, "restore", str(archive), "--yes")
+    assert result.exit_code == 0, result.output
+    newer = tmp_path / "newer.tar.gz"
+    backup(app, newer)
+    with tarfile.open(newer) as tar:
+        assert json.load(tar.extractfile("manifest.sig"))["key_id"] == backup_trust.key_id(new.encode())
+    app.config["BACKUP_SIGNING_KEY"] = new  # the old key retired
+    refused_and_unchanged(app, archive, "signed with a key this installation does not hold",
+                          backup_trust.key_id(old.encode()))
+    assert run(app, "restore", str(newer), "--yes").exit_code == 0
+
+
+def test_without_a_signing_key_backup_and_restore_refuse(app, filled, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    backup(app, archive)
+    app.config.update(BACKUP_SIGNING_KEY=None, BACKUP_SIGNING_KEY_FILE=None)
+    result = run(app, "backup", "--output", str(tmp_path / "second.tar.gz"))
+    assert result.exit_code != 0 and "No backup signing key is configured" in result.output
+    assert "BACKUP_SIGNING_KEY" in result.output and not (tmp_path / "second.tar.gz").exists()
+    refused_and_unchanged(app, archive, "No backup signing key is configured")
+    app.config["BACKUP_SIGNING_KEY"] = "too-short"
+    assert "at least 32 characters" in run(app, "backup", "--output", str(tmp_path / "s.tar.gz")).output
+
+
+def test_development_generates_its_key_once_into_a_private_file(app, filled, tmp_path):
+    key_file = tmp_path / "instance" / "backup_signing_key"
+    app.config.update(BACKUP_SIGNING_KEY=None, BACKUP_SIGNING_KEY_FILE=str(key_file),
+                      BACKUP_SIGNING_KEY_GENERATE=True)
+    backup(app, tmp_path / "one.tar.gz")
+    first = key_file.read_text()
+    assert key_file.stat().st_mode & 0o077 == 0
+    backup(app, tmp_path / "two.tar.gz")
+    assert key_file.read_text() == first
+    assert run(app, "restore", str(tmp_path / "one.tar.gz"), "--yes").exit_code == 0
+
+
+# ---------------------------------------------------------------- what the snapshot may hold
+
+# Objects a database may have gained that caseapp never creates: a backup of it (signed,
+# by `flask backup` itself) must not carry them into the database it is restored to.
+FOREIGN_OBJECTS = {
+    "trigger": {
+        "sqlite": (["CREATE TRIGGER caseapp_evil AFTER INSERT ON notes BEGIN DELETE FROM notes; END"],
+                   ["DROP TRIGGER IF EXISTS caseapp_evil"], "trigger caseapp_evil"),
+        "postgresql": (["CREATE FUNCTION caseapp_evil() RETURNS trigger LANGUAGE plpgsql "
+                        "AS $$ BEGIN NEW.body := 'planted'; RETURN NEW; END $$",
+                        "CREATE TRIGGER caseapp_evil BEFORE INSERT ON notes FOR EACH ROW "
+                        "EXECUTE FUNCTION caseapp_evil()"],
+                       ["DROP FUNCTION IF EXISTS caseapp_evil() CASCADE"], "FUNCTION public caseapp_evil()"),
+    },
+    "view": {
+        "sqlite": (["CREATE VIEW caseapp_evil AS SELECT 1"], ["DROP VIEW IF EXISTS caseapp_evil"],
+                   "view caseapp_evil"),
+        "postgresql": (["CREATE VIEW caseapp_evil AS SELECT 1"], ["DROP VIEW IF EXISTS caseapp_evil"],
+                       "VIEW public caseapp_evil"),
+    },
+    "rule or virtual table": {
+        "sqlite": (["CREATE VIRTUAL TABLE caseapp_evil USING fts5(body)"],
+                   ["DROP TABLE IF EXISTS caseapp_evil"], "virtual table caseapp_evil"),
+        "postgresql": (["CREATE RULE caseapp_evil AS ON INSERT TO clients DO ALSO NOTIFY caseapp"],
+                       ["DROP RULE IF EXISTS caseapp_evil ON clients"], "RULE public clients caseapp_evil"),
+    },
+    "another program's table": {
+        "sqlite": (["CREATE TABLE caseapp_evil (a integer)"], ["DROP TABLE IF EXISTS caseapp_evil"],
+                   "table caseapp_evil"),
+        "postgresql": (["CREATE TABLE caseapp_evil (a integer)", "COMMENT ON TABLE notes IS 'planted'"],
+                       ["DROP TABLE IF EXISTS caseapp_evil", "COMMENT ON TABLE notes IS NULL"],
+                       "TABLE public caseapp_evil"),
+    },
+}
+
+
+@pytest.fixture
+def foreign_object(request, app):
+    create, drop, named = FOREIGN_OBJECTS[request.param][kind()]
+    try:
+        with db.engine.begin() as conn:
+            for statement in create:
+                conn.execute(text(statement))
+        yield named
+    finally:
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))
+
+
+@pytest.mark.parametrize("foreign_object", list(FOREIGN_OBJECTS), indirect=True)
+def test_a_snapshot_with_objects_caseapp_does_not_create_is_refused(app, filled, tmp_path, foreign_object):
+    archive = tmp_path / "backup.tar.gz"
+    backup(app, archive)  # a real pg_dump (or SQLite snapshot) of the database as it is now
+    accounts.create_agency("Agency C")
+    refused_and_unchanged(app, archive, "holds what caseapp does not create", foreign_object)
+
+
+def test_the_postgresql_restore_runs_exactly_the_checked_entries(app, filled, tmp_path, monkeypatch):
+    if kind() != "postgresql":
+        pytest.skip("PostgreSQL only: a SQLite snapshot is copied page by page, there is no list to run")
+    from caseapp.services import backup as backup_service
+
+    lists = []
+    real_run = backup_service._run
+
+    def run_noting_lists(command, *args):
+        lists.extend(Path(arg.split("=", 1)[1]).read_text() for arg in command if arg.startswith("--use-list="))
+        return real_run(command, *args)
+
+    monkeypatch.setattr(backup_service, "_run", run_noting_lists)
+    archive = tmp_path / "backup.tar.gz"
+    backup(app, archive)
+    with tarfile.open(archive) as tar:
+        tar.extract(DB_MEMBERS["postgresql"], tmp_path, filter="data")
+    toc = subprocess.run(["pg_restore", "--list", str(tmp_path / DB_MEMBERS["postgresql"])],
+                         capture_output=True, text=True, check=True).stdout
+    assert run(app, "restore", str(archive), "--yes").exit_code == 0
+    (used,) = lists
+    entries = [line for line in toc.splitlines() if line and not line.startswith(";")]
+    assert used.splitlines() == entries and any(" TABLE DATA public notes " in e for e in entries)

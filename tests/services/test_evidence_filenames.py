@@ -1,4 +1,5 @@
 import io
+import re
 import unicodedata
 
 import pytest
@@ -6,7 +7,8 @@ from werkzeug.http import parse_options_header
 from werkzeug.test import create_environ
 from werkzeug.utils import send_file
 
-from caseapp.services.evidence_filenames import MAX_LENGTH, download_name, safe_display_name
+from caseapp.services.evidence_filenames import (MAX_FILE_BYTES, MAX_LENGTH, ascii_name, content_disposition,
+                                                 download_name, safe_display_name)
 
 
 @pytest.mark.parametrize("name", [
@@ -129,3 +131,67 @@ def test_download_name_survives_content_disposition_round_trip(display):
     disposition, options = parse_options_header(header)
     assert disposition == "attachment"
     assert options["filename"] == display.replace('"', "'")
+
+
+# ---------------------------------------------------------------- names a disk or unzip gets
+
+TRAVERSAL = "．．／．．／.ssh／authorized_keys"  # fullwidth full stops and solidi
+
+
+@pytest.mark.parametrize("raw, shown", [
+    (TRAVERSAL, "authorized_keys"),
+    ("‥／‥／etc／passwd", "passwd"),  # two-dot leaders
+    ("．．＼．．＼boot.ini", "boot.ini"),  # fullwidth reverse solidus
+    ("．ssh", "file.ssh"),
+    ("ﬁnal ｉｎｖｏｉｃｅ.pdf", "final invoice.pdf"),
+])
+def test_compatibility_characters_are_cleaned_as_what_they_fold_to(raw, shown):
+    assert safe_display_name(raw) == shown
+    assert download_name(raw) == shown and ascii_name(raw) == shown
+
+
+@pytest.mark.parametrize("raw", [TRAVERSAL, "../../.ssh/authorized_keys", "..\\..\\x.pdf",
+                                 "invoice\u202efdp.exe", ".hidden", "...", "CON", "ＣＯＮ.txt",
+                                 "com¹.pdf", "LPT9.tar.gz", "nul .txt", "<a>:|?*\".pdf",
+                                 "発票" * 150 + ".pdf", "x" * 10_000, "\x00", "\ud800.pdf"])
+def test_download_and_ascii_names_are_safe_on_any_disk(raw):
+    for name in (download_name(raw), ascii_name(raw)):
+        assert name and "/" not in name and "\\" not in name and not name.startswith((".", " "))
+        assert not re.search(r'[<>:"|?*\x00-\x1f\u202a-\u202e\u2066-\u2069]', name)
+        assert len(name.encode("utf-8")) <= MAX_FILE_BYTES
+        assert name.split(".")[0].upper().rstrip() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT9"}
+    assert ascii_name(raw).isascii() and ascii_name(raw).isprintable()
+
+
+@pytest.mark.parametrize("raw, expected", [("CON.txt", "_CON.txt"), ("ＣＯＮ.tar.gz", "_CON.tar.gz"),
+                                           ("com¹.pdf", "_com1.pdf"), ("aux", "_aux"),
+                                           ("console.txt", "console.txt"), ("COM10.pdf", "COM10.pdf")])
+def test_windows_device_names_are_prefixed(raw, expected):
+    assert download_name(raw) == expected
+
+
+def test_long_names_on_disk_are_cut_by_bytes_on_a_character_boundary():
+    name = download_name("発票" * 150 + ".pdf")
+    assert name.endswith(".pdf") and len(name.encode("utf-8")) <= MAX_FILE_BYTES
+    assert name == "発票" * 32 + "発.pdf"  # 195 bytes of three-byte characters, then ".pdf"
+
+
+@pytest.mark.parametrize("raw, header", [
+    (TRAVERSAL, 'attachment; filename="authorized_keys"'),
+    ("Rechnung Müller & Łódź.pdf", "attachment; filename=\"Rechnung Muller & Lodz.pdf\"; "
+                                   "filename*=UTF-8''Rechnung%20M%C3%BCller%20&%20%C5%81%C3%B3d%C5%BA.pdf"),
+    ("発票.pdf", "attachment; filename=\"file.pdf\"; filename*=UTF-8''%E7%99%BA%E7%A5%A8.pdf"),
+    ("Supplier \"ACME\" letter.pdf", "attachment; filename=\"Supplier 'ACME' letter.pdf\""),
+])
+def test_content_disposition_builds_its_own_ascii_fallback(raw, header):
+    assert content_disposition(raw) == header
+    disposition, options = parse_options_header(header)
+    assert ".." not in options["filename"] and "/" not in options["filename"]
+    assert content_disposition(raw, attachment=False).startswith("inline; ")
+
+
+def test_werkzeug_would_have_made_the_traversal_of_a_fullwidth_name():
+    """Why the fallback is built here: werkzeug's folds the stored name with NFKD."""
+    response = send_file(io.BytesIO(b"x"), create_environ(), mimetype="text/plain",
+                         as_attachment=True, download_name=TRAVERSAL)
+    assert 'filename="../../.ssh/authorized_keys"' in response.headers["Content-Disposition"]

@@ -160,3 +160,10 @@ def test_mail_of_a_revoked_or_replaced_invitation_is_not_sent(world, smtp_server
     assert invitations.find_valid(link_of(to_lee), NOW).id == replaced.id
     statuses = sorted(db.session.scalars(select(OutboxMessage.status)))
     assert statuses == ["cancelled", "cancelled", "sent"]
+
+
+def test_a_missing_password_or_name_is_a_field_error(world):
+    invitation = invitations.invite(world.admin_a, "nora@agency-a.example", "Nora", "consultant", now=NOW)
+    with pytest.raises(ValidationFailed) as caught:
+        invitations.accept(invitations.token_for(invitation), None, None, now=NOW)
+    assert set(caught.value.fields) == {"name", "password"}

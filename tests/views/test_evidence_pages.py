@@ -163,7 +163,7 @@ def test_hostile_names_are_stored_safely_and_shown_escaped(signed_in, world, app
     assert f"Evidence added: {escaped}" in case_page
     response = signed_in.get(f"/evidence/{row.id}/download")
     assert response.headers["Content-Disposition"] == \
-        'attachment; filename="<img src=x onerror=alert(1)>fdp.exe"'
+        'attachment; filename="_img src=x onerror=alert(1)_fdp.exe"'  # no <>: Windows refuses them
     assert stored(app) == [sha(PDF)]
 
 
@@ -445,3 +445,42 @@ def test_over_the_limit_on_a_live_server_is_a_413_response_not_a_reset(
     assert "The upload is larger than the 1 MB limit, so nothing was saved." in page
     assert "Carl Consultant" in page
     assert all_rows() == [] and stored(app) == []
+
+
+# ---------------------------------------------------------------- names on the recipient's disk
+
+HOSTILE_DOWNLOADS = {
+    "．．／．．／.ssh／authorized_keys": "authorized_keys",  # fullwidth dots and slashes
+    "../../.bashrc": "file.bashrc",
+    "ＣＯＮ.txt": "_CON.txt",
+    "invoice\u202efdp.exe": "invoicefdp.exe",
+}
+
+
+def _stored_as_before(world, name: str, data: bytes = TEXT) -> Evidence:
+    """A row whose name was stored under the rules of before (no NFKC): old rows stay."""
+    row = upload(world, data, "placeholder.txt")
+    row.filename = name
+    db.session.commit()
+    return row
+
+
+@pytest.mark.parametrize("raw, safe", list(HOSTILE_DOWNLOADS.items()))
+def test_downloads_of_hostile_names_are_safe_in_both_forms(signed_in, world, raw, safe):
+    row = _stored_as_before(world, raw)
+    for path in (f"/evidence/{row.id}/download",):
+        header = signed_in.get(path).headers["Content-Disposition"]
+        assert header == f'attachment; filename="{safe}"', header
+    uploaded = post_upload(signed_in, world.case_a, (PDF, raw))
+    assert uploaded.status_code == 303
+    assert all_rows()[-1].filename == (safe if not safe.startswith("_") else safe[1:])
+
+
+def test_bundle_members_of_hostile_names_stay_inside_the_evidence_folder(signed_in, world):
+    for raw in HOSTILE_DOWNLOADS:
+        _stored_as_before(world, raw, data=raw.encode("utf-8"))
+    response = signed_in.get(f"/cases/{world.case_a.id}/evidence/bundle")
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    assert archive.namelist() == ["evidence/" + name for name in HOSTILE_DOWNLOADS.values()]
+    for raw, name in HOSTILE_DOWNLOADS.items():
+        assert archive.read("evidence/" + name) == raw.encode("utf-8")

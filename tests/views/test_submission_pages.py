@@ -170,6 +170,8 @@ def test_run_due_command_prints_what_it_did(app, world, smtp_server):
     assert result.exit_code != 0 and "time zone offset" in result.output
     result = runner.invoke(args=["reminders", "run-due", "--now", "tomorrow"])
     assert result.exit_code != 0 and "not an ISO 8601" in result.output
+    result = runner.invoke(args=["reminders", "run-due", "--now", "9999-12-31T23:59:59-12:00"])
+    assert result.exit_code == 2 and "not an ISO 8601" in result.output  # was an OverflowError
 
 
 def test_a_time_the_clocks_skip_is_refused(browser, world):

@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.exceptions import Unauthorized, UnsupportedMediaType
 
 from caseapp.extensions import csrf, limiter
-from caseapp.services import api_tokens
+from caseapp.services import api_tokens, parsing
 from caseapp.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_PER_PAGE = 100
-MAX_ID = 2**31 - 1
 
 
 class BadRequest(DomainError):
@@ -84,32 +82,27 @@ def moment(data: dict[str, Any], field: str) -> None:
     if field not in data or data[field] is None:
         data.pop(field, None)
         return
-    value = data[field]
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    parsed = parsing.parse_moment(data[field])
+    if parsed is None:
         raise ValidationFailed({field: "Give an ISO 8601 date and time with an offset, "
-                                       "e.g. 2026-11-29T14:30:00+01:00."})
+                                       "e.g. 2026-11-29T14:30:00+01:00, between the years "
+                                       f"{parsing.EARLIEST.year} and {parsing.LATEST.year}."})
     data[field] = parsed
 
 
-def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int | None = None):
+def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int = parsing.MAX_ID):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
-        limits = f"{minimum} to {maximum}" if maximum else f"at least {minimum}"
-        raise ValidationFailed({name: f"Must be a whole number, {limits}."}, "Invalid query parameter.")
-    return int(raw)
-
-
-MAX_PAGE = 100_000
+    number = parsing.whole_number(raw, minimum, maximum)
+    if number is None:
+        raise ValidationFailed({name: f"Must be a whole number from {minimum} to {maximum:,}, "
+                                      "in the digits 0-9."}, "Invalid query parameter.")
+    return number
 
 
 def page_args() -> tuple[int, int]:
-    return int_arg("page", 1, maximum=MAX_PAGE), int_arg("per_page", 50, maximum=MAX_PER_PAGE)
+    return int_arg("page", 1, maximum=parsing.MAX_PAGE), int_arg("per_page", 50, maximum=MAX_PER_PAGE)
 
 
 def listing(items: list, pagination, endpoint: str, **values) -> dict:

@@ -6,6 +6,7 @@ from functools import lru_cache
 from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, ROLES, STATUSES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
+from caseapp.services.parsing import MAX_ID, MAX_PAGE
 from caseapp.services.poa_content import (
     MAX_DRAFT_CHARS,
     MAX_ITEM_CHARS,
@@ -19,8 +20,8 @@ from caseapp.services.poa_review import ERROR, WARNING
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-ID_NULL = {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_NULL = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}
 
 
 def ref(name: str) -> dict:
@@ -158,7 +159,8 @@ for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
-    "400": "The request is malformed (e.g. not JSON, or text with NUL characters).", "401": "No valid API token.",
+    "400": ("The request is malformed: not JSON, text with NUL characters or lone surrogates, "
+            "or a JSON body nested more than 64 levels deep."), "401": "No valid API token.",
     "403": "Your role does not allow this.", "404": "No such object in your agency.",
     "409": "Not possible in the object's current state.", "413": "The upload is too large.",
     "415": "The body is not JSON (or not the expected media type).",
@@ -190,7 +192,7 @@ def query(name: str, schema: dict, description: str = "") -> dict:
     return param
 
 
-PAGING = [query("page", {"type": "integer", "minimum": 1}),
+PAGING = [query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
           query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]
 READ = ("400", "401", "404", "429")
 WRITE = ("400", "401", "404", "415", "422", "429")

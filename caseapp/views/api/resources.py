@@ -15,9 +15,10 @@ from caseapp.services.errors import ValidationFailed
 from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.services.paging import BadCursor
 from caseapp.views.api import serialize
-from caseapp.views.api.core import MAX_ID, body, bp, int_arg, listing, moment, page_args, user
+from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
 from caseapp.views.evidence import send_file_row as send_evidence
+from caseapp.views.poa import export_response
 
 CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
 CASE_FIELDS = {"client_id", "title", "kind", "reason", "asins", "assignee_id", "amazon_notice",
@@ -71,9 +72,9 @@ def _case_filters() -> CaseFilters:
     if status is not None and status not in STATUSES:
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(STATUSES) + "."},
                                "Invalid query parameter.")
-    assignee = int_arg("assignee_id", maximum=MAX_ID)
+    assignee = int_arg("assignee_id")
     page, _ = page_args()
-    return CaseFilters(status=status or "", client_id=int_arg("client_id", maximum=MAX_ID),
+    return CaseFilters(status=status or "", client_id=int_arg("client_id"),
                        assignee=str(assignee) if assignee else "all",
                        q=request.args.get("q", "")[:200], page=page,
                        after=request.args.get("after", ""))
@@ -185,10 +186,8 @@ def draft_export(draft_id: int):
     if with_evidence not in ("0", "1"):
         raise ValidationFailed({"evidence": "Use 1 to append the evidence index, 0 not to."},
                                "Invalid query parameter.")
-    data, mimetype, filename = poa.export(user(), draft_id, request.args.get("format", "txt"),
-                                          with_evidence=with_evidence == "1")
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
+                                       with_evidence=with_evidence == "1"))
 
 
 # ---- submissions, replies, reminders ------------------------------------------------------
