@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import pytest
 
 from caseapp.services import markdown_text
 from caseapp.services.cases import NOTE_MAX_LENGTH, note_summary
+from tests import cost
 
 
 def repeat(unit: str, size: int, end: str = "") -> str:
@@ -77,25 +77,8 @@ PATTERNS = {
 SIZE = 2000  # and 4 x 2000 = 8,000: both well inside what a note may hold
 
 
-def cpu_seconds(render, text: str, runs: int = 5) -> float:
-    """The least CPU time of several runs; each run repeats the call until it is measurable."""
-    start = time.process_time()
-    render(text)
-    once = time.process_time() - start
-    calls = max(1, min(200, int(0.005 / max(once, 1e-7))))
-    best = float("inf")
-    for _ in range(runs):
-        start = time.process_time()
-        for _ in range(calls):
-            render(text)
-        best = min(best, (time.process_time() - start) / calls)
-        if best > 2:  # quadratic code: one slow run says enough
-            break
-    return best
-
-
 def growth(render, make, n: int = SIZE) -> float:
-    return cpu_seconds(render, make(4 * n)) / cpu_seconds(render, make(n))
+    return cost.growth(make, render, n)
 
 
 @pytest.mark.parametrize("name", PATTERNS)
