@@ -94,6 +94,11 @@ class Note(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
+    # The body rendered and sanitised when it was saved, by renderer version `rendered_with`
+    # (services/markdown_text.RENDERER): a case page shows up to 100 notes, and rendering a hostile one
+    # costs up to 30 ms, which a page view must not pay again and again.
+    body_html: Mapped[str | None] = mapped_column(Text)
+    rendered_with: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last edit; None: never
 

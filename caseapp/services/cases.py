@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, literal, select, union, union_all
 from sqlalchemy.orm import joinedload, selectinload
+from markupsafe import Markup
 
 from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
-from caseapp.services import audit, locking, paging, reminders, timeline, workflow
+from caseapp.services import audit, locking, markdown_text, paging, reminders, timeline, workflow
 from caseapp.services.errors import Forbidden, NotFound, ValidationFailed
 from caseapp.services.parsing import parse_id
 
@@ -297,10 +298,26 @@ def note_summary(body: str) -> str:
     return "Note: " + (first_line[:120] + ("…" if len(first_line) > 120 else ""))
 
 
+def _set_body(note: Note, body: str) -> None:
+    """The text, and its HTML as rendered now: a page shows the kept HTML (note_html)."""
+    note.body = body
+    note.body_html = str(markdown_text.render(body))
+    note.rendered_with = markdown_text.RENDERER
+
+
+def note_html(note: Note) -> Markup:
+    """The note as safe HTML: kept from when it was saved, or rendered now when the renderer
+    has changed since (or the note is older than kept HTML)."""
+    if note.body_html is not None and note.rendered_with == markdown_text.RENDERER:
+        return Markup(note.body_html)
+    return markdown_text.render(note.body)
+
+
 def add_note(actor: User, case_id: int, body: str) -> Note:
     case = get_case(actor, case_id)
     body = _note_body(body)
-    note = Note(case_id=case.id, author_id=actor.id, body=body)
+    note = Note(case_id=case.id, author_id=actor.id)
+    _set_body(note, body)
     db.session.add(note)
     db.session.flush()
     timeline.record(case, "note_added", actor, note_summary(body), {"note_id": note.id})
@@ -358,7 +375,7 @@ def edit_note(actor: User, note_id: int, body: str) -> Note:
         return note
     previous = note.body
     now = utcnow()
-    note.body = body
+    _set_body(note, body)
     note.edited_at = now
     added = _added_event(case, note)
     if added is not None:

@@ -28,6 +28,10 @@ from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
+# Raise when the HTML a note renders to changes (parser, options, allow-list): notes keep the
+# HTML made when they were saved, and one made by another version is rendered afresh.
+RENDERER = 1
+
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li",
     "a", "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td",

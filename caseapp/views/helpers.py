@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from caseapp import labels
 from caseapp.forms import EmptyForm
 from caseapp.models import User, UserSession
-from caseapp.services import markdown_text, sessions, timezones
+from caseapp.services import cases, markdown_text, sessions, timezones
 from caseapp.services.cases import COUNT_CAP
 from caseapp.services.errors import DomainError
 
@@ -90,6 +90,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(capped)
     app.add_template_global(COUNT_CAP, "count_cap")
     app.add_template_filter(markdown_text.render, "markdown")
+    app.add_template_filter(cases.note_html, "note_html")
     app.add_template_global(labels.STATUS_COLOURS, "status_colours")
 
     @app.context_processor
