@@ -126,7 +126,7 @@ def every_fifth_word_changed(text: str) -> str:
 
 
 class Limits:
-    """What the validation of the code under test accepts (read from caseapp.services.poa)."""
+    """What the validation of the code under test accepts (read from caseapp.services.poa.drafts)."""
 
     def __init__(self, poa):
         self.section = poa.MAX_SECTION_CHARS
@@ -207,7 +207,13 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
 
     from caseapp.extensions import db
     from caseapp.models import Agency, PoaDraft, utcnow
-    from caseapp.services import accounts, api_tokens, cases, clients, evidence, poa, submissions
+    from caseapp.services.accounts import people
+    from caseapp.services.accounts import tokens
+    from caseapp.services.cases import records
+    from caseapp.services.cases import clients
+    from caseapp.services.evidence import files
+    from caseapp.services.poa import drafts as poa
+    from caseapp.services.appeals import submissions
     from caseapp.views import cases as cases_view
 
     figures: list[tuple[str, str, str, str]] = []
@@ -218,9 +224,9 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
         db.session.remove()
         upgrade(directory=str(ROOT / "migrations"))
         limits = Limits(poa)
-        agency = accounts.create_agency("Adversarial Agency", "UTC")
-        user = accounts.create_user(agency, EMAIL, "Mallory [*_<", "consultant", PASSWORD)
-        _, token = api_tokens.create(user, "adversarial bench")
+        agency = people.create_agency("Adversarial Agency", "UTC")
+        user = people.create_user(agency, EMAIL, "Mallory [*_<", "consultant", PASSWORD)
+        _, token = tokens.create(user, "adversarial bench")
 
         client_limits = clients.LIMITS
         client = clients.create_client(user, {
@@ -232,25 +238,25 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
             data = {"client_id": client.id, "title": fill(title_unit, 200), "kind": "listing_deactivation",
                     "reason": "intellectual_property"}
             data.update(fields)
-            return cases.create_case(user, data)
+            return records.create_case(user, data)
 
         # A dashboard page of cases with the longest titles (25 a page).
         for n in range(25):
             new_case("[*_<" if n % 2 else "x")
 
         # One case with everything a case page shows at its maximum but the notes.
-        asins = [f"B{n:09d}" for n in range(cases.MAX_ASINS)]
+        asins = [f"B{n:09d}" for n in range(records.MAX_ASINS)]
         busy = new_case("[*_<", amazon_notice=fill("[*_<a 'x \"", 50_000), asins=asins)
         for n in range(10):
             sub = submissions.record_submission(user, busy.id, {"amazon_reference": fill("[*_<", 200)})
             submissions.record_response(user, sub.id, {"outcome": "more_info_requested",
                                                        "body": fill("[*_<a 'x", 50_000)})
-        description_max = evidence.MAX_DESCRIPTION_CHARS
+        description_max = files.MAX_DESCRIPTION_CHARS
         evidence_ids = []
         for n in range(20):
             upload = FileStorage(stream=io.BytesIO(b"Invoice %d: 14 units.\n" % n),
                                  filename=fill("[*_<", 195) + f"{n}.txt", content_type="text/plain")
-            evidence_ids.append(evidence.upload(user, busy.id, upload, "invoice",
+            evidence_ids.append(files.upload(user, busy.id, upload, "invoice",
                                                 fill("[*_<a 'x", description_max)).id)
         figures += [
             ("dashboard", "25 cases with 200-character titles", "/cases", "html"),
@@ -272,7 +278,7 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
             case = new_case("x")
             for n in range(per_case):
                 head = f"Note {n} ({kind})\n"
-                cases.add_note(user, case.id, head + fill(unit, note_max - len(head)))
+                records.add_note(user, case.id, head + fill(unit, note_max - len(head)))
             figures += [
                 ("case page", f"{per_case} notes of {note_max:,} chars: {kind}", f"/cases/{case.id}", "html"),
                 ("API timeline", f"{per_case} notes: {kind}", f"/api/v1/cases/{case.id}/timeline", "api"),
@@ -285,7 +291,7 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
             for n in range(3):
                 upload = FileStorage(stream=io.BytesIO(b"Invoice %d\n" % n), content_type="text/plain",
                                      filename=fill("[*_<", 195) + f"{n}.txt")
-                evidence.upload(user, case.id, upload, "invoice", fill(unit, description_max))
+                files.upload(user, case.id, upload, "invoice", fill(unit, description_max))
             body = draft_body(unit, pieces, limits)
             first = poa.save_version(user, case.id, body)
             second = poa.save_version(user, case.id, changed_body(body, one_word_changed))

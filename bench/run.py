@@ -141,7 +141,8 @@ def measure(args) -> dict:
     from caseapp import create_app
     from caseapp.extensions import db
     from caseapp.models import Case, CaseAsin, CaseEvent, Reminder, utcnow
-    from caseapp.services import digests, dispatch
+    from caseapp.services.appeals import digests
+    from caseapp.services.appeals import dispatch
 
     app = create_app()
     statements = [0]

@@ -363,7 +363,7 @@ def main(argv=None) -> int:
     from caseapp import create_app
     from caseapp.extensions import db
     from caseapp.models import Agency, User
-    from caseapp.services import api_tokens
+    from caseapp.services.accounts import tokens
 
     def log(message: str) -> None:
         if not args.quiet:
@@ -431,7 +431,7 @@ def main(argv=None) -> int:
             log("sequences moved past the seeded ids; VACUUM ANALYZE done")
 
         consultant = db.session.scalar(select(User).where(User.email == CONSULTANT_EMAIL))
-        _, token = api_tokens.create(consultant, "benchmark")
+        _, token = tokens.create(consultant, "benchmark")
         Path(args.token_file).parent.mkdir(parents=True, exist_ok=True)
         Path(args.token_file).write_text(token + "\n")
         os.chmod(args.token_file, 0o600)

@@ -62,7 +62,7 @@ BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-2026"  # bench/seed.py's
 FOLLOW_UP_HOURS = 48
 FOLLOW_UP_REPEAT_HOURS = 1  # the smallest allowed: repeats fall due only in runs over an hour
-LEASE_MINUTES = 5  # caseapp.services.dispatch.LEASE
+LEASE_MINUTES = 5  # caseapp.services.appeals.dispatch.LEASE
 SUBMITTABLE = ("open", "drafting", "submitted", "more_info_requested", "denied")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 RESPOND_RE = re.compile(r'action="/submissions/(\d+)/responses"')
@@ -669,7 +669,8 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
 
     from caseapp.extensions import db
     from caseapp.models import AmazonResponse, Case, Reminder, Submission, User
-    from caseapp.services import api_tokens, submissions
+    from caseapp.services.accounts import tokens
+    from caseapp.services.appeals import submissions
 
     with app.app_context():
         base = {"reminder_id": db.session.scalar(select(func.coalesce(func.max(Reminder.id), 0))),
@@ -680,9 +681,9 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
         clients = []
         for k in range(args.threads):
             person = people[k % len(people)]
-            _, token = api_tokens.create(person, f"soak client {k}")
+            _, token = tokens.create(person, f"soak client {k}")
             clients.append((person.email, token, person.effective_timezone))
-        _, fault_token = api_tokens.create(people[-1], "soak faults")
+        _, fault_token = tokens.create(people[-1], "soak faults")
 
         latest = dict(db.session.execute(select(Submission.case_id, func.max(Submission.submitted_at))
                                          .group_by(Submission.case_id)).all())

@@ -53,7 +53,7 @@ def register_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
-    from caseapp.sqlite import create_private_database_file, enable_sqlite_pragmas
+    from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
 
     create_private_database_file(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["INSTANCE_DIR"]))
     db.init_app(app)
@@ -78,7 +78,7 @@ class BoundedIntConverter(IntegerConverter):
     """`<int:...>` limited to what an integer column holds: a bigger id is a 404, not a 500."""
 
     def to_python(self, value: str) -> int:
-        from caseapp.services.parsing import MAX_ID
+        from caseapp.core.parsing import MAX_ID
 
         number = super().to_python(value)
         if number > MAX_ID:
@@ -122,9 +122,11 @@ def register_security(app: Flask) -> None:
 
 
 def register_mail_links() -> None:
-    """Each feature's builder of the secret links its mail carries (services/mail_links.py)."""
-    from caseapp.services import invitations, passwords, reminder_mail
+    """Each feature's builder of the secret links its mail carries (services/mail/links.py)."""
+    from caseapp.services.accounts import invitations
+    from caseapp.services.accounts import passwords
+    from caseapp.services.appeals import followup_mail
 
     invitations.register_mail_links()
     passwords.register_mail_links()
-    reminder_mail.register_mail_links()
+    followup_mail.register_mail_links()

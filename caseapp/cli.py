@@ -10,8 +10,9 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from caseapp.models import ROLES
-from caseapp.services import accounts, demo
-from caseapp.services.errors import DomainError
+from caseapp.services.accounts import people
+from caseapp.services.ops import demo
+from caseapp.core.errors import DomainError
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -30,7 +31,7 @@ def _fail(error: DomainError) -> None:
 @click.option("--timezone", default="UTC", show_default=True, help="IANA name, e.g. Europe/Berlin")
 def create_agency(name: str, timezone: str) -> None:
     try:
-        agency = accounts.create_agency(name, timezone)
+        agency = people.create_agency(name, timezone)
     except DomainError as error:
         _fail(error)
     click.echo(f"Created agency {agency.name} (id {agency.id}, time zone {agency.timezone}).")
@@ -46,8 +47,8 @@ def create_agency(name: str, timezone: str) -> None:
 def create_user(email, agency_name, name, role, timezone, password_stdin) -> None:
     password = _read_password(password_stdin)
     try:
-        agency = accounts.get_agency_by_name(agency_name)
-        user = accounts.create_user(agency, email, name, role, password, timezone)
+        agency = people.get_agency_by_name(agency_name)
+        user = people.create_user(agency, email, name, role, password, timezone)
     except DomainError as error:
         _fail(error)
     click.echo(f"Created {user.role} {user.email} in {agency.name}.")
@@ -65,9 +66,9 @@ def _read_password(password_stdin: bool) -> str:
 def set_password(email: str, password_stdin: bool) -> None:
     """Set EMAIL's password (e.g. when no mail server can deliver a reset link); every
     other session of that person is signed out."""
-    from caseapp.services import passwords
+    from caseapp.services.accounts import passwords
 
-    user = accounts.find_user(email)
+    user = people.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
     try:
@@ -94,13 +95,13 @@ def seed() -> None:
 @click.option("--name", default="command line", show_default=True, help="What the token is for.")
 def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL; the token is printed alone on the last line."""
-    from caseapp.services import api_tokens
+    from caseapp.services.accounts import tokens
 
-    user = accounts.find_user(email)
+    user = people.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
     try:
-        _row, token = api_tokens.create(user, name)
+        _row, token = tokens.create(user, name)
     except DomainError as error:
         _fail(error)
     click.echo(f"API token '{name}' for {user.email}; it is shown only now:")
@@ -111,7 +112,7 @@ def create_token(email: str, name: str) -> None:
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to treat as now.")
 def run_due(now_text: str | None) -> None:
     """Run one dispatch pass: send what is due, then exit."""
-    from caseapp.services import dispatch
+    from caseapp.services.appeals import dispatch
 
     now = _parse_now(now_text)
     report = dispatch.run_pass(now)
@@ -119,7 +120,7 @@ def run_due(now_text: str | None) -> None:
 
 
 def _parse_now(text: str | None) -> datetime:
-    from caseapp.services import parsing
+    from caseapp.core import parsing
 
     if not text:
         return datetime.now(timezone.utc)
@@ -172,7 +173,7 @@ def register(app: Flask) -> None:
 @with_appcontext
 def backup_command(output: str | None) -> None:
     """Write one archive: a consistent database snapshot, every evidence file, a manifest."""
-    from caseapp.services import backup
+    from caseapp.services.ops import backup
 
     try:
         result = backup.create_backup(output)
@@ -188,7 +189,7 @@ def backup_command(output: str | None) -> None:
 @with_appcontext
 def restore_command(path: str, yes: bool) -> None:
     """Bring back the database and evidence files of a `flask backup` archive."""
-    from caseapp.services import backup
+    from caseapp.services.ops import backup
 
     try:
         result = backup.restore_backup(path, yes=yes)

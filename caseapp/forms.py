@@ -15,13 +15,13 @@ from wtforms.validators import DataRequired, Optional
 
 from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
 from caseapp.models import MARKETPLACES
-from caseapp.services import parsing
+from caseapp.core import parsing
 
 DATE_HELP = (f"Give a date from {parsing.EARLIEST:%d %b %Y} to {parsing.LATEST:%d %b %Y}, "
              "e.g. 2026-11-29.")
 
 
-# The fields that read numbers and dates go through services.parsing, like every other
+# The fields that read numbers and dates go through core.parsing, like every other
 # number and date of a request: ASCII digits, values the columns and the calendar hold.
 
 class WholeNumberField(IntegerField):

@@ -1,5 +1,5 @@
 """Human labels for the stored vocabularies, shared by pages and emails."""
-from caseapp.services.workflow import LABELS as STATUS_LABELS
+from caseapp.services.appeals.workflow import LABELS as STATUS_LABELS
 
 KIND_LABELS = {
     "account_suspension": "Account suspension",

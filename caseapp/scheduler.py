@@ -23,7 +23,7 @@ INTERVAL_SECONDS = 60
 
 
 def dispatch_job(app: Flask) -> None:
-    from caseapp.services import dispatch
+    from caseapp.services.appeals import dispatch
 
     with app.app_context():
         try:

@@ -11,7 +11,9 @@ from sqlalchemy import text
 
 from caseapp import create_app
 from caseapp.extensions import db
-from caseapp.services import accounts, cases, clients
+from caseapp.services.accounts import people
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
 from config import TestingConfig
 
 PASSWORD = "correct-horse-battery"
@@ -159,7 +161,7 @@ class World:
 
 
 def make_user(agency, email, role="consultant", name=None, timezone=None):
-    return accounts.create_user(agency, email, name or email.split("@")[0].title(), role,
+    return people.create_user(agency, email, name or email.split("@")[0].title(), role,
                                 PASSWORD, timezone)
 
 
@@ -173,13 +175,13 @@ def make_case(actor, client, **fields):
     data = {"client_id": client.id, "title": "Account suspended", "kind": "account_suspension",
             "reason": "customer_complaints", "asins": ["B07XJ8C8F5"]}
     data.update(fields)
-    return cases.create_case(actor, data)
+    return records.create_case(actor, data)
 
 
 @pytest.fixture
 def world(app) -> World:
-    agency_a = accounts.create_agency("Agency A", "Europe/Berlin")
-    agency_b = accounts.create_agency("Agency B", "America/New_York")
+    agency_a = people.create_agency("Agency A", "Europe/Berlin")
+    agency_b = people.create_agency("Agency B", "America/New_York")
     admin_a = make_user(agency_a, "admin@agency-a.example", "admin", "Ada Admin")
     consultant_a = make_user(agency_a, "consultant@agency-a.example", "consultant", "Carl Consultant")
     admin_b = make_user(agency_b, "admin@agency-b.example", "admin", "Bea Admin")
@@ -215,7 +217,7 @@ def latest_reset_path() -> str:
     """The path of the newest password reset link, as the delivery pass makes it when it
     sends the email (the stored email holds a placeholder, never the link)."""
     from caseapp.models import OutboxMessage, utcnow
-    from caseapp.services import passwords
+    from caseapp.services.accounts import passwords
 
     message = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.kind == "password_reset")
                                 .order_by(OutboxMessage.id.desc()))

@@ -1,6 +1,6 @@
 from caseapp.extensions import db
 from caseapp.models import Agency, Case, CaseEvent, User
-from caseapp.services import accounts
+from caseapp.services.accounts import people
 
 
 def test_agencies_and_users_create(app):
@@ -12,17 +12,17 @@ def test_agencies_and_users_create(app):
                                  "--name", "Lee Park", "--role", "admin", "--password-stdin"],
                            input="a-very-long-password\n")
     assert result.exit_code == 0, result.output
-    user = accounts.authenticate("lee@acme.example", "a-very-long-password")
+    user = people.authenticate("lee@acme.example", "a-very-long-password")
     assert user is not None and user.is_admin and user.agency.name == "Acme Appeals"
 
 
 def test_users_create_prompts_for_the_password(app):
-    accounts.create_agency("Acme Appeals")
+    people.create_agency("Acme Appeals")
     result = app.test_cli_runner().invoke(
         args=["users", "create", "kai@acme.example", "--agency", "Acme Appeals", "--name", "Kai",
               "--role", "consultant"], input="prompted-password-1\nprompted-password-1\n")
     assert result.exit_code == 0, result.output
-    assert accounts.authenticate("kai@acme.example", "prompted-password-1") is not None
+    assert people.authenticate("kai@acme.example", "prompted-password-1") is not None
 
 
 def test_cli_errors_are_clear_and_write_nothing(app):
@@ -32,7 +32,7 @@ def test_cli_errors_are_clear_and_write_nothing(app):
     result = runner.invoke(args=["users", "create", "x@acme.example", "--agency", "Missing",
                                  "--name", "X", "--role", "admin", "--password-stdin"], input="long-password-1\n")
     assert result.exit_code != 0 and "No agency named 'Missing'" in result.output
-    accounts.create_agency("Acme")
+    people.create_agency("Acme")
     result = runner.invoke(args=["users", "create", "x@acme.example", "--agency", "Acme",
                                  "--name", "X", "--role", "admin", "--password-stdin"], input="short\n")
     assert result.exit_code != 0 and "at least 10 characters" in result.output
@@ -86,8 +86,8 @@ def test_serve_command_serves_pages_with_the_scheduler(database_url, tmp_path):
 
 
 def test_users_set_password_for_when_no_mail_can_carry_a_reset(app):
-    agency = accounts.create_agency("Acme")
-    user = accounts.create_user(agency, "kai@acme.example", "Kai", "admin", "first-password-kai")
+    agency = people.create_agency("Acme")
+    user = people.create_user(agency, "kai@acme.example", "Kai", "admin", "first-password-kai")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["users", "set-password", "kai@acme.example", "--password-stdin"],
                            input="short\n")
@@ -95,8 +95,8 @@ def test_users_set_password_for_when_no_mail_can_carry_a_reset(app):
     result = runner.invoke(args=["users", "set-password", "KAI@acme.example", "--password-stdin"],
                            input="second-password-kai-77\n")
     assert result.exit_code == 0, result.output
-    assert accounts.authenticate("kai@acme.example", "second-password-kai-77").id == user.id
-    assert accounts.authenticate("kai@acme.example", "first-password-kai") is None
+    assert people.authenticate("kai@acme.example", "second-password-kai-77").id == user.id
+    assert people.authenticate("kai@acme.example", "first-password-kai") is None
     result = runner.invoke(args=["users", "set-password", "nobody@acme.example", "--password-stdin"],
                            input="whatever-password-1\n")
     assert result.exit_code != 0 and "No user with the email" in result.output

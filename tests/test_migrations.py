@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from caseapp import create_app
 from caseapp.extensions import db
 from caseapp.models import Agency, OutboxMessage, PasswordReset, User, utcnow
-from caseapp.services import calendar_feed
-from caseapp.services.mail_links import PLACEHOLDER
+from caseapp.services.appeals import calendar_feed
+from caseapp.services.mail.links import PLACEHOLDER
 from config import TestingConfig
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from caseapp import scheduler
 from caseapp.extensions import db
 from caseapp.models import Reminder
-from caseapp.services import submissions
+from caseapp.services.appeals import submissions
 
 
 def test_the_scheduler_holds_one_coalescing_job(app):
@@ -26,7 +26,7 @@ def test_the_job_asks_the_database_what_is_due(app, world, smtp_server):
 
 
 def test_a_failing_pass_does_not_kill_the_job(app, world, monkeypatch):
-    from caseapp.services import dispatch
+    from caseapp.services.appeals import dispatch
 
     def broken(now):
         raise RuntimeError("database went away")

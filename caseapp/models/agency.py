@@ -60,7 +60,7 @@ class User(UserMixin, db.Model):
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
 
     # The key of the sign-in session (a UserSession row) this object was loaded or signed in
-    # for; not a column. services.sessions sets it.
+    # for; not a column. services.accounts.sessions sets it.
     session_key = None
 
     @property

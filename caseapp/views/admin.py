@@ -9,9 +9,12 @@ from caseapp.forms import AgencySettingsForm, InvitationForm, UserEditForm
 from caseapp.models import AUDIT_KINDS, utcnow
 from caseapp.models.submission import OUTBOX_STATUSES
 from caseapp.security import no_store
-from caseapp.services import accounts, audit, invitations, mail_links
-from caseapp.services.errors import Conflict, DomainError
-from caseapp.services.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
+from caseapp.services.accounts import people
+from caseapp.services.accounts import audit
+from caseapp.services.accounts import invitations
+from caseapp.services.mail import links
+from caseapp.core.errors import Conflict, DomainError
+from caseapp.core.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
 from caseapp.views.helpers import localtime, show_errors, timezone_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,12 +23,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 @login_required
 def admins_only():
-    accounts.require_admin(current_user)
+    people.require_admin(current_user)
 
 
 @bp.get("/users")
 def users():
-    return render_template("admin/users.html", users=accounts.list_users(current_user),
+    return render_template("admin/users.html", users=people.list_users(current_user),
                            invitations=invitations.open_invitations(current_user), now=utcnow())
 
 
@@ -71,12 +74,12 @@ def revoke_invitation(invitation_id: int):
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
-    user = accounts.get_user(current_user, user_id)
+    user = people.get_user(current_user, user_id)
     form = UserEditForm(obj=user)
     form.timezone.choices = timezone_choices("Same as the agency")
     if form.validate_on_submit():
         try:
-            accounts.update_user(current_user, user.id, form.name.data, form.role.data,
+            people.update_user(current_user, user.id, form.name.data, form.role.data,
                                  form.timezone.data or None)
         except DomainError as error:
             show_errors(form, error)
@@ -89,7 +92,7 @@ def edit_user(user_id: int):
 @bp.post("/users/<int:user_id>/active/<int:active>")
 def set_active(user_id: int, active: int):
     try:
-        user = accounts.set_active(current_user, user_id, bool(active))
+        user = people.set_active(current_user, user_id, bool(active))
     except Conflict as error:
         flash(error.message, "danger")
     else:
@@ -103,9 +106,9 @@ def set_active(user_id: int, active: int):
 def outbox():
     status = request.args.get("status", "")
     status = status if status in OUTBOX_STATUSES else ""
-    return render_template("admin/outbox.html", messages=accounts.outbox(current_user, status),
+    return render_template("admin/outbox.html", messages=people.outbox(current_user, status),
                            status=status, statuses=OUTBOX_STATUSES,
-                           security_kinds=mail_links.security_kinds(),
+                           security_kinds=links.security_kinds(),
                            retention_days=current_app.config["OUTBOX_BODY_RETENTION_DAYS"])
 
 
@@ -122,7 +125,7 @@ def audit_log():
     since = datetime.combine(first, time(0), zone) if first else None
     until = datetime.combine(next_day(last), time(0), zone) if last else None
     return render_template(
-        "admin/audit.html", kinds=AUDIT_KINDS, people=accounts.list_users(current_user),
+        "admin/audit.html", kinds=AUDIT_KINDS, people=people.list_users(current_user),
         events=audit.events(current_user, kind, parse_id(person), since, until),
         kind=kind, person=person, day_from=day_from, day_to=day_to, errors=errors)
 
@@ -134,7 +137,7 @@ def agency():
     form.timezone.choices = timezone_choices()
     if form.validate_on_submit():
         try:
-            accounts.update_agency_settings(current_user, form.timezone.data, form.follow_up_hours.data)
+            people.update_agency_settings(current_user, form.timezone.data, form.follow_up_hours.data)
         except DomainError as error:
             show_errors(form, error)
         else:

@@ -30,8 +30,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from caseapp.extensions import limiter
 from caseapp.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from caseapp.security import no_store
-from caseapp.services import accounts, audit, passwords, sessions
-from caseapp.services.errors import ValidationFailed
+from caseapp.services.accounts import people
+from caseapp.services.accounts import audit
+from caseapp.services.accounts import passwords
+from caseapp.services.accounts import sessions
+from caseapp.core.errors import ValidationFailed
 from caseapp.views.helpers import current_session, forget_browser_session, show_errors, sign_in
 
 bp = Blueprint("auth", __name__)
@@ -160,7 +163,7 @@ def login():
     if request.method == "GET":
         form.email.data = request.args.get("email", "")[:254]  # e.g. after accepting an invitation
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = people.authenticate(form.email.data, form.password.data)
         if user is not None:
             remember = bool(form.remember.data)
             session.clear()  # a fresh session: nothing from before sign-in carries over
@@ -168,7 +171,7 @@ def login():
             audit.record("sign_in", user, detail="remember me" if remember else "")
             response = redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
             return _mark_known_device(response, user.email)
-        known = accounts.find_user(form.email.data)
+        known = people.find_user(form.email.data)
         audit.record("sign_in_failed", known, target=(form.email.data or "")[:200],
                      agency_id=known.agency_id if known else None)
         flash("That email and password do not match an active account.", "danger")

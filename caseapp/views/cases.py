@@ -9,8 +9,12 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
 from caseapp.models import Case
-from caseapp.services import cases, clients, evidence, poa, workflow
-from caseapp.services.errors import Conflict, DomainError, ValidationFailed
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
+from caseapp.services.evidence import files
+from caseapp.services.poa import drafts
+from caseapp.services.appeals import workflow
+from caseapp.core.errors import Conflict, DomainError, ValidationFailed
 from caseapp.views import submissions as submissions_view
 from caseapp.views.helpers import show_errors
 
@@ -19,7 +23,7 @@ TIMELINE_LIMIT = 100  # the newest events; the rest one click away
 
 
 def _people_choices(case: Case | None = None) -> list[tuple[str, str]]:
-    people = cases.assignee_choices(current_user)
+    people = records.assignee_choices(current_user)
     choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in people]
     if case is not None and case.assignee is not None and not case.assignee.active:
         choices.append((str(case.assignee.id), f"{case.assignee.name} (deactivated)"))
@@ -61,7 +65,7 @@ def new():
     form = _case_form()
     if form.validate_on_submit():
         try:
-            case = cases.create_case(current_user, _case_data(form))
+            case = records.create_case(current_user, _case_data(form))
         except DomainError as error:
             show_errors(form, error)
         else:
@@ -73,7 +77,7 @@ def new():
 @bp.get("/<int:case_id>")
 @login_required
 def detail(case_id: int):
-    return _render_detail(cases.get_case(current_user, case_id))
+    return _render_detail(records.get_case(current_user, case_id))
 
 
 def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 200,
@@ -84,22 +88,22 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
     assign_form.assignee_id.choices = _people_choices(case)
     assign_form.assignee_id.data = str(case.assignee_id or "")
     limit = None if request.args.get("timeline") == "all" else TIMELINE_LIMIT
-    events = cases.events(current_user, case.id, limit=limit)
+    events = records.events(current_user, case.id, limit=limit)
     more_events = limit is not None and len(events) > limit
     events = events[:limit]
-    notes = cases.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
+    notes = records.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
     return render_template(
         "cases/detail.html",
         case=case,
         events=events,
         more_events=more_events,
         notes=notes,
-        changeable_notes={n.id for n in notes.values() if cases.may_change_note(current_user, n)},
+        changeable_notes={n.id for n in notes.values() if records.may_change_note(current_user, n)},
         status_form=status_form,
         assign_form=assign_form,
         note_form=note_form or NoteForm(formdata=None),
-        poa_versions=poa.versions(current_user, case.id),
-        evidence_files=evidence.list_for_case(current_user, case.id),
+        poa_versions=drafts.versions(current_user, case.id),
+        evidence_files=files.list_for_case(current_user, case.id),
         evidence_form=evidence_form,  # None: the card makes an empty one
         **submissions_view.context_for(case),
     ), status
@@ -108,11 +112,11 @@ def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(case_id: int):
-    case = cases.get_case(current_user, case_id)
+    case = records.get_case(current_user, case_id)
     form = _case_form(case)
     if form.validate_on_submit():
         try:
-            cases.update_case(current_user, case.id, _case_data(form, case))
+            records.update_case(current_user, case.id, _case_data(form, case))
         except DomainError as error:
             show_errors(form, error)
         else:
@@ -126,7 +130,7 @@ def edit(case_id: int):
 def change_status(case_id: int):
     target = request.form.get("status", "")
     try:
-        case = cases.change_status(current_user, case_id, target)
+        case = records.change_status(current_user, case_id, target)
     except Conflict as error:
         flash(error.message, "danger")
     else:
@@ -138,7 +142,7 @@ def change_status(case_id: int):
 @login_required
 def assign(case_id: int):
     try:
-        cases.update_case(current_user, case_id, {"assignee_id": request.form.get("assignee_id", "")})
+        records.update_case(current_user, case_id, {"assignee_id": request.form.get("assignee_id", "")})
     except ValidationFailed as error:
         flash(" ".join([error.message, *error.fields.values()]), "danger")
     else:
@@ -151,11 +155,11 @@ def assign(case_id: int):
 def add_note(case_id: int):
     form = NoteForm()
     try:
-        cases.add_note(current_user, case_id, form.body.data)
+        records.add_note(current_user, case_id, form.body.data)
     except ValidationFailed as error:
         # Show the page again with the text kept, so nothing typed is lost.
         show_errors(form, error)
-        return _render_detail(cases.get_case(current_user, case_id), note_form=form, status=422)
+        return _render_detail(records.get_case(current_user, case_id), note_form=form, status=422)
     flash("Note added.", "success")
     return redirect(url_for("cases.detail", case_id=case_id) + "#timeline")
 
@@ -167,19 +171,19 @@ def _note_url(case_id: int, note_id: int | None = None) -> str:
 @bp.route("/notes/<int:note_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_note(note_id: int):
-    note = cases.changeable_note(current_user, note_id)
+    note = records.changeable_note(current_user, note_id)
     form = NoteForm(obj=note) if request.method == "GET" else NoteForm()
     status = 200
     if request.method == "POST":
         try:
-            cases.edit_note(current_user, note_id, form.body.data)
+            records.edit_note(current_user, note_id, form.body.data)
         except ValidationFailed as error:
             show_errors(form, error)  # the typed text stays in the box
             status = 422
         else:
             flash("Note saved.", "success")
             return redirect(_note_url(note.case_id, note_id))
-    case = cases.get_case(current_user, note.case_id)
+    case = records.get_case(current_user, note.case_id)
     return render_template("cases/note_form.html", form=form, note=note, case=case), status
 
 
@@ -188,9 +192,9 @@ def edit_note(note_id: int):
 def delete_note(note_id: int):
     if request.form.get("confirmed") != "yes":
         # Without JavaScript the button lands here: ask on a page of its own.
-        note = cases.changeable_note(current_user, note_id)
-        case = cases.get_case(current_user, note.case_id)
+        note = records.changeable_note(current_user, note_id)
+        case = records.get_case(current_user, note.case_id)
         return render_template("cases/note_delete.html", note=note, case=case)
-    case_id = cases.delete_note(current_user, note_id)
+    case_id = records.delete_note(current_user, note_id)
     flash("Note deleted. The timeline keeps a record of it.", "success")
     return redirect(_note_url(case_id))

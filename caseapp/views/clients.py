@@ -3,10 +3,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import ClientForm
-from caseapp.services import cases, clients
-from caseapp.services.cases import CaseFilters
-from caseapp.services.errors import Conflict, DomainError
-from caseapp.services.parsing import page_number
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
+from caseapp.services.cases.records import CaseFilters
+from caseapp.core.errors import Conflict, DomainError
+from caseapp.core.parsing import page_number
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -40,7 +41,7 @@ def new():
 def detail(client_id: int):
     client = clients.get_client(current_user, client_id)
     f = CaseFilters(client_id=client.id, assignee="all", page=page_number(request.args.get("page")))
-    return render_template("clients/detail.html", client=client, page=cases.list_cases(current_user, f))
+    return render_template("clients/detail.html", client=client, page=records.list_cases(current_user, f))
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])

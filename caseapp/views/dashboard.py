@@ -6,10 +6,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
-from caseapp.services import cases, clients
-from caseapp.services.parsing import page_number, parse_id
-from caseapp.services.cases import SORTS, CaseFilters
-from caseapp.services.paging import BadCursor
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
+from caseapp.core.parsing import page_number, parse_id
+from caseapp.services.cases.records import SORTS, CaseFilters
+from caseapp.core.paging import BadCursor
 
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
@@ -37,11 +38,11 @@ def filters_from_args(args) -> CaseFilters:
 
 def _page_of_cases(f: CaseFilters):
     try:
-        return cases.list_cases(current_user, f)
+        return records.list_cases(current_user, f)
     except BadCursor:
         # A mangled or outdated "Next" link: the first page beats an error.
         flash("That page link no longer fits this list; here is its first page.", "warning")
-        return cases.list_cases(current_user, replace(f, after="", before="", page=1))
+        return records.list_cases(current_user, replace(f, after="", before="", page=1))
 
 
 @bp.route("/")
@@ -53,7 +54,7 @@ def root():
 @login_required
 def index():
     f = filters_from_args(request.args)
-    awaiting, awaiting_total = cases.awaiting_amazon(current_user, f)
+    awaiting, awaiting_total = records.awaiting_amazon(current_user, f)
     follow_up_hours = current_user.agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
     return render_template(
         "dashboard/index.html",
@@ -63,11 +64,11 @@ def index():
         now=utcnow(),
         overdue_after=timedelta(hours=follow_up_hours),
         page=_page_of_cases(f),
-        counts=cases.status_counts(current_user, f),
+        counts=records.status_counts(current_user, f),
         statuses=STATUSES,
         reasons=REASONS,
         sorts=SORTS,
         client_choices=clients.client_choices(current_user, limit=CLIENT_LIST_LIMIT),
         filtered_client_name=clients.get_client(current_user, f.client_id).name if f.client_id else "",
-        people=cases.assignee_choices(current_user, include_inactive=True),
+        people=records.assignee_choices(current_user, include_inactive=True),
     )

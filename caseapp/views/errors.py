@@ -7,8 +7,8 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.wsgi import LimitedStream
 
 from caseapp.extensions import db
-from caseapp.services import parsing
-from caseapp.services.errors import DomainError
+from caseapp.core import parsing
+from caseapp.core.errors import DomainError
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -61,7 +61,7 @@ def _audit_refusal(message: str) -> None:
     from flask import g
     from flask_login import current_user
 
-    from caseapp.services import audit
+    from caseapp.services.accounts import audit
 
     actor = getattr(g, "api_user", None) or (current_user._get_current_object()
                                              if current_user.is_authenticated else None)

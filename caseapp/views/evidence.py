@@ -9,9 +9,10 @@ from flask_wtf.file import MultipleFileField  # only real files: a text field of
 from wtforms import SelectField, TextAreaField
 
 from caseapp.models import Evidence
-from caseapp.services import cases, evidence
-from caseapp.services.errors import Conflict, DomainError, ValidationFailed
-from caseapp.services.evidence_filenames import content_disposition
+from caseapp.services.cases import records
+from caseapp.services.evidence import files as evidence
+from caseapp.core.errors import Conflict, DomainError, ValidationFailed
+from caseapp.services.evidence.filenames import content_disposition
 from caseapp.views import cases as case_views
 from caseapp.views.helpers import show_errors
 
@@ -102,7 +103,7 @@ def upload(case_id: int):
 
 def _case_page(case_id: int, form: UploadForm, status: int):
     """The case page again, the category and description kept (a browser cannot refill files)."""
-    return case_views._render_detail(cases.get_case(current_user, case_id), evidence_form=form,
+    return case_views._render_detail(records.get_case(current_user, case_id), evidence_form=form,
                                      status=status)
 
 
@@ -111,7 +112,7 @@ def _case_page(case_id: int, form: UploadForm, status: int):
 def _file_page(row: Evidence, form: EditForm, status: int = 200):
     return render_template(
         "evidence/detail.html", row=row, form=form,
-        case=cases.get_case(current_user, row.case_id),
+        case=records.get_case(current_user, row.case_id),
         links=evidence.links_of(current_user, row.id),
         previewable=evidence.is_previewable(row),
     ), status

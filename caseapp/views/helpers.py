@@ -10,9 +10,12 @@ from flask_wtf import FlaskForm
 from caseapp import labels
 from caseapp.forms import EmptyForm
 from caseapp.models import User, UserSession
-from caseapp.services import cases, markdown_text, sessions, timezones
-from caseapp.services.cases import COUNT_CAP
-from caseapp.services.errors import DomainError
+from caseapp.services.cases import records
+from caseapp.core import markdown
+from caseapp.services.accounts import sessions
+from caseapp.core import timezones
+from caseapp.services.cases.records import COUNT_CAP
+from caseapp.core.errors import DomainError
 
 
 def viewer_timezone() -> str:
@@ -89,8 +92,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(label)
     app.add_template_filter(capped)
     app.add_template_global(COUNT_CAP, "count_cap")
-    app.add_template_filter(markdown_text.render, "markdown")
-    app.add_template_filter(cases.note_html, "note_html")
+    app.add_template_filter(markdown.render, "markdown")
+    app.add_template_filter(records.note_html, "note_html")
     app.add_template_global(labels.STATUS_COLOURS, "status_colours")
 
     @app.context_processor

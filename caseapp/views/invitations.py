@@ -5,8 +5,10 @@ from flask_login import current_user
 from caseapp.extensions import limiter
 from caseapp.forms import AcceptInvitationForm
 from caseapp.security import no_store
-from caseapp.services import audit, invitations, sessions
-from caseapp.services.errors import ValidationFailed
+from caseapp.services.accounts import audit
+from caseapp.services.accounts import invitations
+from caseapp.services.accounts import sessions
+from caseapp.core.errors import ValidationFailed
 from caseapp.views.helpers import current_session, forget_browser_session, show_errors
 
 bp = Blueprint("invitations", __name__)

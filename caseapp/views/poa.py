@@ -4,10 +4,14 @@ from flask_login import current_user, login_required
 
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
-from caseapp.services import cases, evidence, poa, poa_diff, poa_export
-from caseapp.services.errors import Conflict, ValidationFailed
-from caseapp.services.parsing import parse_id
-from caseapp.services.poa_content import LIST_SECTIONS, SECTIONS
+from caseapp.services.cases import records
+from caseapp.services.evidence import files
+from caseapp.services.poa import drafts
+from caseapp.services.poa import diff
+from caseapp.services.poa import render
+from caseapp.core.errors import Conflict, ValidationFailed
+from caseapp.core.parsing import parse_id
+from caseapp.services.poa.content import LIST_SECTIONS, SECTIONS
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("poa", __name__)
@@ -16,17 +20,17 @@ bp = Blueprint("poa", __name__)
 @bp.get("/cases/<int:case_id>/poa")
 @login_required
 def for_case(case_id: int):
-    latest = poa.latest(current_user, case_id)
+    latest = drafts.latest(current_user, case_id)
     if latest is not None:
         return redirect(url_for("poa.editor", draft_id=latest.id))
-    case = cases.get_case(current_user, case_id)
+    case = records.get_case(current_user, case_id)
     return render_template("poa/start.html", case=case)
 
 
 @bp.post("/cases/<int:case_id>/poa/start")
 @login_required
 def start(case_id: int):
-    draft = poa.start_from_starter(current_user, case_id)
+    draft = drafts.start_from_starter(current_user, case_id)
     flash(f"Version {draft.version} started from the starter for this case. "
           "Fill in every [bracketed] blank; the review lists what is left.", "success")
     return redirect(url_for("poa.editor", draft_id=draft.id))
@@ -41,29 +45,29 @@ def _form_for(draft: PoaDraft) -> PoaForm:
 
 
 def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
-    case = cases.get_case(current_user, draft.case_id)
+    case = records.get_case(current_user, draft.case_id)
     return render_template(
         "poa/editor.html", case=case, draft=draft, form=form,
-        findings=poa.review(current_user, draft.id),
-        versions=poa.versions(current_user, case.id),
-        draft_evidence=evidence.for_draft(current_user, draft.id),
+        findings=drafts.review(current_user, draft.id),
+        versions=drafts.versions(current_user, case.id),
+        draft_evidence=files.for_draft(current_user, draft.id),
     ), status
 
 
 @bp.get("/poa/<int:draft_id>")
 @login_required
 def editor(draft_id: int):
-    draft = poa.get_draft(current_user, draft_id)
+    draft = drafts.get_draft(current_user, draft_id)
     return _render_editor(draft, _form_for(draft))
 
 
 @bp.post("/poa/<int:draft_id>")
 @login_required
 def save(draft_id: int):
-    base = poa.get_draft(current_user, draft_id)
+    base = drafts.get_draft(current_user, draft_id)
     form = PoaForm()
     try:
-        draft = poa.save_version(current_user, base.case_id, form.data)
+        draft = drafts.save_version(current_user, base.case_id, form.data)
     except ValidationFailed as error:
         show_errors(form, error)
         return _render_editor(base, form, status=422)
@@ -75,7 +79,7 @@ def save(draft_id: int):
 @login_required
 def mark_final(draft_id: int):
     try:
-        draft = poa.mark_final(current_user, draft_id)
+        draft = drafts.mark_final(current_user, draft_id)
     except Conflict as error:
         flash(error.message, "warning")
     else:
@@ -86,27 +90,27 @@ def mark_final(draft_id: int):
 @bp.get("/poa/<int:draft_id>/compare")
 @login_required
 def compare(draft_id: int):
-    right = poa.get_draft(current_user, draft_id)
+    right = drafts.get_draft(current_user, draft_id)
     other = parse_id(request.args.get("with"))
     if other is None:
         flash("Choose a version to compare with.", "warning")
         return redirect(url_for("poa.editor", draft_id=draft_id))
-    left = poa.get_draft(current_user, other)
+    left = drafts.get_draft(current_user, other)
     if left.case_id != right.case_id:
         flash("Only versions of the same case can be compared.", "warning")
         return redirect(url_for("poa.editor", draft_id=draft_id))
     if left.version > right.version:
         left, right = right, left
     return render_template(
-        "poa/compare.html", case=cases.get_case(current_user, right.case_id), left=left, right=right,
-        sections=poa_diff.compare(poa.content_of(left), poa.content_of(right)),
-        versions=poa.versions(current_user, right.case_id))
+        "poa/compare.html", case=records.get_case(current_user, right.case_id), left=left, right=right,
+        sections=diff.compare(drafts.content_of(left), drafts.content_of(right)),
+        versions=drafts.versions(current_user, right.case_id))
 
 
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    return export_response(*poa.export(current_user, draft_id, fmt,
+    return export_response(*drafts.export(current_user, draft_id, fmt,
                                        with_evidence=request.args.get("evidence") == "1"))
 
 
@@ -123,7 +127,7 @@ def export_response(data: bytes, content_type: str, filename: str) -> Response:
 @bp.get("/poa/<int:draft_id>/print")
 @login_required
 def print_view(draft_id: int):
-    draft = poa.get_draft(current_user, draft_id)
-    case = cases.get_case(current_user, draft.case_id)
+    draft = drafts.get_draft(current_user, draft_id)
+    case = records.get_case(current_user, draft.case_id)
     return render_template("poa/print.html", case=case, draft=draft,
-                           blocks=poa_export.print_blocks(poa.content_of(draft)))
+                           blocks=render.print_blocks(drafts.content_of(draft)))

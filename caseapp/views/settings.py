@@ -9,8 +9,13 @@ from flask_login import current_user, login_required
 from caseapp.extensions import db
 from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
 from caseapp.security import no_store
-from caseapp.services import accounts, api_tokens, audit, calendar_feed, passwords, sessions
-from caseapp.services.errors import DomainError
+from caseapp.services.accounts import people
+from caseapp.services.accounts import tokens
+from caseapp.services.accounts import audit
+from caseapp.services.appeals import calendar_feed
+from caseapp.services.accounts import passwords
+from caseapp.services.accounts import sessions
+from caseapp.core.errors import DomainError
 from caseapp.views.helpers import current_session, show_errors, sign_in, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -23,7 +28,7 @@ def _render(form: ProfileForm | None = None, notify_form: NotificationForm | Non
     form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
     return render_template("settings/profile.html", form=form,
                            notify_form=notify_form or NotificationForm(obj=current_user, formdata=None),
-                           tokens=api_tokens.for_user(current_user), new_token=new_token,
+                           tokens=tokens.for_user(current_user), new_token=new_token,
                            password_form=password_form or ChangePasswordForm(formdata=None),
                            calendar_enabled=calendar_feed.is_enabled(current_user),
                            new_calendar_url=new_calendar_url)
@@ -37,7 +42,7 @@ def profile():
     form.timezone.choices = timezone_choices(f"Same as the agency ({current_user.agency.timezone})")
     if form.validate_on_submit():
         try:
-            accounts.update_own_profile(current_user, form.name.data, form.timezone.data or None)
+            people.update_own_profile(current_user, form.name.data, form.timezone.data or None)
         except DomainError as error:
             show_errors(form, error)
         else:
@@ -52,7 +57,7 @@ def profile():
 def notifications():
     form = NotificationForm()
     try:
-        accounts.update_notifications(current_user, form.notify_each_reminder.data,
+        people.update_notifications(current_user, form.notify_each_reminder.data,
                                       form.notify_daily_digest.data, form.quiet_hours_enabled.data,
                                       (form.quiet_start.data or "").strip(),
                                       (form.quiet_end.data or "").strip())
@@ -85,7 +90,7 @@ def revoke_calendar():
 @login_required
 def create_token():
     try:
-        _row, token = api_tokens.create(current_user, request.form.get("name", ""))
+        _row, token = tokens.create(current_user, request.form.get("name", ""))
     except DomainError as error:
         flash(" ".join(error.fields.values()) or error.message, "danger")
         return redirect(url_for("settings.profile") + "#api-tokens")
@@ -96,7 +101,7 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    row = api_tokens.revoke(current_user, token_id)
+    row = tokens.revoke(current_user, token_id)
     flash(f"Token '{row.name}' revoked.", "success")
     return redirect(url_for("settings.profile") + "#api-tokens")
 

@@ -11,9 +11,12 @@ from caseapp.extensions import db
 from caseapp.forms import EmptyForm, ResponseForm, SubmissionForm
 from caseapp.models import Case, Reminder, User, utcnow
 from caseapp.security import no_store
-from caseapp.services import calendar_feed, reminder_mail, reminders, submissions
-from caseapp.services.errors import Conflict, ValidationFailed
-from caseapp.services.parsing import whole_number
+from caseapp.services.appeals import calendar_feed
+from caseapp.services.appeals import followup_mail
+from caseapp.services.appeals import followups
+from caseapp.services.appeals import submissions
+from caseapp.core.errors import Conflict, ValidationFailed
+from caseapp.core.parsing import whole_number
 
 bp = Blueprint("submissions", __name__)
 
@@ -61,7 +64,7 @@ def record(case_id: int):
 def submission_due(submission) -> str:
     from caseapp.views.helpers import localtime
 
-    pending = [r for r in reminders.pending_for_case(submission.case_id)
+    pending = [r for r in followups.pending_for_case(submission.case_id)
                if r.submission_id == submission.id]
     return localtime(pending[0].due_at) if pending else "never"
 
@@ -90,7 +93,7 @@ def respond(submission_id: int):
 def snooze(reminder_id: int):
     hours = whole_number(request.form.get("hours")) or 0  # not a number: refused as not a choice
     try:
-        reminder = reminders.snooze(current_user, reminder_id, hours, utcnow())
+        reminder = followups.snooze(current_user, reminder_id, hours, utcnow())
     except Conflict as error:
         flash(error.message, "warning")
         reminder = db.session.get(Reminder, reminder_id)
@@ -103,7 +106,7 @@ def snooze(reminder_id: int):
 @login_required
 def dismiss(reminder_id: int):
     try:
-        reminders.dismiss(current_user, reminder_id, utcnow())
+        followups.dismiss(current_user, reminder_id, utcnow())
     except Conflict as error:
         flash(error.message, "warning")
     else:
@@ -115,7 +118,7 @@ def dismiss(reminder_id: int):
 @no_store  # reached by a signed link: its address is the secret
 def act_from_email(token: str):
     """The link in a reminder email: signed, so it works without signing in; acts only on POST."""
-    ids = reminder_mail.read_action_token(token)
+    ids = followup_mail.read_action_token(token)
     person = db.session.get(User, ids[1]) if ids else None
     reminder = db.session.get(Reminder, ids[0]) if ids else None
     if person is None or reminder is None or not person.active or reminder.agency_id != person.agency_id:
@@ -127,10 +130,10 @@ def act_from_email(token: str):
         hours = whole_number(action.removeprefix("snooze-")) if action.startswith("snooze-") else None
         try:
             if action == "dismiss":
-                reminders.dismiss(person, reminder.id, utcnow())
+                followups.dismiss(person, reminder.id, utcnow())
                 done = "No more follow-up reminders for this submission."
             elif hours is not None:
-                reminders.snooze(person, reminder.id, hours, utcnow())
+                followups.snooze(person, reminder.id, hours, utcnow())
                 done = f"Snoozed for {hours} hours."
             else:
                 abort(400)
@@ -138,8 +141,8 @@ def act_from_email(token: str):
             done = error.message
     case = db.session.get(Case, reminder.case_id)
     return render_template("reminders/act.html", reminder=reminder, case=case, person=person,
-                           done=done, choices=reminders.SNOOZE_CHOICES,
-                           active=reminders.has_pending(reminder.submission_id))
+                           done=done, choices=followups.SNOOZE_CHOICES,
+                           active=followups.has_pending(reminder.submission_id))
 
 
 @bp.get("/calendar/<token>.ics")
@@ -153,9 +156,10 @@ def calendar(token: str):
 def context_for(case) -> dict:
     """What the case page needs to show the submissions card."""
     from caseapp.models.submission import CHANNELS, OUTCOMES
-    from caseapp.services import evidence, poa
+    from caseapp.services.evidence import files
+    from caseapp.services.poa import drafts
 
-    versions = poa.versions(current_user, case.id)
+    versions = drafts.versions(current_user, case.id)
     form = SubmissionForm(formdata=None)
     form.poa_draft_id.choices = [("", "No POA version")] + [
         (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
@@ -166,10 +170,10 @@ def context_for(case) -> dict:
     response_form.outcome.choices = [(o, submissions.OUTCOME_LABELS[o]) for o in OUTCOMES]
     return dict(
         clock=submissions.clock(case),
-        pending_reminders=reminders.pending_for_case(case.id),
+        pending_reminders=followups.pending_for_case(case.id),
         submission_list=submissions.submissions_for_case(case.id),
         sent_evidence=submissions.evidence_by_submission(case.id),
-        case_evidence=evidence.list_for_case(current_user, case.id),
+        case_evidence=files.list_for_case(current_user, case.id),
         responses=submissions.responses_by_submission(case.id),
         channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
         submission_form=form, response_form=response_form, submittable=submissions.SUBMITTABLE,

@@ -39,7 +39,7 @@ down_revision = '0008_scale_indexes'
 branch_labels = None
 depends_on = None
 
-PLACEHOLDER = "[personal link, added when sent]"  # caseapp.services.mail_links.PLACEHOLDER
+PLACEHOLDER = "[personal link, added when sent]"  # caseapp.services.mail.links.PLACEHOLDER
 # Any scheme and host: APP_BASE_URL may have changed since the mail was written.
 LINK_RE = re.compile(r"https?://[^\s\"'<>]*?/(?:reminders/act|password/reset)/[A-Za-z0-9_.\-]+")
 KEY_RE = re.compile(r"(?:reminder|escalation):(\d+):(\d+)")

@@ -1,6 +1,6 @@
 import pytest
 
-from caseapp.services import api_tokens
+from caseapp.services.accounts import tokens
 
 
 class Api:
@@ -37,17 +37,17 @@ class Api:
 
 @pytest.fixture
 def api_a(app, world) -> Api:
-    return Api(app, api_tokens.create(world.consultant_a, "tests")[1])
+    return Api(app, tokens.create(world.consultant_a, "tests")[1])
 
 
 @pytest.fixture
 def admin_api_a(app, world) -> Api:
-    return Api(app, api_tokens.create(world.admin_a, "tests")[1])
+    return Api(app, tokens.create(world.admin_a, "tests")[1])
 
 
 @pytest.fixture
 def api_b(app, world) -> Api:
-    return Api(app, api_tokens.create(world.admin_b, "tests")[1])
+    return Api(app, tokens.create(world.admin_b, "tests")[1])
 
 
 @pytest.fixture

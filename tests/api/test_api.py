@@ -7,7 +7,9 @@ from docx import Document
 
 from caseapp.extensions import db
 from caseapp.models import Reminder
-from caseapp.services import api_tokens, poa, submissions
+from caseapp.services.accounts import tokens
+from caseapp.services.poa import drafts
+from caseapp.services.appeals import submissions
 
 
 def error_code(response):
@@ -21,19 +23,19 @@ def test_missing_unknown_and_revoked_tokens_get_401_json(app, world, anonymous):
     assert response.status_code == 401 and error_code(response) == "unauthorized"
     anonymous.token = "cap_not-a-real-token"
     assert anonymous.get("/cases").status_code == 401
-    row, token = api_tokens.create(world.consultant_a, "old script")
+    row, token = tokens.create(world.consultant_a, "old script")
     anonymous.token = token
     assert anonymous.get("/cases").status_code == 200
-    api_tokens.revoke(world.consultant_a, row.id)
+    tokens.revoke(world.consultant_a, row.id)
     response = anonymous.get("/cases")
     assert response.status_code == 401 and "valid API token" in response.get_json()["error"]["message"]
 
 
 def test_token_of_a_deactivated_user_stops_working(app, world, api_a):
     assert api_a.get("/cases").status_code == 200
-    from caseapp.services import accounts
+    from caseapp.services.accounts import people
 
-    accounts.set_active(world.admin_a, world.consultant_a.id, False)
+    people.set_active(world.admin_a, world.consultant_a.id, False)
     assert api_a.get("/cases").status_code == 401
 
 
@@ -245,7 +247,7 @@ def test_submission_reply_and_reminders(world, api_a):
 # ---- another agency ----------------------------------------------------------------------------
 
 def test_another_agencys_objects_are_404(world, api_a, api_b):
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     submission = submissions.record_submission(world.consultant_a, world.case_a.id, {})
     paths = [
         ("GET", f"/clients/{world.client_a.id}", None), ("PATCH", f"/clients/{world.client_a.id}", {"name": "x"}),

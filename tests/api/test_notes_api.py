@@ -1,7 +1,8 @@
 """PATCH and DELETE /api/v1/notes/{id}: the author and admins may, others get JSON errors."""
 import pytest
 
-from caseapp.services import api_tokens, cases
+from caseapp.services.accounts import tokens
+from caseapp.services.cases import records
 from caseapp.views.api.openapi import document
 from tests.api.conftest import Api
 from tests.conftest import make_user
@@ -21,7 +22,7 @@ def note_id(world, api_a) -> int:
 @pytest.fixture
 def colleague_api(app, world) -> Api:
     colleague = make_user(world.agency_a, "colleague@agency-a.example", "consultant", "Cora Colleague")
-    return Api(app, api_tokens.create(colleague, "tests")[1])
+    return Api(app, tokens.create(colleague, "tests")[1])
 
 
 def test_the_author_edits_then_deletes_and_the_timeline_shows_both(world, api_a, note_id):
@@ -56,7 +57,7 @@ def test_a_colleague_gets_403_and_another_agency_404(world, colleague_api, api_b
     for response in (api_b.patch(f"/notes/{note_id}", json={"body": "x"}),
                      api_b.delete(f"/notes/{note_id}")):
         assert response.status_code == 404 and error(response)["code"] == "not_found"
-    assert cases.get_note(world.consultant_a, note_id).body == "Called **Dana**"
+    assert records.get_note(world.consultant_a, note_id).body == "Called **Dana**"
 
 
 @pytest.mark.parametrize("payload, status, field", [

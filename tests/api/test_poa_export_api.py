@@ -1,7 +1,7 @@
 """GET /api/v1/poa-drafts/<id>/export: the same file, headers and name as the page's export."""
 import pytest
 
-from caseapp.services import poa
+from caseapp.services.poa import drafts
 
 
 @pytest.mark.parametrize("fmt, content_type, magic", [
@@ -10,7 +10,7 @@ from caseapp.services import poa
     ("pdf", "application/pdf", b"%PDF-"),
 ])
 def test_export_answers_one_content_type_with_one_charset(world, api_a, browser, fmt, content_type, magic):
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     response = api_a.get(f"/poa-drafts/{draft.id}/export?format={fmt}")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type  # was "...; charset=utf-8; charset=utf-8"

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from caseapp.extensions import db
-from caseapp.services import cases
+from caseapp.services.cases import records
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,7 @@ def test_consultant_opens_a_case_and_moves_it_to_drafting(page, live_server, wor
     # The server thread wrote to the test's database.
     db.session.rollback()  # end this thread's read snapshot
     case_id = int(case_url.rsplit("/", 1)[1])
-    case = cases.get_case(world.consultant_a, case_id)
+    case = records.get_case(world.consultant_a, case_id)
     assert case.title == "Listing deactivated for authenticity complaints"
     assert case.status == "drafting"
     assert case.client.name == "Northwind Outdoor Supply"

@@ -21,7 +21,14 @@ from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
 from caseapp.models import User
-from caseapp.services import accounts, api_tokens, cases, clients, dispatch, evidence, poa, submissions
+from caseapp.services.accounts import people
+from caseapp.services.accounts import tokens
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
+from caseapp.services.appeals import dispatch
+from caseapp.services.evidence import files
+from caseapp.services.poa import drafts
+from caseapp.services.appeals import submissions
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -131,26 +138,26 @@ class Hostile:
 @pytest.fixture
 def hostile(app, world) -> Hostile:
     consultant = db.session.get(User, world.consultant_a.id)
-    accounts.update_own_profile(consultant, "Carl " + LINE, None)
+    people.update_own_profile(consultant, "Carl " + LINE, None)
     make_user(world.agency_a, "nora@agency-a.example", "consultant", "Nora " + LINE)
     client = clients.create_client(consultant, {
         "name": "Client " + LINE, "seller_id": "A9B8C7D6E5F4G3", "marketplace": "US",
         "contact_name": "Contact " + LINE, "notes": TEXT})
-    case = cases.create_case(consultant, {
+    case = records.create_case(consultant, {
         "client_id": client.id, "title": "Case " + LINE, "kind": "account_suspension",
         "reason": "customer_complaints", "asins": ["B07XJ8C8F5"], "amazon_notice": TEXT})
-    cases.add_note(consultant, case.id, NOTE)
-    first = poa.start_from_starter(consultant, case.id)
+    records.add_note(consultant, case.id, NOTE)
+    first = drafts.start_from_starter(consultant, case.id)
     sections = {"subject": "Plan " + LINE, "introduction": TEXT, "root_cause": TEXT,
                 "corrective_actions": PAYLOADS, "preventive_measures": PAYLOADS, "closure": TEXT}
-    draft = poa.save_version(consultant, case.id, sections)
+    draft = drafts.save_version(consultant, case.id, sections)
     name = f"<img src=x onerror={RUN}>'><svg onload={RUN}>"
-    pdf = evidence.upload(consultant, case.id, FileStorage(io.BytesIO(PDF), filename=name + ".pdf"),
+    pdf = files.upload(consultant, case.id, FileStorage(io.BytesIO(PDF), filename=name + ".pdf"),
                           "invoice", "Invoice " + TEXT)
-    image = evidence.upload(consultant, case.id, FileStorage(io.BytesIO(png()), filename=name + ".png"),
+    image = files.upload(consultant, case.id, FileStorage(io.BytesIO(png()), filename=name + ".png"),
                             "screenshot", TEXT)
-    evidence.link(consultant, draft.id, pdf.id, 0)
-    api_tokens.create(consultant, "Token " + LINE)
+    files.link(consultant, draft.id, pdf.id, 0)
+    tokens.create(consultant, "Token " + LINE)
     gone = clients.create_client(consultant, {"name": "Gone " + LINE, "marketplace": "US"})
     clients.delete_client(db.session.get(User, world.admin_a.id), gone.id)  # its name stays in the audit log
     # A submission two days old: the reminder goes out (held in the outbox, no mail server).
@@ -160,12 +167,12 @@ def hostile(app, world) -> Hostile:
         "submitted_at": now - timedelta(hours=49), "amazon_reference": "Ref " + LINE}, now=now)
     dispatch.run_pass(now)
     from caseapp.models import Reminder
-    from caseapp.services import reminder_mail
+    from caseapp.services.appeals import followup_mail
 
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.case_id == case.id)
                                  .order_by(Reminder.id.desc()))
-    action_url = f"/reminders/act/{reminder_mail.action_token(reminder, consultant)}"
-    other = cases.create_case(consultant, {
+    action_url = f"/reminders/act/{followup_mail.action_token(reminder, consultant)}"
+    other = records.create_case(consultant, {
         "client_id": client.id, "title": "Replied " + LINE, "kind": "other", "reason": "other"})
     answered = submissions.record_submission(consultant, other.id, {"channel": "email"})
     submissions.record_response(consultant, answered.id, {"outcome": "rejected", "body": TEXT})

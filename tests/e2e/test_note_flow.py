@@ -8,14 +8,14 @@ from playwright.sync_api import expect
 
 from caseapp.extensions import db
 from caseapp.models import Note
-from caseapp.services import cases
+from caseapp.services.cases import records
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def test_author_edits_then_deletes_a_note_after_confirming(page, world):
-    note_id = cases.add_note(world.consultant_a, world.case_a.id, "Asked for **invoices**").id
+    note_id = records.add_note(world.consultant_a, world.case_a.id, "Asked for **invoices**").id
     page.goto("/login")
     page.fill("#email", world.consultant_a.email)
     page.fill("#password", PASSWORD)

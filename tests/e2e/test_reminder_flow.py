@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from caseapp.services import dispatch
+from caseapp.services.appeals import dispatch
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -61,13 +61,13 @@ def test_signed_out_is_sent_to_sign_in_or_refused(app, world):
 
 @pytest.mark.parametrize("role", ["consultant", "admin"])
 def test_roles_get_what_their_role_allows(app, world, role):
-    from caseapp.services import api_tokens
+    from caseapp.services.accounts import tokens
 
     person = world.consultant_a if role == "consultant" else world.admin_a
     browser = Browser(app)
     browser.login(person.email)
     ID_ARGUMENTS["token_id"](world)  # the token the revoke route gets, so not the matrix's own
-    token = api_tokens.create(person, "matrix")[1]
+    token = tokens.create(person, "matrix")[1]
     refused = []
     for endpoint, method, url in _requests(app, world):
         if endpoint == "auth.logout":
@@ -80,7 +80,7 @@ def test_roles_get_what_their_role_allows(app, world, role):
             assert not _is_admin_only(endpoint), f"{method} {url}: admin-only, answered {response.status_code}"
         if response.status_code == 302 and "/login" in response.headers.get("Location", ""):
             browser.login(person.email)  # an action (e.g. a password change) may have ended it
-            token = api_tokens.create(person, "matrix again")[1]
+            token = tokens.create(person, "matrix again")[1]
     if role == "admin":
         assert refused == []
     else:

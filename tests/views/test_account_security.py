@@ -6,8 +6,10 @@ import time_machine
 
 from caseapp.extensions import db
 from caseapp.models import AuditEvent, OutboxMessage, User, utcnow
-from caseapp.services import accounts, audit, dispatch
-from caseapp.services.errors import ValidationFailed
+from caseapp.services.accounts import people
+from caseapp.services.accounts import audit
+from caseapp.services.appeals import dispatch
+from caseapp.core.errors import ValidationFailed
 from tests.conftest import PASSWORD, Browser
 
 
@@ -15,7 +17,7 @@ from tests.conftest import PASSWORD, Browser
                                   "new@agency-a.example"])  # the last one: their own email
 def test_common_and_guessable_passwords_are_refused(world, weak):
     with pytest.raises(ValidationFailed) as error:
-        accounts.create_user(world.agency_a, "new@agency-a.example", "New Person", "consultant", weak)
+        people.create_user(world.agency_a, "new@agency-a.example", "New Person", "consultant", weak)
     assert "password" in error.value.fields
 
 
@@ -133,13 +135,14 @@ def test_exports_and_downloads_are_audited(world):
 
     from werkzeug.datastructures import FileStorage
 
-    from caseapp.services import evidence, poa
+    from caseapp.services.evidence import files
+    from caseapp.services.poa import drafts
 
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
-    poa.export(world.consultant_a, draft.id, "pdf")
-    row = evidence.upload(world.consultant_a, world.case_a.id,
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
+    drafts.export(world.consultant_a, draft.id, "pdf")
+    row = files.upload(world.consultant_a, world.case_a.id,
                           FileStorage(BytesIO(b"%PDF-1.4 invoice"), "invoice.pdf"), "invoice")
-    evidence.open_file(world.consultant_a, row.id)[1].close()
-    evidence.delete(world.admin_a, row.id)
+    files.open_file(world.consultant_a, row.id)[1].close()
+    files.delete(world.admin_a, row.id)
     found = {(e.kind, e.detail) for e in audit.events(world.admin_a)}
     assert {("export", "pdf"), ("download", "invoice.pdf"), ("deletion", "invoice.pdf")} <= found

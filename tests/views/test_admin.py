@@ -4,7 +4,8 @@ import pytest
 
 from caseapp.extensions import db
 from caseapp.models import Agency, Invitation, User
-from caseapp.services import accounts, invitations
+from caseapp.services.accounts import people
+from caseapp.services.accounts import invitations
 from tests.conftest import Browser
 
 
@@ -146,7 +147,7 @@ def test_role_change_from_admin_page(browser, world):
         "name": "Carl Consultant", "role": "admin", "timezone": ""})
     db.session.expire_all()
     assert db.session.get(User, world.consultant_a.id).role == "admin"
-    assert accounts.authenticate(world.consultant_a.email, "correct-horse-battery").is_admin
+    assert people.authenticate(world.consultant_a.email, "correct-horse-battery").is_admin
 
 
 def test_clients_add_edit_and_validation(browser, world):

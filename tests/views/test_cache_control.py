@@ -7,7 +7,9 @@ import pytest
 
 from caseapp.extensions import db
 from caseapp.models import Reminder
-from caseapp.services import passwords, poa, reminder_mail
+from caseapp.services.accounts import passwords
+from caseapp.services.poa import drafts
+from caseapp.services.appeals import followup_mail
 from tests.conftest import Browser, latest_reset_path
 from tests.views.test_access_matrix import PUBLIC
 from tests.views.test_tenancy import ID_ARGUMENTS, NO_OBJECT_ENDPOINTS, OTHER_ARGUMENTS, _reminder
@@ -78,13 +80,13 @@ def test_reset_and_reminder_links_open_pages_that_are_not_stored(app, browser, w
     page = browser.get(latest_reset_path())
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     reminder = db.session.get(Reminder, _reminder(world))
-    act = browser.get(f"/reminders/act/{reminder_mail.action_token(reminder, world.consultant_a)}")
+    act = browser.get(f"/reminders/act/{followup_mail.action_token(reminder, world.consultant_a)}")
     assert act.status_code == 200 and act.headers["Cache-Control"] == "no-store"
 
 
 def test_files_and_feeds_keep_their_own_or_become_private(app, browser, world):
     browser.login(world.consultant_a.email)
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     export = browser.get(f"/poa/{draft.id}/export/txt")
     assert export.status_code == 200 and export.headers["Cache-Control"] == "private"
     evidence_id = ID_ARGUMENTS["evidence_id"](world)

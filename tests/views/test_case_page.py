@@ -7,7 +7,8 @@ import time_machine
 
 from caseapp.extensions import db
 from caseapp.models import Case
-from caseapp.services import accounts, cases
+from caseapp.services.accounts import people
+from caseapp.services.cases import records
 from tests.conftest import make_case
 
 
@@ -40,7 +41,7 @@ def test_refused_status_change_says_why(browser, world):
 def test_times_are_shown_in_the_viewers_time_zone(browser, world, app):
     with time_machine.travel(datetime(2026, 3, 10, 15, 30, tzinfo=timezone.utc), tick=False):
         case = make_case(world.consultant_a, world.client_a, title="Clock case")
-    accounts.update_own_profile(world.consultant_a, "Carl Consultant", "Asia/Tokyo")
+    people.update_own_profile(world.consultant_a, "Carl Consultant", "Asia/Tokyo")
     browser.login(world.consultant_a.email)
     page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "11 Mar 2026, 00:30 JST" in page  # 15:30 UTC is past midnight in Tokyo
@@ -53,7 +54,7 @@ def test_times_are_shown_in_the_viewers_time_zone(browser, world, app):
 
 
 def test_notice_date_is_read_in_the_consultants_zone(browser, world):
-    accounts.update_own_profile(world.consultant_a, "Carl Consultant", "America/Los_Angeles")
+    people.update_own_profile(world.consultant_a, "Carl Consultant", "America/Los_Angeles")
     browser.login(world.consultant_a.email)
     response = browser.post("/cases/new", data={
         "client_id": world.client_a.id, "title": "Dated case", "kind": "other", "reason": "other",
@@ -121,7 +122,7 @@ def test_edit_case_and_reassign_from_the_page(browser, world):
 
 def test_long_timelines_show_the_newest_hundred_then_all_on_request(browser, world):
     for i in range(105):
-        cases.add_note(world.consultant_a, world.case_a.id, f"Call log entry {i:03d}")
+        records.add_note(world.consultant_a, world.case_a.id, f"Call log entry {i:03d}")
     browser.login(world.consultant_a.email)
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert len(timeline_summaries(page)) == 100

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from caseapp.services import cases
+from caseapp.services.cases import records
 from tests.conftest import make_case, make_client
 
 
@@ -21,7 +21,7 @@ def many(world):
                             assignee_id=colleague.id),
         "nobody": make_case(colleague, kiefer, title="Nobody's case", asins="", assignee_id=None),
     }
-    cases.change_status(me, made["tent"].id, "drafting")
+    records.change_status(me, made["tent"].id, "drafting")
     return made
 
 
@@ -135,7 +135,7 @@ def test_client_page_lists_that_clients_cases(browser, world, many):
 
 
 def test_counts_are_capped_instead_of_counting_everything(browser, world, monkeypatch):
-    from caseapp.services import cases as case_service
+    from caseapp.services.cases import records as case_service
     from caseapp.views import helpers
 
     monkeypatch.setattr(case_service, "COUNT_CAP", 3)

@@ -17,10 +17,11 @@ from werkzeug.serving import make_server
 
 from caseapp.extensions import db
 from caseapp.models import Evidence, PoaEvidenceLink
-from caseapp.services import evidence, poa
-from caseapp.services.evidence_storage import LocalStorage
-from caseapp.services.evidence_types import ALLOWED_TYPES_TEXT
-from tests.services.test_evidence_service import PDF, PNG, TEXT, sha, upload
+from caseapp.services.evidence import files as evidence
+from caseapp.services.poa import drafts
+from caseapp.services.evidence.storage import LocalStorage
+from caseapp.services.evidence.file_types import ALLOWED_TYPES_TEXT
+from tests.services.evidence.test_files import PDF, PNG, TEXT, sha, upload
 
 MB = 1024 * 1024
 SANDBOX_CSP = "default-src 'none'; sandbox"
@@ -229,7 +230,7 @@ def test_a_missing_blob_is_a_clear_404_not_a_crash(signed_in, world):
 
 def test_another_agency_gets_404_everywhere_and_nothing_changes(browser, world, app):
     row = upload(world, PNG, "listing.png", description="original")
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     browser.login(world.admin_b.email)
     for url in (f"/evidence/{row.id}", f"/evidence/{row.id}/download", f"/evidence/{row.id}/preview",
                 f"/cases/{world.case_a.id}/evidence/bundle"):
@@ -293,7 +294,7 @@ def test_an_admin_deletes_and_the_timeline_records_it(browser, world, app):
 def test_bundle_download(signed_in, world):
     upload(world, PDF, "invoice.pdf", description="Acme invoice")
     upload(world, PNG, "listing.png")
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     assert 'id="evidence-bundle"' in text_of(signed_in.get(f"/cases/{world.case_a.id}"))
     response = signed_in.get(f"/cases/{world.case_a.id}/evidence/bundle")
     assert response.status_code == 200
@@ -319,7 +320,7 @@ def test_an_empty_case_offers_no_bundle(signed_in, world):
 def test_linking_a_file_to_an_action_from_the_editor(signed_in, world):
     invoice = upload(world, PDF, "invoice.pdf", description="Acme invoice")
     upload(world, PNG, "listing.png")
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     editor = text_of(signed_in.get(f"/poa/{draft.id}"))
     card = editor[editor.index(f"Evidence for v{draft.version}"):]
     assert "exports with the evidence list name all 2 files" in card
@@ -342,7 +343,7 @@ def test_linking_a_file_to_an_action_from_the_editor(signed_in, world):
 
 def test_a_refused_link_says_why(signed_in, world):
     invoice = upload(world)
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     response = signed_in.post(f"/poa/{draft.id}/evidence",
                               data={"link-evidence_id": str(invoice.id), "link-action_index": "99"},
                               follow_redirects=True)
@@ -352,9 +353,9 @@ def test_a_refused_link_says_why(signed_in, world):
 
 def test_copying_links_from_the_previous_version(signed_in, world):
     invoice = upload(world)
-    first = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    first = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     evidence.link(world.consultant_a, first.id, invoice.id, 0)
-    second = poa.save_version(world.consultant_a, world.case_a.id, poa.content_of(first).as_dict())
+    second = drafts.save_version(world.consultant_a, world.case_a.id, drafts.content_of(first).as_dict())
     assert f"Copy the links of v{first.version}" in text_of(signed_in.get(f"/poa/{second.id}"))
     response = signed_in.post(f"/poa/{second.id}/evidence/copy", follow_redirects=True)
     assert "Copied 1 link from the earlier version." in text_of(response)

@@ -31,8 +31,14 @@ from wtforms import Field, FileField
 from caseapp.extensions import db, limiter
 from caseapp.models import (ApiToken, Evidence, Invitation, PasswordReset, PoaDraft, Reminder, Submission, User,
                             utcnow)
-from caseapp.services import (api_tokens, calendar_feed, evidence, invitations, passwords, poa, reminder_mail,
-                              submissions)
+from caseapp.services.accounts import tokens
+from caseapp.services.appeals import calendar_feed
+from caseapp.services.evidence import files as evidence
+from caseapp.services.accounts import invitations
+from caseapp.services.accounts import passwords
+from caseapp.services.poa import drafts
+from caseapp.services.appeals import followup_mail
+from caseapp.services.appeals import submissions
 from caseapp.views.api.openapi import document
 from tests.conftest import Browser, make_case, make_user
 from tests.views.test_tenancy import ID_ARGUMENTS, OTHER_ARGUMENTS
@@ -97,7 +103,7 @@ class Scene:
 
     def draft(self) -> int:
         return (self._first(PoaDraft, PoaDraft.case_id == self.case_id)
-                or poa.start_from_starter(self.world.consultant_a, self.case_id).id)
+                or drafts.start_from_starter(self.world.consultant_a, self.case_id).id)
 
     def submission(self) -> int:
         return (self._first(Submission, Submission.case_id == self.case_id)
@@ -116,12 +122,12 @@ class Scene:
         owner = self.person or self.world.consultant_a
         return (self._first(ApiToken, ApiToken.user_id == owner.id, ApiToken.name == "to revoke",
                             ApiToken.revoked_at.is_(None))
-                or api_tokens.create(owner, "to revoke")[0].id)
+                or tokens.create(owner, "to revoke")[0].id)
 
     def token(self, endpoint: str) -> str:
         consultant = db.session.get(User, self.world.consultant_a.id)
         if endpoint == "submissions.act_from_email":
-            return reminder_mail.action_token(db.session.get(Reminder, self.reminder()), consultant)
+            return followup_mail.action_token(db.session.get(Reminder, self.reminder()), consultant)
         if endpoint == "submissions.calendar":
             if getattr(self, "_calendar", None) is None:  # stored hashed: kept from when made
                 self._calendar = calendar_feed.enable(consultant)
@@ -288,7 +294,7 @@ class Caller:
 
     def sign_in(self):
         self.browser.login(self.person.email)
-        self.token = api_tokens.create(self.person, "hostile input")[1]
+        self.token = tokens.create(self.person, "hostile input")[1]
 
     def url(self, rule, scene: Scene, override: dict[str, str] | None = None) -> str:
         values = {arg: (override or {}).get(arg, None) for arg in rule.arguments}
@@ -519,7 +525,7 @@ def test_hostile_json_bodies_on_every_path_answer_4xx(app, world, crashes):
 # ---------------------------------------------------------------- the findings, one by one
 
 def _api(app, world, method, path, **kwargs):
-    token = api_tokens.create(world.consultant_a, "finding")[1]
+    token = tokens.create(world.consultant_a, "finding")[1]
     with app.app_context():
         return app.test_client().open("/api/v1" + path, method=method,
                                       headers={"Authorization": f"Bearer {token}"}, **kwargs)
@@ -572,7 +578,7 @@ def test_snoozing_for_superscript_hours_is_refused_not_a_crash(crashes, browser,
     db.session.expire_all()
     assert db.session.get(Reminder, reminder_id).due_at == due
     person = db.session.get(User, world.consultant_a.id)
-    token = reminder_mail.action_token(db.session.get(Reminder, reminder_id), person)
+    token = followup_mail.action_token(db.session.get(Reminder, reminder_id), person)
     page = Browser(browser.client.app)
     response = page.client.post(f"/reminders/act/{token}",
                                 data={"action": "snooze-²", "csrf_token": page.csrf_token(f"/reminders/act/{token}")})
@@ -633,11 +639,11 @@ def test_a_name_longer_than_its_column_is_a_field_error(crashes, browser, world)
 
 @pytest.mark.parametrize("value", ["1١:00", "20:00\n"])
 def test_quiet_hours_take_ascii_clock_times_only(crashes, world, value):
-    from caseapp.services import accounts
-    from caseapp.services.errors import ValidationFailed
+    from caseapp.services.accounts import people
+    from caseapp.core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as refused:
-        accounts.update_notifications(world.consultant_a, True, False, True, value, "08:00")
+        people.update_notifications(world.consultant_a, True, False, True, value, "08:00")
     assert "quiet_start" in refused.value.fields
 
 

@@ -6,14 +6,14 @@ import pytest
 
 from caseapp.extensions import db
 from caseapp.models import Note
-from caseapp.services import cases
+from caseapp.services.cases import records
 from tests.conftest import make_user
 from tests.views.test_case_page import timeline_summaries
 
 
 @pytest.fixture
 def note(world) -> Note:
-    return cases.add_note(world.consultant_a, world.case_a.id, "Asked for **invoices**\nfrom Acme")
+    return records.add_note(world.consultant_a, world.case_a.id, "Asked for **invoices**\nfrom Acme")
 
 
 def note_block(page: str, note_id: int) -> str:
@@ -118,33 +118,33 @@ def test_another_agency_gets_a_404(browser, world, note):
 def test_the_case_page_shows_the_html_kept_at_save_without_rendering_again(browser, world, note,
                                                                             monkeypatch):
     """A hostile note costs its rendering once, when saved, not on every view of the case."""
-    from caseapp.services import markdown_text
+    from caseapp.core import markdown
 
     def must_not_render(text):
         raise AssertionError("a note was rendered on a page view")
 
-    monkeypatch.setattr(markdown_text, "_html", must_not_render)
+    monkeypatch.setattr(markdown, "_html", must_not_render)
     browser.login(world.consultant_a.email)
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "<strong>invoices</strong>" in note_block(page, note.id)
 
 
 def test_a_note_kept_by_an_older_renderer_is_rendered_afresh(browser, world, note, monkeypatch):
-    from caseapp.services import markdown_text
+    from caseapp.core import markdown
 
     db.session.execute(db.update(Note).where(Note.id == note.id).values(body_html="<p>stale</p>"))
     db.session.commit()
     browser.login(world.consultant_a.email)
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "stale" in note_block(page, note.id)  # the same renderer: what was kept is shown
-    monkeypatch.setattr(markdown_text, "RENDERER", markdown_text.RENDERER + 1)
+    monkeypatch.setattr(markdown, "RENDERER", markdown.RENDERER + 1)
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "stale" not in note_block(page, note.id)
     assert "<strong>invoices</strong>" in note_block(page, note.id)
 
 
 def test_an_edit_keeps_the_new_html(browser, world, note):
-    cases.edit_note(world.consultant_a, note.id, "Now *emphasised*")
+    records.edit_note(world.consultant_a, note.id, "Now *emphasised*")
     db.session.expire_all()
     kept = db.session.get(Note, note.id)
     assert kept.body_html == "<p>Now <em>emphasised</em></p>\n"

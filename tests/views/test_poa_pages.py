@@ -7,8 +7,8 @@ import pytest
 
 from caseapp.extensions import db
 from caseapp.models import PoaDraft
-from caseapp.services import poa
-from caseapp.services.poa_content import SECTION_KEYS
+from caseapp.services.poa import drafts as poa
+from caseapp.services.poa.content import SECTION_KEYS
 from tests.conftest import make_case, make_client
 
 ASINS = ["B09K3LMN7Q", "B08N5WRWNW"]

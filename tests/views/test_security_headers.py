@@ -11,9 +11,10 @@ import pytest
 from caseapp import create_app
 from caseapp.extensions import db
 from caseapp.security import HSTS, PAGE_POLICY, RESOURCE_POLICY
-from caseapp.services import api_tokens, poa
+from caseapp.services.accounts import tokens
+from caseapp.services.poa import drafts
 from config import DevelopmentConfig, ProductionConfig
-from tests.services.test_evidence_service import PDF, PNG, upload
+from tests.services.evidence.test_files import PDF, PNG, upload
 
 SANDBOX_CSP = "default-src 'none'; sandbox"  # set by the evidence views themselves
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -101,8 +102,8 @@ def test_every_signed_in_page_carries_the_page_headers(signed_in, world, app):
     start = signed_in.get(f"/cases/{world.case_a.id}/poa")  # no POA yet: the start page
     assert start.status_code == 200
     assert_page_headers(start, "POA start page")
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
-    second = poa.save_version(world.consultant_a, world.case_a.id, {"subject": "Second"})
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
+    second = drafts.save_version(world.consultant_a, world.case_a.id, {"subject": "Second"})
     row = upload(world, PNG, "listing.png")
     urls = ["/cases", "/clients/", f"/clients/{world.client_a.id}", "/clients/new",
             f"/clients/{world.client_a.id}/edit", "/cases/new", f"/cases/{world.case_a.id}",
@@ -137,7 +138,7 @@ def test_evidence_file_page_may_frame_its_preview(signed_in, world):
 # ---------------------------------------------------------------- not pages
 
 def test_json_api_carries_the_resource_headers(app, world):
-    token = api_tokens.create(world.consultant_a, "headers")[1]
+    token = tokens.create(world.consultant_a, "headers")[1]
     client = app.test_client()
     for url, headers, status in [
         ("/api/v1/openapi.json", {}, 200),
@@ -171,7 +172,7 @@ def test_evidence_downloads_and_previews_keep_their_own_sandbox_policy(signed_in
         assert response.status_code == 200, url
         assert_sandboxed_file_headers(response, url)
         response.close()
-    token = api_tokens.create(world.consultant_a, "headers")[1]
+    token = tokens.create(world.consultant_a, "headers")[1]
     with app.app_context():
         response = app.test_client().get(f"/api/v1/evidence/{document.id}/download",
                                          headers={"Authorization": f"Bearer {token}"})
@@ -181,7 +182,7 @@ def test_evidence_downloads_and_previews_keep_their_own_sandbox_policy(signed_in
 
 
 def test_poa_exports_carry_the_resource_headers(signed_in, world):
-    draft = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     for fmt in ("txt", "docx", "pdf"):
         url = f"/poa/{draft.id}/export/{fmt}"
         response = signed_in.get(url)

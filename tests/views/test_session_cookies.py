@@ -6,7 +6,7 @@ import time_machine
 
 from caseapp.extensions import db
 from caseapp.models import UserSession
-from caseapp.services import accounts
+from caseapp.services.accounts import people
 from tests.conftest import PASSWORD, Browser
 
 NEW_PASSWORD = "violet-otter-harbour-9"
@@ -94,8 +94,8 @@ def test_signing_out_everywhere_ends_every_other_session(app, browser, world):
 def test_a_reactivated_person_signs_in_afresh(app, browser, world):
     laptop = _remembered(app, world.consultant_a.email)
     copies = _copy(laptop)
-    accounts.set_active(world.admin_a, world.consultant_a.id, False)
-    accounts.set_active(world.admin_a, world.consultant_a.id, True)
+    people.set_active(world.admin_a, world.consultant_a.id, False)
+    people.set_active(world.admin_a, world.consultant_a.id, True)
     assert not _signed_in(laptop) and not _signed_in(copies)
     assert browser.login(world.consultant_a.email).status_code == 302
 

@@ -27,8 +27,14 @@ from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
 from caseapp.models import Evidence, Invitation, OutboxMessage, PoaDraft, User
-from caseapp.services import accounts, cases, dispatch, evidence, invitations, reminder_mail, submissions
-from caseapp.services.evidence_filenames import safe_display_name
+from caseapp.services.accounts import people
+from caseapp.services.cases import records
+from caseapp.services.appeals import dispatch
+from caseapp.services.evidence import files
+from caseapp.services.accounts import invitations
+from caseapp.services.appeals import followup_mail
+from caseapp.services.appeals import submissions
+from caseapp.services.evidence.filenames import safe_display_name
 from tests.conftest import PASSWORD, Browser
 
 SCRIPT = "<script>alert(1)</script>"
@@ -242,7 +248,7 @@ def stored(admin, consultant, world, app) -> Stored:
         "evidence-description": DESCRIPTION})
     assert response.status_code == 303, re.findall(r"alert-danger[^>]*>(.*?)<", response.get_data(as_text=True))
     evidence_id = db.session.scalar(db.select(Evidence.id).where(Evidence.case_id == case_id))
-    quoted = evidence.upload(world.consultant_a, case_id,
+    quoted = files.upload(world.consultant_a, case_id,
                              FileStorage(io.BytesIO(PDF + b"%second\n"), filename=QUOTED_FILENAME),
                              "invoice", "Second " + TEXT)
     assert quoted.filename == QUOTED_FILENAME
@@ -359,7 +365,7 @@ def test_audit_log_shows_deleted_names_escaped(stored, admin, world):
 
 
 def test_password_reset_email_escapes_the_name(stored, app, world):
-    from caseapp.services import passwords
+    from caseapp.services.accounts import passwords
 
     with app.test_request_context():
         assert passwords.request_reset(world.consultant_a.email)
@@ -447,7 +453,7 @@ def test_the_reminder_page_from_an_email_shows_the_title_escaped(stored, app, wo
                                       {"channel": "email", "amazon_reference": REFERENCE})
         reminder = db.session.scalar(db.select(Reminder).where(Reminder.case_id == stored.case_id)
                                      .order_by(Reminder.id.desc()))
-    token = reminder_mail.action_token(reminder, db.session.get(User, world.consultant_a.id))
+    token = followup_mail.action_token(reminder, db.session.get(User, world.consultant_a.id))
     with app.app_context():
         response = app.test_client().get(f"/reminders/act/{token}")
     assert response.status_code == 200
@@ -455,9 +461,9 @@ def test_the_reminder_page_from_an_email_shows_the_title_escaped(stored, app, wo
 
 
 def test_json_api_returns_the_text_as_json_never_as_html(stored, app, world):
-    from caseapp.services import api_tokens
+    from caseapp.services.accounts import tokens
 
-    token = api_tokens.create(world.consultant_a, "json")[1]
+    token = tokens.create(world.consultant_a, "json")[1]
     with app.app_context():
         response = app.test_client().get(f"/api/v1/cases/{stored.case_id}",
                                          headers={"Authorization": f"Bearer {token}"})
@@ -476,7 +482,7 @@ def hostile_submission(world):
     """A case with hostile texts, submitted 49 hours before NOW; the consultant has a hostile name
     and wants the digest too."""
     person = db.session.get(User, world.consultant_a.id)
-    accounts.update_own_profile(person, USER_NAME, None)
+    people.update_own_profile(person, USER_NAME, None)
     person.notify_daily_digest = True
     db.session.commit()
     from tests.conftest import make_case, make_client
@@ -512,9 +518,9 @@ def test_reminder_mail_render_escapes_names_and_titles(hostile_submission, world
 
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.case_id == hostile_submission.id))
     person = db.session.get(User, world.consultant_a.id)
-    case = cases.get_case(person, hostile_submission.id)
+    case = records.get_case(person, hostile_submission.id)
     for kind in ("reminder", "escalation"):
-        subject, text, html = reminder_mail.render(reminder, case, person, kind, NOW)
+        subject, text, html = followup_mail.render(reminder, case, person, kind, NOW)
         assert_safe(html, USER_NAME, CLIENT_NAME, CASE_TITLE, where=kind, allow_inline_style=True)
         assert CASE_TITLE in subject and CASE_TITLE in text
 

@@ -7,7 +7,10 @@ from icalendar import Calendar
 
 from caseapp.extensions import db
 from caseapp.models import Case, OutboxMessage, Reminder, Submission
-from caseapp.services import accounts, dispatch, reminder_mail, submissions
+from caseapp.services.accounts import people
+from caseapp.services.appeals import dispatch
+from caseapp.services.appeals import followup_mail
+from caseapp.services.appeals import submissions
 from tests.conftest import make_case
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -20,7 +23,7 @@ def clock():
 
 
 def test_backdated_submission_is_read_in_the_users_time_zone(browser, world, clock):
-    accounts.update_own_profile(world.consultant_a, "Carl Consultant", "Asia/Tokyo")
+    people.update_own_profile(world.consultant_a, "Carl Consultant", "Asia/Tokyo")
     browser.login(world.consultant_a.email)
     response = browser.post(f"/cases/{world.case_a.id}/submissions", data={
         "poa_draft_id": "", "channel": "notification_reply", "amazon_reference": "CASE-123",
@@ -92,7 +95,7 @@ def test_signed_email_link_snoozes_without_sign_in(app, browser, world, clock):
     submissions.record_submission(world.consultant_a, world.case_a.id, {})
     reminder = db.session.scalar(db.select(Reminder))
     with app.test_request_context():
-        token = reminder_mail.action_token(reminder, world.consultant_a)
+        token = followup_mail.action_token(reminder, world.consultant_a)
     assert browser.get(f"/reminders/act/{token}x").status_code == 404
     page = browser.get(f"/reminders/act/{token}").get_data(as_text=True)
     assert "Snooze 24 h" in page
@@ -109,8 +112,8 @@ def test_email_link_of_a_deactivated_person_is_dead(app, browser, world, clock):
     submissions.record_submission(world.consultant_a, world.case_a.id, {})
     reminder = db.session.scalar(db.select(Reminder))
     with app.test_request_context():
-        token = reminder_mail.action_token(reminder, world.consultant_a)
-    accounts.set_active(world.admin_a, world.consultant_a.id, False)
+        token = followup_mail.action_token(reminder, world.consultant_a)
+    people.set_active(world.admin_a, world.consultant_a.id, False)
     assert browser.get(f"/reminders/act/{token}").status_code == 404
 
 
@@ -188,7 +191,7 @@ def test_email_link_still_snoozes_after_the_reminder_was_sent(app, browser, worl
     dispatch.run_pass(NOW)
     sent = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
     with app.test_request_context():
-        token = reminder_mail.action_token(sent, world.consultant_a)
+        token = followup_mail.action_token(sent, world.consultant_a)
     page = browser.get(f"/reminders/act/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     page = browser.client.post(f"/reminders/act/{token}", data={
@@ -202,12 +205,12 @@ def test_submission_records_the_evidence_sent_with_it(browser, world, clock):
 
     from werkzeug.datastructures import FileStorage
 
-    from caseapp.services import evidence
+    from caseapp.services.evidence import files
 
-    sent = evidence.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 a"), "invoice.pdf"))
-    evidence.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 b"), "draft-notes.pdf"))
+    sent = files.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 a"), "invoice.pdf"))
+    files.upload(world.consultant_a, world.case_a.id, FileStorage(BytesIO(b"%PDF-1.4 b"), "draft-notes.pdf"))
     other_case = make_case(world.consultant_a, world.client_a, title="Other case")
-    foreign = evidence.upload(world.consultant_a, other_case.id, FileStorage(BytesIO(b"%PDF-1.4 c"), "x.pdf"))
+    foreign = files.upload(world.consultant_a, other_case.id, FileStorage(BytesIO(b"%PDF-1.4 c"), "x.pdf"))
     browser.login(world.consultant_a.email)
     page = browser.post(f"/cases/{world.case_a.id}/submissions", data={
         "channel": "email", "evidence_ids": [str(foreign.id)]}, follow_redirects=True).get_data(as_text=True)

@@ -11,12 +11,17 @@ from werkzeug.datastructures import FileStorage
 from caseapp.extensions import db
 from caseapp.models import (ApiToken, Case, Client, Evidence, Invitation, Note, PoaDraft, Reminder,
                             Submission, User)
-from caseapp.services import api_tokens, cases, evidence, invitations, poa, submissions
+from caseapp.services.accounts import tokens
+from caseapp.services.cases import records
+from caseapp.services.evidence import files
+from caseapp.services.accounts import invitations
+from caseapp.services.poa import drafts as poa
+from caseapp.services.appeals import submissions
 
 
 def _note(w):
     existing = db.session.scalar(db.select(Note.id).where(Note.case_id == w.case_a.id))
-    return existing or cases.add_note(w.consultant_a, w.case_a.id, "Agency A's note").id
+    return existing or records.add_note(w.consultant_a, w.case_a.id, "Agency A's note").id
 
 
 def _draft(w):
@@ -36,12 +41,12 @@ def _reminder(w):
 def _evidence(w):
     existing = db.session.scalar(db.select(Evidence.id).where(Evidence.case_id == w.case_a.id))
     upload = FileStorage(io.BytesIO(b"%PDF-1.4 invoice of agency A"), "invoice.pdf")
-    return existing or evidence.upload(w.consultant_a, w.case_a.id, upload, "invoice").id
+    return existing or files.upload(w.consultant_a, w.case_a.id, upload, "invoice").id
 
 
 def _token(w):
     existing = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == w.consultant_a.id))
-    return existing or api_tokens.create(w.consultant_a, "agency A's script")[0].id
+    return existing or tokens.create(w.consultant_a, "agency A's script")[0].id
 
 
 def _invitation(w):
@@ -88,7 +93,7 @@ def test_the_map_has_id_routes_to_check(app):
 
 def test_another_agency_gets_404_on_every_id_route(app, browser, world):
     browser.login(world.admin_b.email)  # an admin: a 404 here is tenancy, not a role refusal
-    api_token = api_tokens.create(world.admin_b, "agency B's script")[1]
+    api_token = tokens.create(world.admin_b, "agency B's script")[1]
     invited_hash = db.session.get(Invitation, _invitation(world)).token_hash  # a resend changes it
     checked = []
     for rule in _routes_with_ids(app):

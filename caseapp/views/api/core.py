@@ -8,8 +8,9 @@ from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.exceptions import Unauthorized, UnsupportedMediaType
 
 from caseapp.extensions import csrf, limiter
-from caseapp.services import api_tokens, parsing
-from caseapp.services.errors import DomainError, ValidationFailed
+from caseapp.services.accounts import tokens
+from caseapp.core import parsing
+from caseapp.core.errors import DomainError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -44,7 +45,7 @@ def authenticate():
     if repeated:
         raise ValidationFailed({name: "Given more than once." for name in repeated},
                                "Each query parameter may be given once.")
-    user = api_tokens.authenticate(_bearer())
+    user = tokens.authenticate(_bearer())
     if user is None:
         error = Unauthorized("A valid API token is required: send 'Authorization: Bearer <token>'.")
         error.www_authenticate = None

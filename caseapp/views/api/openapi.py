@@ -6,8 +6,8 @@ from functools import lru_cache
 from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, ROLES, STATUSES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
-from caseapp.services.parsing import MAX_ID, MAX_PAGE
-from caseapp.services.poa_content import (
+from caseapp.core.parsing import MAX_ID, MAX_PAGE
+from caseapp.services.poa.content import (
     MAX_DRAFT_CHARS,
     MAX_ITEM_CHARS,
     MAX_ITEM_LINES,
@@ -16,7 +16,7 @@ from caseapp.services.poa_content import (
     MAX_SECTION_LINES,
     MAX_SUBJECT_CHARS,
 )
-from caseapp.services.poa_review import ERROR, WARNING
+from caseapp.services.poa.checks import ERROR, WARNING
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}

@@ -8,12 +8,19 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import STATUSES, CaseEvent, Reminder
 from caseapp.models.submission import REMINDER_STATUSES
-from caseapp.services import (cases, clients, evidence, invitations, paging, poa, reminders, submissions,
-                              workflow)
-from caseapp.services.cases import CaseFilters
-from caseapp.services.errors import ValidationFailed
-from caseapp.services.poa_content import LIST_SECTIONS, SECTION_KEYS
-from caseapp.services.paging import BadCursor
+from caseapp.services.cases import records
+from caseapp.services.cases import clients
+from caseapp.services.evidence import files
+from caseapp.services.accounts import invitations
+from caseapp.core import paging
+from caseapp.services.poa import drafts as poa
+from caseapp.services.appeals import followups
+from caseapp.services.appeals import submissions
+from caseapp.services.appeals import workflow
+from caseapp.services.cases.records import CaseFilters
+from caseapp.core.errors import ValidationFailed
+from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
+from caseapp.core.paging import BadCursor
 from caseapp.views.api import serialize
 from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
@@ -84,7 +91,7 @@ def _case_filters() -> CaseFilters:
 def case_list():
     _, per_page = page_args()
     try:
-        found = cases.list_cases(user(), _case_filters(), per_page=per_page)
+        found = records.list_cases(user(), _case_filters(), per_page=per_page)
     except BadCursor:
         raise ValidationFailed({"after": "Not a cursor of this list: follow the `next` link as given."},
                                "Invalid query parameter.") from None
@@ -95,32 +102,32 @@ def case_list():
 def case_create():
     data = body(CASE_FIELDS)
     moment(data, "opened_at")
-    return created(serialize.case(cases.create_case(user(), data)))
+    return created(serialize.case(records.create_case(user(), data)))
 
 
 @bp.get("/cases/<int:case_id>")
 def case_get(case_id: int):
-    return serialize.case(cases.get_case(user(), case_id))
+    return serialize.case(records.get_case(user(), case_id))
 
 
 @bp.patch("/cases/<int:case_id>")
 def case_update(case_id: int):
-    case = cases.get_case(user(), case_id)
+    case = records.get_case(user(), case_id)
     data = body(CASE_FIELDS | {"status"})
     moment(data, "opened_at")
     target = data.pop("status", None)
     if target is not None and target != case.status:
         workflow.check_move(case.status, target)  # refuse before changing anything else
     if data:
-        case = cases.update_case(user(), case_id, data)
+        case = records.update_case(user(), case_id, data)
     if target is not None and target != case.status:
-        case = cases.change_status(user(), case_id, target)
-    return serialize.case(cases.get_case(user(), case_id))
+        case = records.change_status(user(), case_id, target)
+    return serialize.case(records.get_case(user(), case_id))
 
 
 @bp.get("/cases/<int:case_id>/timeline")
 def case_timeline(case_id: int):
-    case = cases.get_case(user(), case_id)
+    case = records.get_case(user(), case_id)
     page, per_page = page_args()
     found = paging.fetch(select(CaseEvent).where(CaseEvent.case_id == case.id)
                          .order_by(CaseEvent.occurred_at, CaseEvent.id), page, per_page)
@@ -130,23 +137,23 @@ def case_timeline(case_id: int):
 
 @bp.post("/cases/<int:case_id>/notes")
 def note_create(case_id: int):
-    cases.get_case(user(), case_id)
+    records.get_case(user(), case_id)
     data = body({"body"})
-    return created(serialize.note(cases.add_note(user(), case_id, data.get("body"))))
+    return created(serialize.note(records.add_note(user(), case_id, data.get("body"))))
 
 
 @bp.patch("/notes/<int:note_id>")
 def note_update(note_id: int):
-    cases.changeable_note(user(), note_id)  # 404 and 403 before the body is read
+    records.changeable_note(user(), note_id)  # 404 and 403 before the body is read
     data = body({"body"})
     if "body" not in data:
         raise ValidationFailed({"body": "Required."})
-    return serialize.note(cases.edit_note(user(), note_id, data["body"]))
+    return serialize.note(records.edit_note(user(), note_id, data["body"]))
 
 
 @bp.delete("/notes/<int:note_id>")
 def note_delete(note_id: int):
-    cases.delete_note(user(), note_id)
+    records.delete_note(user(), note_id)
     return "", 204
 
 
@@ -160,7 +167,7 @@ def draft_list(case_id: int):
 
 @bp.post("/cases/<int:case_id>/poa-drafts")
 def draft_create(case_id: int):
-    cases.get_case(user(), case_id)
+    records.get_case(user(), case_id)
     data = body(set(SECTION_KEYS))
     wrong = {key: "Must be a list of texts." for key in LIST_SECTIONS
              if key in data and not isinstance(data[key], list)}
@@ -194,11 +201,11 @@ def draft_export(draft_id: int):
 
 @bp.post("/cases/<int:case_id>/submissions")
 def submission_create(case_id: int):
-    cases.get_case(user(), case_id)
+    records.get_case(user(), case_id)
     data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
-    due = next((r.due_at for r in reminders.pending_for_case(case_id)
+    due = next((r.due_at for r in followups.pending_for_case(case_id)
                 if r.submission_id == submission.id), None)
     sent = submissions.evidence_by_submission(case_id).get(submission.id, [])
     return created(serialize.submission(submission, due, [e.id for e in sent]))
@@ -237,25 +244,25 @@ def reminder_list():
 
 @bp.get("/cases/<int:case_id>/evidence")
 def evidence_list(case_id: int):
-    rows = evidence.list_for_case(user(), case_id)
+    rows = files.list_for_case(user(), case_id)
     return {"items": [serialize.evidence(e) for e in rows], "next": None}
 
 
 @bp.post("/cases/<int:case_id>/evidence")
 def evidence_upload(case_id: int):
-    cases.get_case(user(), case_id)
+    records.get_case(user(), case_id)
     if not request.mimetype == "multipart/form-data":
         raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' part.")
     unknown = sorted((set(request.form) | set(request.files)) - {"file", "description", "category"})
     if unknown:
         raise ValidationFailed({name: "Unknown field." for name in unknown},
                                "The body has fields this endpoint does not take.")
-    row = evidence.upload(user(), case_id, request.files.get("file"), request.form.get("category"),
+    row = files.upload(user(), case_id, request.files.get("file"), request.form.get("category"),
                           request.form.get("description"))
     return created(serialize.evidence(row))
 
 
 @bp.get("/evidence/<int:evidence_id>/download")
 def evidence_download(evidence_id: int):
-    row, stream = evidence.open_file(user(), evidence_id)
+    row, stream = files.open_file(user(), evidence_id)
     return send_evidence(row, stream, as_attachment=True)

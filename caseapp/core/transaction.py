@@ -1,0 +1,116 @@
+"""The one place caseapp commits: a unit of work around a request, a command or a job.
+
+Services add and flush; they never commit. Whoever starts the work (a view, an API
+resource, a CLI command, a scheduler job) opens it with
+
+    with transaction():
+        cases.update(...)
+        workflow.set_status(...)
+
+and the whole block is saved or, when anything in it raises, nothing of it is. A block
+inside another joins the outer one: nothing is saved until the outermost ends (there are
+no savepoints; SQLite's driver cannot nest them reliably). A public service function that
+changes data is decorated with `@transactional`, which opens a unit of work when the
+caller has none, so a service called alone (from the shell, a test, a script) still saves.
+
+This follows Indico's `RH.process` (commit once after the handler, roll back on error) and
+Cosmic Python's unit of work. The only other commits in the code are the documented
+per-batch commits of mail delivery (`services/mail/delivery.py`), which lease rows across
+processes and must make each lease visible before the slow SMTP conversation.
+"""
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from caseapp.extensions import db
+
+_DEPTH = "caseapp.transaction.depth"
+_AFTER = "caseapp.transaction.after_commit"
+_ABANDON = "caseapp.transaction.abandon"
+
+F = TypeVar("F", bound=Callable)
+
+
+def _session() -> Session:
+    return db.session()
+
+
+def active() -> bool:
+    """True inside a unit of work."""
+    return _session().info.get(_DEPTH, 0) > 0
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Open a unit of work, or join the one already open. The outermost block commits when
+    it ends normally and rolls back when it raises (or when `abandon()` was called)."""
+    session = _session()
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        yield session
+    except BaseException:
+        session.info[_DEPTH] = depth
+        if depth == 0:
+            _end(session, commit=False)
+        raise
+    session.info[_DEPTH] = depth
+    if depth == 0:
+        _end(session, commit=not session.info.pop(_ABANDON, False))
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    callbacks = session.info.pop(_AFTER, [])
+    session.info.pop(_ABANDON, None)
+    if not commit:
+        session.rollback()
+        return
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    for callback in callbacks:
+        callback()
+
+
+def transactional(function: F) -> F:
+    """Run a service function inside a unit of work (its caller's, or a new one)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with transaction():
+            return function(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current unit of work has been saved (never when it is rolled
+    back): for what lies outside the database, such as removing a stored file."""
+    if not active():
+        raise RuntimeError("after_commit() needs an open transaction()")
+    _session().info.setdefault(_AFTER, []).append(callback)
+
+
+def abandon() -> None:
+    """Roll back at the end of the current unit of work instead of committing; outside one,
+    throw away what the session holds now (an error page after a failed request)."""
+    session = _session()
+    if active():
+        session.info[_ABANDON] = True
+    else:
+        session.info.pop(_AFTER, None)
+        session.rollback()
+
+
+def ping() -> None:
+    """Ask the database for one row and end the read at once (the health check)."""
+    session = _session()
+    try:
+        session.execute(text("SELECT 1"))
+    finally:
+        session.rollback()

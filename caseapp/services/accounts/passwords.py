@@ -1,0 +1,161 @@
+"""Password rules, changing a password, and resetting a forgotten one by email."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+from zxcvbn import zxcvbn
+
+from caseapp.extensions import db
+from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
+from caseapp.services.mail import links
+from caseapp.services.accounts import sessions
+from caseapp.core.errors import ValidationFailed
+
+MIN_LENGTH = 10
+MIN_STRENGTH = 3  # zxcvbn's score: 3 means about 10^8 guesses or more
+RESET_VALID_FOR = timedelta(hours=1)
+
+
+def problem(password: str, hints: tuple[str, ...] = ()) -> str | None:
+    """Why this password is refused, or None. `hints` are words about the person (email, name)."""
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        return f"A password needs at least {MIN_LENGTH} characters."
+    if len(password) > 200:
+        return "A password can have at most 200 characters."
+    result = zxcvbn(password[:100], user_inputs=[h for h in hints if h])
+    if result["score"] < MIN_STRENGTH:
+        warning = result["feedback"].get("warning") or "It is too easy to guess."
+        return f"{warning.rstrip('.')}. Choose a less common password, e.g. a few unrelated words."
+    return None
+
+
+def check(password: str, hints: tuple[str, ...] = (), field: str = "password") -> None:
+    message = problem(password, hints)
+    if message:
+        raise ValidationFailed({field: message})
+
+
+def hints_for(user: User) -> tuple[str, ...]:
+    return (user.email, user.email.split("@")[0], user.name, user.agency.name)
+
+
+def change(user: User, current: str, new: str) -> None:
+    """Set a new password; every session of the person ends, the caller's own included
+    (the view opens a fresh one for the browser that changed it)."""
+    errors = {}
+    if not user.check_password(current or ""):
+        errors["current_password"] = "That is not your current password."
+    message = problem(new, hints_for(user))
+    if message:
+        errors["new_password"] = message
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(new)
+    sessions.end_all(user, "password_changed")
+    end_resets(user, utcnow())
+    db.session.commit()
+
+
+def set_by_operator(user: User, new: str) -> None:
+    """An operator at the command line sets someone's password (no mail server, a locked-out
+    first admin): the same rules as any password; other sessions and reset links end."""
+    check(new, hints_for(user))
+    user.set_password(new)
+    sessions.end_all(user, "password_set_by_operator")
+    end_resets(user, utcnow())
+    db.session.commit()
+
+
+def end_resets(user: User, now: datetime) -> None:
+    """Every reset link of this user not used yet works no more (the password just changed:
+    a link mailed before must not change it again)."""
+    db.session.execute(update(PasswordReset)
+                       .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                       .values(used_at=now).execution_options(synchronize_session=False))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token(salt: str) -> str:
+    """The reset token of a row: derived, so the email can be built at send time (and again
+    for a retry) while the database holds only the salt and the token's hash."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"password-reset:" + salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def request_reset(email: str, now: datetime | None = None) -> bool:
+    """Email a reset link if an active account has this address. Says nothing either way.
+
+    The stored email holds a placeholder, not the link: the delivery pass asks
+    `reset_link` for it (see mail_links)."""
+    now = now or utcnow()
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None or not user.active:
+        return False
+    salt = secrets.token_hex(16)
+    reset = PasswordReset(user_id=user.id, token_hash=_hash(_token(salt)), salt=salt,
+                          created_at=now, expires_at=now + RESET_VALID_FOR)
+    db.session.add(reset)
+    db.session.flush()
+    context = dict(person=user, link=links.PLACEHOLDER,
+                   minutes=int(RESET_VALID_FOR.total_seconds() // 60))
+    db.session.add(OutboxMessage(
+        idempotency_key=f"password_reset:{reset.id}", agency_id=user.agency_id,
+        kind="password_reset", recipient=user.email, subject="Reset your caseapp password",
+        link_ref=str(reset.id),
+        body_text=render_template("email/password_reset.txt", **context),
+        body_html=render_template("email/password_reset.html", **context), send_after=now))
+    db.session.commit()
+    return True
+
+
+def reset_link(link_ref: str, now: datetime) -> str | None:
+    """The link of a reset email about to be sent, or None when the reset was used, has
+    expired, or its person was deactivated meanwhile (the email is then not sent)."""
+    reset = db.session.get(PasswordReset, int(link_ref))
+    if reset is None or reset.salt is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    user = db.session.get(User, reset.user_id)
+    if user is None or not user.active:
+        return None
+    return f"{current_app.config['APP_BASE_URL'].rstrip('/')}/password/reset/{_token(reset.salt)}"
+
+
+def register_mail_links() -> None:
+    links.register("password_reset", reset_link, security=True)
+
+
+def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None:
+    now = now or utcnow()
+    if not token or len(token) > 200:
+        return None
+    reset = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash(token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    user = db.session.get(User, reset.user_id)
+    return reset if user is not None and user.active else None
+
+
+def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
+    """Set the new password; the link then works no more, nor do the person's other reset
+    links or older sessions."""
+    now = now or utcnow()
+    reset = valid_reset(token, now)
+    if reset is None:
+        raise ValidationFailed({"token": "This reset link is not valid any more. Ask for a new one."})
+    user = db.session.get(User, reset.user_id)
+    check(new, hints_for(user))
+    user.set_password(new)
+    sessions.end_all(user, "password_reset", now)
+    end_resets(user, now)  # this one and any other mailed before it
+    db.session.commit()
+    return user

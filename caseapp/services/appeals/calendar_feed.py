@@ -1,0 +1,76 @@
+"""The personal iCalendar feed: every follow-up due time of a person's cases, overdue included."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from caseapp.extensions import db
+from caseapp.models import Case, Reminder, User
+from caseapp.core.errors import NotFound
+from caseapp.services.appeals.followup_mail import base_url
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def enable(user: User) -> str:
+    """Give the user a new secret feed URL token and return it: only its hash is stored, so
+    it can be shown this once. Any older URL stops working."""
+    token = secrets.token_urlsafe(32)
+    user.calendar_token_hash = _hash(token)
+    db.session.commit()
+    return token
+
+
+def is_enabled(user: User) -> bool:
+    return user.calendar_token_hash is not None
+
+
+def revoke(user: User) -> None:
+    user.calendar_token_hash = None
+    db.session.commit()
+
+
+def feed_url(token: str) -> str:
+    return f"{base_url()}/calendar/{token}.ics"
+
+
+def owner_of(token: str) -> User:
+    user = None
+    if token and len(token) <= 200:
+        user = db.session.scalar(select(User).where(User.calendar_token_hash == _hash(token)))
+    if user is None or not user.active:
+        raise NotFound("No such calendar.")
+    return user
+
+
+def render(user: User) -> bytes:
+    mine = Case.assignee_id == user.id
+    if user.is_admin:
+        mine = or_(mine, Case.assignee_id.is_(None))
+    rows = db.session.execute(
+        select(Reminder, Case).join(Case, Case.id == Reminder.case_id)
+        .where(Reminder.status == "pending", Case.agency_id == user.agency_id, mine)
+        .options(joinedload(Case.client)).order_by(Reminder.due_at))
+    calendar = Calendar()
+    calendar.add("prodid", "-//caseapp//follow-ups//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "caseapp follow-ups")
+    for reminder, case in rows:
+        event = Event()
+        event.add("uid", f"reminder-{reminder.id}@caseapp")
+        event.add("summary", f"Follow up with Amazon: {case.client.name}, {case.title}")
+        event.add("dtstart", reminder.due_at)
+        event.add("dtend", reminder.due_at + timedelta(minutes=15))
+        event.add("dtstamp", reminder.created_at)
+        event.add("url", f"{base_url()}/cases/{case.id}")
+        event.add("description", f"Follow-up {reminder.sequence} for {case.title}. "
+                                 f"{base_url()}/cases/{case.id}")
+        calendar.add_component(event)
+    return calendar.to_ical()

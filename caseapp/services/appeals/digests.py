@@ -1,0 +1,64 @@
+"""The daily digest: at 08:00 in each person's own time zone, every case awaiting Amazon."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from caseapp.extensions import db
+from caseapp.models import Case, OutboxMessage, User
+from caseapp.core import timezones
+from caseapp.services.appeals.followup_mail import base_url
+
+DIGEST_AT = time(8, 0)
+
+
+def awaiting_amazon(person: User) -> list[Case]:
+    """Cases of this person (admins: also unassigned ones) waiting on Amazon, longest silence first."""
+    mine = Case.assignee_id == person.id
+    if person.is_admin:
+        mine = or_(mine, Case.assignee_id.is_(None))
+    return list(db.session.scalars(
+        select(Case).where(Case.agency_id == person.agency_id, Case.awaiting_since.is_not(None), mine)
+        .options(joinedload(Case.client), selectinload(Case.asin_rows))
+        .order_by(Case.awaiting_since, Case.id)))
+
+
+def queue_due(now: datetime, report) -> None:
+    people = db.session.scalars(select(User).where(
+        User.active.is_(True), User.notify_daily_digest.is_(True))).all()
+    for person in people:
+        local = now.astimezone(ZoneInfo(person.effective_timezone))
+        if local.time() < DIGEST_AT or person.last_digest_on == local.date():
+            continue
+        cases = awaiting_amazon(person)
+        person.last_digest_on = local.date()
+        if cases:
+            db.session.add(_message(person, cases, now, local))
+        try:
+            db.session.commit()
+        except IntegrityError:  # another scheduler process queued this digest first
+            db.session.rollback()
+            continue
+        report.digests_queued += bool(cases)
+
+
+def _message(person: User, cases: list[Case], now: datetime, local: datetime) -> OutboxMessage:
+    zone = person.effective_timezone
+    hours = person.agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
+    rows = [dict(case=c, client=c.client, asins=c.asins,
+                 silent_hours=int((now - c.awaiting_since).total_seconds() // 3600),
+                 overdue=c.awaiting_since + timedelta(hours=hours) <= now,
+                 submitted_local=timezones.format_local(c.awaiting_since, zone),
+                 url=f"{base_url()}/cases/{c.id}") for c in cases]
+    context = dict(person=person, rows=rows, day=local.strftime("%A %d %B %Y"))
+    return OutboxMessage(
+        idempotency_key=f"digest:{person.id}:{local.date().isoformat()}", agency_id=person.agency_id,
+        kind="digest", recipient=person.email,
+        subject=f"{len(rows)} case{'s' if len(rows) != 1 else ''} awaiting Amazon, {context['day']}",
+        body_text=render_template("email/digest.txt", **context),
+        body_html=render_template("email/digest.html", **context), send_after=now)

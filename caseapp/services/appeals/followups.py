@@ -1,0 +1,165 @@
+"""Follow-up reminders: scheduling, cancelling, snoozing, dismissing, and the case deadline.
+
+These functions add to the caller's transaction; the caller commits.
+The rules (DESIGN.md, "Follow-up reminders"):
+- a submission schedules a follow-up at submitted_at + the agency's follow-up hours;
+- it repeats every FOLLOW_UP_REPEAT_HOURS until a reply, the case closing, or a dismissal;
+- a reply cancels the submission's pending reminders, a new submission supersedes them.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from caseapp.extensions import db
+from caseapp.models import Case, OutboxMessage, Reminder, Submission, User
+from caseapp.services.cases import timeline
+from caseapp.core.errors import Conflict, NotFound
+
+
+def follow_up_hours(case: Case) -> int:
+    from caseapp.models import Agency
+
+    agency = db.session.get(Agency, case.agency_id)
+    return agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
+
+
+def repeat_hours() -> int:
+    return current_app.config["FOLLOW_UP_REPEAT_HOURS"]
+
+
+def schedule_first(case: Case, submission: Submission) -> Reminder:
+    reminder = Reminder(
+        agency_id=case.agency_id, case_id=case.id, submission_id=submission.id, sequence=1,
+        due_at=submission.submitted_at + timedelta(hours=follow_up_hours(case)),
+    )
+    db.session.add(reminder)
+    db.session.flush()
+    return reminder
+
+
+def _pending(where) -> list[Reminder]:
+    """Pending reminders, locked: one the dispatcher marks sent meanwhile is not overwritten."""
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.status == "pending", *where).with_for_update()
+        .execution_options(populate_existing=True)))
+
+
+def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
+           now: datetime, mail_of=None) -> int:
+    """Cancel reminders, and mail of theirs not yet sent; one timeline entry per reminder.
+
+    `mail_of` selects which queued mail goes too (by default, that of the cancelled
+    reminders); mail of a reminder already sent to one person can still wait for another
+    person's quiet hours, and must not go out after Amazon replied.
+    """
+    ids = [r.id for r in pending]
+    for reminder in pending:
+        reminder.status = "cancelled"
+        reminder.cancelled_reason = reason
+        timeline.record(case, "reminder_cancelled", actor,
+                        f"Follow-up reminder {reminder.sequence} cancelled: {reason}",
+                        {"reminder_id": reminder.id, "submission_id": reminder.submission_id})
+    if mail_of is None:
+        mail_of = Reminder.id.in_(ids)
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "pending",
+               OutboxMessage.reminder_id.in_(select(Reminder.id).where(mail_of)))
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False))
+    refresh_deadline(case, now)
+    return len(pending)
+
+
+def cancel_for_submission(case: Case, submission_id: int, reason: str, actor: User | None,
+                          now: datetime) -> int:
+    return cancel(_pending([Reminder.submission_id == submission_id]), case, reason, actor, now,
+                  mail_of=Reminder.submission_id == submission_id)
+
+
+def cancel_for_case(case: Case, reason: str, actor: User | None, now: datetime) -> int:
+    return cancel(_pending([Reminder.case_id == case.id]), case, reason, actor, now,
+                  mail_of=Reminder.case_id == case.id)
+
+
+def refresh_deadline(case: Case, now: datetime | None = None) -> None:
+    refresh_deadlines([case])
+
+
+def refresh_deadlines(cases: list[Case]) -> None:
+    """Keep `case.follow_up_due_at` equal to the case's next follow-up, for lists and sorting.
+
+    A reminder already handed to the mail (dispatched) no longer counts: its repeat does.
+    """
+    db.session.flush()
+    earliest = dict(db.session.execute(
+        select(Reminder.case_id, func.min(Reminder.due_at)).where(
+            Reminder.case_id.in_([c.id for c in cases]), Reminder.status == "pending",
+            Reminder.dispatched_at.is_(None)).group_by(Reminder.case_id)).all())
+    for case in cases:
+        case.follow_up_due_at = earliest.get(case.id)
+
+
+def pending_for_case(case_id: int) -> list[Reminder]:
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.case_id == case_id, Reminder.status == "pending")
+        .order_by(Reminder.due_at)))
+
+
+def history_for_case(case_id: int) -> list[Reminder]:
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.due_at.desc())))
+
+
+def _own_reminder(actor: User, reminder_id: int) -> tuple[Reminder, Case]:
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.agency_id != actor.agency_id:
+        raise NotFound("No such reminder.")
+    from caseapp.services.cases import records as cases
+
+    return reminder, cases.get_case(actor, reminder.case_id, for_update=True)
+
+
+def next_for_submission(submission_id: int) -> Reminder | None:
+    """The submission's follow-up still to come (not yet handed to the mail), if any."""
+    return db.session.scalar(
+        select(Reminder).where(Reminder.submission_id == submission_id, Reminder.status == "pending",
+                               Reminder.dispatched_at.is_(None))
+        .order_by(Reminder.due_at).limit(1).with_for_update())
+
+
+SNOOZE_CHOICES = (4, 24, 48)
+
+
+def snooze(actor: User, reminder_id: int, hours: int, now: datetime) -> Reminder:
+    """Push the submission's next follow-up back by `hours` (from now if it is already due)."""
+    reminder, case = _own_reminder(actor, reminder_id)
+    if hours not in SNOOZE_CHOICES:
+        raise Conflict(f"Snooze for {', '.join(map(str, SNOOZE_CHOICES))} hours.")
+    upcoming = next_for_submission(reminder.submission_id)
+    if upcoming is None:
+        raise Conflict("There is no follow-up to come for this submission; nothing to snooze.")
+    upcoming.due_at = max(upcoming.due_at, now) + timedelta(hours=hours)
+    timeline.record(case, "reminder_snoozed", actor,
+                    f"Follow-up reminder {upcoming.sequence} snoozed for {hours} h",
+                    {"reminder_id": upcoming.id, "due_at": upcoming.due_at.isoformat()})
+    refresh_deadline(case, now)
+    db.session.commit()
+    return upcoming
+
+
+def dismiss(actor: User, reminder_id: int, now: datetime) -> int:
+    """Stop following up on this submission: every pending reminder of it is cancelled."""
+    reminder, case = _own_reminder(actor, reminder_id)
+    if not _pending([Reminder.submission_id == reminder.submission_id]):
+        raise Conflict("There is no pending follow-up for this submission any more.")
+    count = cancel_for_submission(case, reminder.submission_id, f"dismissed by {actor.name}", actor, now)
+    db.session.commit()
+    return count
+
+
+def has_pending(submission_id: int) -> bool:
+    return bool(_pending([Reminder.submission_id == submission_id]))

@@ -1,0 +1,115 @@
+"""Seller clients: validation, tenancy and listing."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from caseapp.extensions import db
+from caseapp.models import MARKETPLACES, Case, Client, User
+from caseapp.core import paging
+from caseapp.services.accounts.people import require_admin
+from caseapp.core.errors import Conflict, NotFound, ValidationFailed
+
+FIELDS = ("name", "seller_id", "marketplace", "contact_name", "contact_email", "notes")
+LIMITS = {"name": 200, "seller_id": 40, "marketplace": 10, "contact_name": 120, "contact_email": 254,
+          "notes": 20000}
+# Amazon seller IDs (merchant tokens) are upper-case letters and digits, usually 13-14 long.
+SELLER_ID_RE = re.compile(r"^[A-Z0-9]{8,20}$")
+
+
+def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
+    """Validate client fields; return them cleaned or raise ValidationFailed listing each bad one."""
+    errors: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for field in FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[field] = "Must be text."
+            continue
+        if len(value) > LIMITS[field]:  # counted as sent, before trimming
+            errors[field] = f"At most {LIMITS[field]:,} characters."
+            continue
+        out[field] = value.strip()
+    if (not partial or "name" in data) and "name" not in errors and not out.get("name"):
+        errors["name"] = "The seller's business name is required."
+
+    if out.get("seller_id"):
+        out["seller_id"] = out["seller_id"].upper()
+        if not SELLER_ID_RE.match(out["seller_id"]):
+            errors["seller_id"] = "A seller ID (merchant token) is 8 to 20 letters and digits."
+    if "marketplace" in out or not partial:
+        out["marketplace"] = (out.get("marketplace") or "US").upper()
+        if out["marketplace"] not in MARKETPLACES:
+            errors["marketplace"] = "Choose one of: " + ", ".join(MARKETPLACES) + "."
+    if out.get("contact_email"):
+        try:
+            out["contact_email"] = validate_email(
+                out["contact_email"], check_deliverability=False
+            ).normalized
+        except EmailNotValidError as exc:
+            errors["contact_email"] = str(exc)
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def create_client(actor: User, data: dict[str, Any]) -> Client:
+    fields = clean_fields(data)
+    client = Client(agency_id=actor.agency_id, **fields)
+    db.session.add(client)
+    db.session.commit()
+    return client
+
+
+def get_client(actor: User, client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None or client.agency_id != actor.agency_id:
+        raise NotFound("No such client.")
+    return client
+
+
+def update_client(actor: User, client_id: int, data: dict[str, Any]) -> Client:
+    client = get_client(actor, client_id)
+    for field, value in clean_fields(data, partial=True).items():
+        setattr(client, field, value)
+    db.session.commit()
+    return client
+
+
+def delete_client(actor: User, client_id: int) -> None:
+    """Admins may delete a client that has no cases; cases are never deleted this way."""
+    require_admin(actor)
+    client = get_client(actor, client_id)
+    if db.session.scalar(select(Case.id).where(Case.client_id == client.id).limit(1)):
+        raise Conflict("This client has cases; close them instead of deleting the client.")
+    from caseapp.services.accounts import audit
+
+    audit.record("deletion", actor, target=f"client {client.id}", detail=client.name, commit=False)
+    db.session.delete(client)
+    db.session.commit()
+
+
+def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50):
+    stmt = select(Client).where(Client.agency_id == actor.agency_id)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like)
+        )
+    return paging.fetch(stmt.order_by(Client.name, Client.id), page, per_page)
+
+
+def client_choices(actor: User, limit: int | None = None) -> list[tuple[int, str]] | None:
+    """(id, name) of the agency's clients by name; None when there are more than `limit`."""
+    stmt = select(Client.id, Client.name).where(Client.agency_id == actor.agency_id).order_by(Client.name)
+    rows = db.session.execute(stmt.limit(limit + 1) if limit else stmt).all()
+    if limit and len(rows) > limit:
+        return None
+    return [(row.id, row.name) for row in rows]
