@@ -9,7 +9,9 @@ resource, a CLI command, a scheduler job) opens it with
 
 and the whole block is saved or, when anything in it raises, nothing of it is. A block
 inside another joins the outer one: nothing is saved until the outermost ends (there are
-no savepoints; SQLite's driver cannot nest them reliably). A public service function that
+no savepoints; SQLite's driver cannot nest them reliably). So an inner block that raises
+spoils the outer one: if the outer block catches the error and carries on, its end rolls
+back and raises PartlyFailed instead of saving half of the failed step. A public service function that
 changes data is decorated with `@transactional`, which opens a unit of work when the
 caller has none, so a service called alone (from the shell, a test, a script) still saves.
 
@@ -32,6 +34,8 @@ from caseapp.extensions import db
 _DEPTH = "caseapp.transaction.depth"
 _AFTER = "caseapp.transaction.after_commit"
 _ABANDON = "caseapp.transaction.abandon"
+_UNDO = "caseapp.transaction.on_rollback"
+_DOOMED = "caseapp.transaction.doomed"
 
 F = TypeVar("F", bound=Callable)
 
@@ -58,23 +62,41 @@ def transaction() -> Iterator[Session]:
         session.info[_DEPTH] = depth
         if depth == 0:
             _end(session, commit=False)
+        else:  # the outer block may catch this, but what the inner one did is half done
+            session.info[_DOOMED] = True
         raise
     session.info[_DEPTH] = depth
     if depth == 0:
-        _end(session, commit=not session.info.pop(_ABANDON, False))
+        if session.info.get(_DOOMED):
+            _end(session, commit=False)
+            raise PartlyFailed("A step of this unit of work failed and was caught; nothing was saved.")
+        _end(session, commit=not session.info.get(_ABANDON, False))
+
+
+class PartlyFailed(RuntimeError):
+    """An inner unit of work raised, the outer one caught it and ended normally: saving the
+    rest would keep half of the failed step, so nothing is saved (a bug in the caller)."""
 
 
 def _end(session: Session, *, commit: bool) -> None:
     callbacks = session.info.pop(_AFTER, [])
+    undo = session.info.pop(_UNDO, [])
     session.info.pop(_ABANDON, None)
-    if not commit:
-        session.rollback()
-        return
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    session.info.pop(_DOOMED, None)
+    if commit:
+        try:
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            _run(undo)
+            raise
+        _run(callbacks)
+    else:
+        db.session.rollback()
+        _run(undo)
+
+
+def _run(callbacks: list[Callable[[], None]]) -> None:
     for callback in callbacks:
         callback()
 
@@ -96,6 +118,14 @@ def after_commit(callback: Callable[[], None]) -> None:
     _session().info.setdefault(_AFTER, []).append(callback)
 
 
+def on_rollback(callback: Callable[[], None]) -> None:
+    """Run `callback` if the current unit of work is rolled back (never when it is saved):
+    to undo what was done outside the database, such as a file stored for a failed upload."""
+    if not active():
+        raise RuntimeError("on_rollback() needs an open transaction()")
+    _session().info.setdefault(_UNDO, []).append(callback)
+
+
 def abandon() -> None:
     """Roll back at the end of the current unit of work instead of committing; outside one,
     throw away what the session holds now (an error page after a failed request)."""
@@ -103,7 +133,8 @@ def abandon() -> None:
     if active():
         session.info[_ABANDON] = True
     else:
-        session.info.pop(_AFTER, None)
+        for key in (_AFTER, _UNDO, _DOOMED):
+            session.info.pop(key, None)
         session.rollback()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from caseapp.extensions import db
 from caseapp.models import AUDIT_KINDS, AuditEvent, User, utcnow
-from caseapp.services.accounts.people import require_admin
+from caseapp.services.accounts.roles import require_admin
 
 
 def _ip() -> str:

@@ -9,16 +9,13 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from caseapp.extensions import db
-from caseapp.models import ROLES, Agency, User
+from caseapp.models import ROLES, Agency, OutboxMessage, User
 from caseapp.models.agency import password_hash_method
-from caseapp.services.accounts import sessions
 from caseapp.core import timezones
-from caseapp.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
-
-def require_admin(user: User) -> None:
-    if not user.is_admin:
-        raise Forbidden("Only an agency admin can do this.")
+from caseapp.core.errors import Conflict, NotFound, ValidationFailed
+from caseapp.core.transaction import transactional
+from caseapp.services.accounts import audit, passwords, sessions
+from caseapp.services.accounts.roles import require_admin
 
 
 def normalise_email(raw: str) -> str:
@@ -28,6 +25,7 @@ def normalise_email(raw: str) -> str:
         raise ValidationFailed({"email": str(exc)}) from None
 
 
+@transactional
 def create_agency(name: str, timezone: str = "UTC", follow_up_hours: int | None = None) -> Agency:
     name = (name or "").strip()
     errors = {}
@@ -41,7 +39,7 @@ def create_agency(name: str, timezone: str = "UTC", follow_up_hours: int | None 
         raise Conflict(f"An agency named '{name}' already exists.")
     agency = Agency(name=name, timezone=timezone, follow_up_hours=follow_up_hours)
     db.session.add(agency)
-    db.session.commit()
+    db.session.flush()
     return agency
 
 
@@ -52,6 +50,7 @@ def get_agency_by_name(name: str) -> Agency:
     return agency
 
 
+@transactional
 def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | None) -> Agency:
     require_admin(actor)
     errors = {}
@@ -64,7 +63,7 @@ def update_agency_settings(actor: User, timezone: str, follow_up_hours: int | No
     agency = actor.agency
     agency.timezone = timezone
     agency.follow_up_hours = follow_up_hours
-    db.session.commit()
+    db.session.flush()
     return agency
 
 
@@ -84,14 +83,13 @@ def validate_person(name: str, role: str, timezone: str | None, password: str | 
     if timezone and not timezones.is_valid(timezone):
         errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
     if password is not None:
-        from caseapp.services.accounts import passwords
-
         message = passwords.problem(password, hints)
         if message:
             errors["password"] = message
     return errors
 
 
+@transactional
 def create_user(
     agency: Agency,
     email: str,
@@ -120,7 +118,7 @@ def create_user(
     )
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -147,6 +145,7 @@ def _admin_count(agency_id: int) -> int:
     )
 
 
+@transactional
 def update_user(actor: User, user_id: int, name: str, role: str, timezone: str | None) -> User:
     require_admin(actor)
     user = get_user(actor, user_id)
@@ -156,14 +155,13 @@ def update_user(actor: User, user_id: int, name: str, role: str, timezone: str |
     if user.role == "admin" and role != "admin" and _admin_count(user.agency_id) <= 1:
         raise Conflict("The agency needs at least one active admin.")
     if role != user.role:
-        from caseapp.services.accounts import audit
-
         audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}", commit=False)
     user.name, user.role, user.timezone = name.strip(), role, timezone or None
-    db.session.commit()
+    db.session.flush()
     return user
 
 
+@transactional
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Deactivate or reactivate a user. Their cases stay assigned to them."""
     require_admin(actor)
@@ -173,23 +171,22 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     if not active and user.role == "admin" and _admin_count(user.agency_id) <= 1:
         raise Conflict("The agency needs at least one active admin.")
     if user.active != active:
-        from caseapp.services.accounts import audit
-
         audit.record("deactivation", actor, target=user.email,
                      detail="deactivated" if not active else "reactivated", commit=False)
     if not active:  # a later reactivation must not bring the old sessions back
         sessions.end_all(user, "deactivated")
     user.active = active
-    db.session.commit()
+    db.session.flush()
     return user
 
 
+@transactional
 def update_own_profile(user: User, name: str, timezone: str | None) -> User:
     errors = validate_person(name, user.role, timezone, None)
     if errors:
         raise ValidationFailed(errors)
     user.name, user.timezone = name.strip(), timezone or None
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -222,6 +219,7 @@ def authenticate(email: str, password: str) -> User | None:
 _CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # ASCII digits: the dispatcher parses it
 
 
+@transactional
 def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
                          quiet_hours: bool, quiet_start: str, quiet_end: str) -> User:
     errors = {}
@@ -239,14 +237,12 @@ def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
     user.notify_daily_digest = daily_digest
     user.quiet_hours_enabled = quiet_hours
     user.quiet_start, user.quiet_end = quiet_start, quiet_end
-    db.session.commit()
+    db.session.flush()
     return user
 
 
 def outbox(actor: User, status: str = "", limit: int = 200):
     """The agency's outgoing mail, newest first: what was held, failed, or is waiting."""
-    from caseapp.models import OutboxMessage
-
     require_admin(actor)
     stmt = select(OutboxMessage).where(OutboxMessage.agency_id == actor.agency_id)
     if status:

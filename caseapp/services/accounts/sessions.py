@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from caseapp.extensions import db
 from caseapp.models import User, UserSession, utcnow
 from caseapp.core.parsing import parse_id
+from caseapp.core.transaction import transactional
 
 # Writing last_seen_at on every request would turn each read into a write; once a minute
 # is enough for the idle timeout and for showing a person where they are signed in.
@@ -35,6 +36,7 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@transactional
 def start(user: User, remember: bool, address: str, user_agent: str,
           now: datetime | None = None) -> UserSession:
     """Open a session for `user` in this browser; `user.get_id()` then names it."""
@@ -44,7 +46,7 @@ def start(user: User, remember: bool, address: str, user_agent: str,
                       created_ip=address[:64], last_seen_at=now, last_ip=address[:64],
                       user_agent=user_agent[:300])
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     user.session_key = key
     return row
 
@@ -76,23 +78,25 @@ def lapsed(row: UserSession, now: datetime | None = None) -> str | None:
     return "idle" if now - row.last_seen_at > idle else None
 
 
+@transactional
 def touch(row: UserSession, address: str, now: datetime | None = None) -> None:
     """Note that the session was used just now, from `address` (at most once a minute)."""
     now = now or utcnow()
     if now - row.last_seen_at < TOUCH_EVERY:
         return
     row.last_seen_at, row.last_ip = now, address[:64]
-    db.session.commit()
+    db.session.flush()
 
 
+@transactional
 def end(row: UserSession, reason: str, now: datetime | None = None) -> None:
     if row.ended_at is None:
         row.ended_at, row.end_reason = now or utcnow(), reason
-    db.session.commit()
+    db.session.flush()
 
 
 def end_all(user: User, reason: str, now: datetime | None = None) -> None:
-    """End every open session of `user`; the caller commits."""
+    """End every open session of `user`, in the caller's unit of work."""
     db.session.execute(
         update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=now or utcnow(), end_reason=reason))

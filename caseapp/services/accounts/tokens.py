@@ -10,6 +10,7 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import ApiToken, User, utcnow
 from caseapp.core.errors import NotFound, ValidationFailed
+from caseapp.core.transaction import transactional
 
 PREFIX = "cap_"
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
@@ -20,6 +21,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transactional
 def create(user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the token text, which is never stored."""
     name = (name or "").strip()
@@ -28,7 +30,7 @@ def create(user: User, name: str) -> tuple[ApiToken, str]:
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=_hash(token), prefix=token[:12])
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     return row, token
 
 
@@ -37,16 +39,18 @@ def for_user(user: User) -> list[ApiToken]:
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())))
 
 
+@transactional
 def revoke(user: User, token_id: int) -> ApiToken:
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
         raise NotFound("No such token.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return row
 
 
+@transactional
 def authenticate(token: str, now: datetime | None = None) -> User | None:
     """The active user behind an active token, or None."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
@@ -57,5 +61,5 @@ def authenticate(token: str, now: datetime | None = None) -> User | None:
     now = now or utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
-        db.session.commit()
+        db.session.flush()
     return row.user

@@ -4,7 +4,7 @@ The bytes live in the evidence storage under their SHA-256 (evidence_storage); a
 names them, so the same file uploaded twice is one blob and two rows. Row and blob
 never disagree:
 
-- upload stores the blob, then commits the row. When anything fails after the blob
+- upload stores the blob, then saves the row. When anything fails after the blob
   was stored, the blob is removed again, if this call created it and no row uses it.
 - delete removes the row, then the blob once no row refers to it any more.
 
@@ -42,6 +42,7 @@ from caseapp.services.evidence import file_types as types
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.services.evidence.filenames import ascii_letters, download_name, safe_display_name
 from caseapp.core.parsing import parse_id, whole_number
+from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.services.evidence.storage import CHUNK_BYTES, LocalStorage, Storage, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def _clean_fields(category: Any, description: Any) -> tuple[str, str]:
     return category, description
 
 
+@transactional
 def upload(actor: User, case_id: int, file, category: str | None = None,
            description: str | None = None) -> Evidence:
     """Store one uploaded file (a werkzeug FileStorage) as evidence of the case.
@@ -162,30 +164,25 @@ def upload(actor: User, case_id: int, file, category: str | None = None,
     name = safe_display_name(file.filename)
     storage = get_storage()
     blob = storage.put(file.stream, max_upload_bytes())
-    ours = blob.created
-    try:
-        kind = types.detect(blob.head, name, open_full=lambda: storage.open(blob.sha256))
-        row = Evidence(case_id=case.id, sha256=blob.sha256, size=blob.size,
-                       content_type=kind.content_type, filename=name, category=category,
-                       description=description, uploaded_by_id=actor.id, uploaded_at=utcnow())
-        db.session.add(row)
-        db.session.flush()
-        timeline.record(case, "evidence_added", actor,
-                        f"Evidence added: {name} ({CATEGORY_LABELS[category]})",
-                        {"evidence_id": row.id, "filename": name, "category": category})
-        case.updated_at = utcnow()
-        db.session.flush()  # row locks first, the blob lock last: the order delete uses too
-        _lock_blob(blob.sha256)
-        if not storage.exists(blob.sha256):
-            # A delete removed the last other row using these bytes, and the blob with
-            # it, after our put found the blob there. Store the bytes again.
-            ours = _store_again(storage, file.stream, blob) or ours
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        if ours:
-            _remove_if_unreferenced(storage, blob.sha256)
-        raise
+    if blob.created:  # a failure from here on removes the bytes again, unless a row uses them
+        on_rollback(lambda: _remove_if_unreferenced(storage, blob.sha256))
+    kind = types.detect(blob.head, name, open_full=lambda: storage.open(blob.sha256))
+    row = Evidence(case_id=case.id, sha256=blob.sha256, size=blob.size,
+                   content_type=kind.content_type, filename=name, category=category,
+                   description=description, uploaded_by_id=actor.id, uploaded_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    timeline.record(case, "evidence_added", actor,
+                    f"Evidence added: {name} ({CATEGORY_LABELS[category]})",
+                    {"evidence_id": row.id, "filename": name, "category": category})
+    case.updated_at = utcnow()
+    db.session.flush()  # row locks first, the blob lock last: the order delete uses too
+    _lock_blob(blob.sha256)
+    if not storage.exists(blob.sha256):
+        # A delete removed the last other row using these bytes, and the blob with
+        # it, after our put found the blob there. Store the bytes again.
+        if _store_again(storage, file.stream, blob) and not blob.created:
+            on_rollback(lambda: _remove_if_unreferenced(storage, blob.sha256))
     return row
 
 
@@ -199,8 +196,11 @@ def upload_many(actor: User, case_id: int, files, category: str | None = None,
                 description: str | None = None) -> Uploaded:
     """Store several files with one category and description, each on its own: a refused
     file does not stop the others. The shared fields are checked first, so a mistake there
-    (or no file at all) raises ValidationFailed before anything is stored.
+    (or no file at all) raises ValidationFailed before anything is stored. Each file is a
+    unit of work of its own, so this must not run inside another one.
     """
+    if active():
+        raise RuntimeError("upload_many saves each file on its own: call it outside transaction()")
     records.get_case(actor, case_id)
     _clean_fields(category, description)
     files = [f for f in files or () if f is not None and (f.filename or "").strip()]
@@ -227,6 +227,7 @@ def _store_again(storage: Storage, stream: BinaryIO, blob: StoredBlob) -> bool:
     return again.created
 
 
+@transactional
 def update(actor: User, evidence_id: int, description: str | None,
            category: str | None = None) -> Evidence:
     """Change the description (and, when given, the category) of a file."""
@@ -234,7 +235,7 @@ def update(actor: User, evidence_id: int, description: str | None,
     category, description = _clean_fields(row.category if category is None else category,
                                           description)
     row.category, row.description = category, description
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -244,6 +245,7 @@ class Deleted:
     case_id: int
 
 
+@transactional
 def delete(actor: User, evidence_id: int) -> Deleted:
     """Delete a file (agency admins only) and record it on the timeline.
 
@@ -262,8 +264,8 @@ def delete(actor: User, evidence_id: int) -> Deleted:
     timeline.record(case, "evidence_deleted", actor, f"Evidence deleted: {row.filename}",
                     {"evidence_id": row.id, "filename": row.filename, "category": row.category})
     case.updated_at = utcnow()
-    db.session.commit()
-    _remove_if_unreferenced(get_storage(), sha256)
+    storage = get_storage()
+    after_commit(lambda: _remove_if_unreferenced(storage, sha256))
     return gone
 
 
@@ -292,14 +294,14 @@ def _referenced(sha256: str) -> bool:
 
 
 def _remove_if_unreferenced(storage: Storage, sha256: str) -> None:
-    """Remove the blob when no row uses it. Never raises: on doubt the blob stays."""
+    """Remove the blob when no row uses it, in a unit of work of its own (run after the one
+    that stopped using it has ended). Never raises: on doubt the blob stays."""
     try:
-        _lock_blob(sha256)
-        if not _referenced(sha256):
-            storage.delete(sha256)
-        db.session.commit()
+        with transaction():
+            _lock_blob(sha256)
+            if not _referenced(sha256):
+                storage.delete(sha256)
     except Exception:
-        db.session.rollback()
         log.exception("could not decide whether blob %s is still used; it stays", sha256)
 
 
@@ -356,6 +358,7 @@ def _action_index(draft: PoaDraft, raw: Any) -> int | None:
     return index
 
 
+@transactional
 def link(actor: User, draft_id: int, evidence_id: Any, action_index: Any = None) -> PoaEvidenceLink:
     """Make a file back this POA version, as a whole or one corrective action (index from 0).
 
@@ -381,13 +384,13 @@ def link(actor: User, draft_id: int, evidence_id: Any, action_index: Any = None)
     else:
         found.action_index = index
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict("Someone linked this file at the same moment. Reload the page to see it.") from None
     return found
 
 
+@transactional
 def unlink(actor: User, draft_id: int, evidence_id: int) -> None:
     draft = poa.get_draft(actor, draft_id)
     row = get(actor, evidence_id)
@@ -396,9 +399,10 @@ def unlink(actor: User, draft_id: int, evidence_id: int) -> None:
     if found is None:
         raise NotFound("That file is not linked to this version.")
     db.session.delete(found)
-    db.session.commit()
+    db.session.flush()
 
 
+@transactional
 def copy_links(actor: User, draft_id: int) -> int:
     """Give this version the links of the latest earlier version that has some.
 
@@ -427,7 +431,7 @@ def copy_links(actor: User, draft_id: int) -> int:
         db.session.add(PoaEvidenceLink(poa_draft_id=draft.id, evidence_id=old.evidence_id,
                                        action_index=index, linked_at=utcnow()))
         added += 1
-    db.session.commit()
+    db.session.flush()
     return added
 
 

@@ -18,6 +18,7 @@ from caseapp.services.poa import render
 from caseapp.services.cases import timeline
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict, ValidationFailed
+from caseapp.core.transaction import transactional
 from caseapp.services.evidence.filenames import ascii_letters
 # The limits are re-exported: callers of this service read them from here.
 from caseapp.services.poa.content import (
@@ -140,10 +141,11 @@ def _add_version(actor: User, case: Case, content: PoaContent, summary: str) -> 
     timeline.record(case, kind, actor, summary.format(v=draft.version),
                     {"poa_draft_id": draft.id, "version": draft.version})
     case.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
+@transactional
 def start_from_starter(actor: User, case_id: int) -> PoaDraft:
     """A new version filled with the starter written for the case's reason."""
     case = records.get_case(actor, case_id, for_update=True)
@@ -151,6 +153,7 @@ def start_from_starter(actor: User, case_id: int) -> PoaDraft:
     return _add_version(actor, case, starter, "POA draft v{v} started from the starter")
 
 
+@transactional
 def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
     case = records.get_case(actor, case_id, for_update=True)
     content = clean_content(data)
@@ -174,6 +177,7 @@ def latest(actor: User, case_id: int) -> PoaDraft | None:
     return found[0] if found else None
 
 
+@transactional
 def mark_final(actor: User, draft_id: int) -> PoaDraft:
     """Make this version the case's final one; any other final version stops being final."""
     draft = get_draft(actor, draft_id)
@@ -188,7 +192,7 @@ def mark_final(actor: User, draft_id: int) -> PoaDraft:
     timeline.record(case, "poa_final", actor, f"POA v{draft.version} marked final",
                     {"poa_draft_id": draft.id, "version": draft.version})
     case.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
