@@ -8,6 +8,13 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from caseapp import cli, security
+from caseapp.core.parsing import MAX_ID
+from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
+from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+from caseapp.views import (
+    admin, api, auth, cases, clients, dashboard, errors, evidence, health, helpers, invitations, poa,
+    settings, submissions)
 from config import Config, config_from_env
 
 
@@ -52,9 +59,6 @@ def register_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
-    from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
-
     create_private_database_file(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["INSTANCE_DIR"]))
     db.init_app(app)
     with app.app_context():
@@ -68,18 +72,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    from caseapp.views.auth import load_user, register_idle_timeout
-
-    login_manager.user_loader(load_user)
-    register_idle_timeout(app)
+    login_manager.user_loader(auth.load_user)
+    auth.register_idle_timeout(app)
 
 
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` limited to what an integer column holds: a bigger id is a 404, not a 500."""
 
     def to_python(self, value: str) -> int:
-        from caseapp.core.parsing import MAX_ID
-
         number = super().to_python(value)
         if number > MAX_ID:
             raise NotFound()  # a missing object, like any other unknown id
@@ -88,37 +88,25 @@ class BoundedIntConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
-    from caseapp.views import (
-        admin, api, auth, cases, clients, dashboard, evidence, health, invitations, poa, settings,
-        submissions)
-
     for module in (auth, invitations, dashboard, clients, cases, poa, evidence, submissions, admin,
                    settings, api, health):
         app.register_blueprint(module.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from caseapp.views.errors import register
-
-    register(app)
+    errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from caseapp.views.helpers import register
-
-    register(app)
+    helpers.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from caseapp.cli import register
-
-    register(app)
+    cli.register(app)
 
 
 def register_security(app: Flask) -> None:
-    from caseapp.security import register
-
-    register(app)
+    security.register(app)
 
 
 def register_mail_links() -> None:

@@ -9,10 +9,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from caseapp.models import ROLES
-from caseapp.services.accounts import people
-from caseapp.services.ops import demo
+from caseapp import scheduler
+from caseapp.core import parsing
 from caseapp.core.errors import DomainError
+from caseapp.models import ROLES
+from caseapp.services.accounts import passwords, people, tokens
+from caseapp.services.appeals import dispatch
+from caseapp.services.ops import backup, demo
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -66,8 +69,6 @@ def _read_password(password_stdin: bool) -> str:
 def set_password(email: str, password_stdin: bool) -> None:
     """Set EMAIL's password (e.g. when no mail server can deliver a reset link); every
     other session of that person is signed out."""
-    from caseapp.services.accounts import passwords
-
     user = people.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
@@ -95,8 +96,6 @@ def seed() -> None:
 @click.option("--name", default="command line", show_default=True, help="What the token is for.")
 def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL; the token is printed alone on the last line."""
-    from caseapp.services.accounts import tokens
-
     user = people.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
@@ -112,16 +111,12 @@ def create_token(email: str, name: str) -> None:
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to treat as now.")
 def run_due(now_text: str | None) -> None:
     """Run one dispatch pass: send what is due, then exit."""
-    from caseapp.services.appeals import dispatch
-
     now = _parse_now(now_text)
     report = dispatch.run_pass(now)
     click.echo(f"dispatch pass at {now.isoformat()}: {report}")
 
 
 def _parse_now(text: str | None) -> datetime:
-    from caseapp.core import parsing
-
     if not text:
         return datetime.now(timezone.utc)
     moment = parsing.parse_moment(text)
@@ -137,8 +132,6 @@ def _parse_now(text: str | None) -> datetime:
 @click.command("scheduler")
 def run_scheduler() -> None:
     """Run the reminder scheduler in the foreground (production: beside gunicorn)."""
-    from caseapp import scheduler
-
     click.echo(f"scheduler: dispatch pass every {scheduler.INTERVAL_SECONDS} s; Ctrl+C stops it")
     scheduler.build(current_app._get_current_object(), blocking=True).start()
 
@@ -148,8 +141,6 @@ def run_scheduler() -> None:
 @click.option("--port", default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
     """Development server with the scheduler inside it (what `make run` uses)."""
-    from caseapp import scheduler
-
     app = current_app._get_current_object()
     if app.config["SCHEDULER_ENABLED"]:
         scheduler.build(app).start()
@@ -173,8 +164,6 @@ def register(app: Flask) -> None:
 @with_appcontext
 def backup_command(output: str | None) -> None:
     """Write one archive: a consistent database snapshot, every evidence file, a manifest."""
-    from caseapp.services.ops import backup
-
     try:
         result = backup.create_backup(output)
     except backup.BackupError as error:
@@ -189,8 +178,6 @@ def backup_command(output: str | None) -> None:
 @with_appcontext
 def restore_command(path: str, yes: bool) -> None:
     """Bring back the database and evidence files of a `flask backup` archive."""
-    from caseapp.services.ops import backup
-
     try:
         result = backup.restore_backup(path, yes=yes)
     except backup.BackupError as error:
