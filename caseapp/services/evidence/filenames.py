@@ -70,6 +70,12 @@ def ascii_letters(text: str) -> str:
     return text.encode("ascii", "ignore").decode("ascii")
 
 
+def slug(text: str, fallback: str = "client") -> str:
+    """A name for a file: ASCII letters and digits joined by hyphens, at most 60 characters
+    ("Müller & Łódź GmbH" gives "Muller-Lodz-GmbH"); `fallback` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(text)).strip("-")[:60].strip("-") or fallback
+
+
 def content_disposition(display_name: str, attachment: bool = True) -> str:
     """A Content-Disposition value with the ASCII name, and the UTF-8 one when it differs."""
     plain, full = ascii_name(display_name), download_name(display_name)

@@ -16,7 +16,6 @@ blob that no row uses: disk space, never a broken download.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import tempfile
 import zipfile
@@ -40,7 +39,7 @@ from caseapp.services.cases import timeline
 from caseapp.core import timezones
 from caseapp.services.evidence import file_types as types
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from caseapp.services.evidence.filenames import ascii_letters, download_name, safe_display_name
+from caseapp.services.evidence.filenames import download_name, safe_display_name, slug
 from caseapp.core.parsing import parse_id, whole_number
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.services.evidence.storage import CHUNK_BYTES, LocalStorage, Storage, StoredBlob
@@ -481,7 +480,7 @@ def bundle(actor: User, case_id: int) -> Bundle:
     except BaseException:
         out.close()
         raise
-    result = Bundle(out, f"Evidence-{_client_slug(case.client.name)}-case{case.id}.zip", names)
+    result = Bundle(out, f"Evidence-{slug(case.client.name)}-case{case.id}.zip", names)
     audit.record("download", actor, target=f"case {case_id}", detail=f"evidence bundle, {len(files)} files")
     return result
 
@@ -512,6 +511,3 @@ def _zip_info(name: str, moment, zone: str, deflate: bool) -> zipfile.ZipInfo:
     info.external_attr = 0o644 << 16  # a readable file once unpacked
     return info
 
-
-def _client_slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(name)).strip("-")[:60].strip("-") or "client"

@@ -4,7 +4,6 @@ A version is never rewritten: every save adds the next version of the case's POA
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from caseapp.services.cases import timeline
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.transaction import transactional
-from caseapp.services.evidence.filenames import ascii_letters
+from caseapp.services.evidence.filenames import slug
 # The limits are re-exported: callers of this service read them from here.
 from caseapp.services.poa.content import (
     LIST_SECTIONS,
@@ -226,9 +225,7 @@ def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) ->
 
 def export_basename(case: Case, draft: PoaDraft) -> str:
     """An ASCII file name: "Müller & Łódź GmbH" gives "POA-Muller-Lodz-GmbH-case7-v2"."""
-    name = ascii_letters(case.client.name)
-    client = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60].strip("-") or "client"
-    return f"POA-{client}-case{case.id}-v{draft.version}"
+    return f"POA-{slug(case.client.name)}-case{case.id}-v{draft.version}"
 
 
 def evidence_entries(case: Case, draft: PoaDraft | None = None) -> list[tuple[Evidence, str]]:
