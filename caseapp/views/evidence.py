@@ -13,6 +13,8 @@ from caseapp.services.cases import records
 from caseapp.services.evidence import files as evidence
 from caseapp.core.errors import Conflict, DomainError, ValidationFailed
 from caseapp.services.evidence.filenames import content_disposition
+from caseapp.services.poa import bundle as poa_bundle
+from caseapp.services.poa import links as poa_links
 from caseapp.views import cases as case_views
 from caseapp.views.helpers import show_errors
 
@@ -113,7 +115,7 @@ def _file_page(row: Evidence, form: EditForm, status: int = 200):
     return render_template(
         "evidence/detail.html", row=row, form=form,
         case=records.get_case(current_user, row.case_id),
-        links=evidence.links_of(current_user, row.id),
+        links=poa_links.links_of(current_user, row.id),
         previewable=evidence.is_previewable(row),
     ), status
 
@@ -174,7 +176,7 @@ def preview(evidence_id: int):
 @bp.get("/cases/<int:case_id>/evidence/bundle")
 @login_required
 def bundle(case_id: int):
-    result = evidence.bundle(current_user, case_id)
+    result = poa_bundle.bundle(current_user, case_id)
     response = send_file(result.file, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(result.filename)
     response.headers.update(SANDBOX_HEADERS)
@@ -196,7 +198,7 @@ def _flash_refusal(error: DomainError) -> None:
 @login_required
 def link(draft_id: int):
     try:
-        evidence.link(current_user, draft_id, request.form.get("link-evidence_id"),
+        poa_links.link(current_user, draft_id, request.form.get("link-evidence_id"),
                       request.form.get("link-action_index"))
     except (ValidationFailed, Conflict) as error:
         _flash_refusal(error)
@@ -209,7 +211,7 @@ def link(draft_id: int):
 @login_required
 def unlink(draft_id: int, evidence_id: int):
     try:
-        evidence.unlink(current_user, draft_id, evidence_id)
+        poa_links.unlink(current_user, draft_id, evidence_id)
     except Conflict as error:
         _flash_refusal(error)
     else:
@@ -221,7 +223,7 @@ def unlink(draft_id: int, evidence_id: int):
 @login_required
 def copy_links(draft_id: int):
     try:
-        added = evidence.copy_links(current_user, draft_id)
+        added = poa_links.copy_links(current_user, draft_id)
     except Conflict as error:
         _flash_refusal(error)
     else:

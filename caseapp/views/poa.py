@@ -5,13 +5,13 @@ from flask_login import current_user, login_required
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
 from caseapp.services.cases import records
-from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
 from caseapp.services.poa import diff
 from caseapp.services.poa import render
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import parse_id
 from caseapp.services.poa.content import LIST_SECTIONS, SECTIONS
+from caseapp.services.poa import links as poa_links
 from caseapp.views.helpers import show_errors
 
 bp = Blueprint("poa", __name__)
@@ -50,7 +50,7 @@ def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
         "poa/editor.html", case=case, draft=draft, form=form,
         findings=drafts.review(current_user, draft.id),
         versions=drafts.versions(current_user, case.id),
-        draft_evidence=files.for_draft(current_user, draft.id),
+        draft_evidence=poa_links.for_draft(current_user, draft.id),
     ), status
 
 

@@ -21,6 +21,7 @@ from caseapp.services.evidence import files as evidence
 from caseapp.services.poa import drafts
 from caseapp.services.evidence.storage import LocalStorage
 from caseapp.services.evidence.file_types import ALLOWED_TYPES_TEXT
+from caseapp.services.poa import links as poa_links
 from tests.services.evidence.test_files import PDF, PNG, TEXT, sha, upload
 
 MB = 1024 * 1024
@@ -354,12 +355,12 @@ def test_a_refused_link_says_why(signed_in, world):
 def test_copying_links_from_the_previous_version(signed_in, world):
     invoice = upload(world)
     first = drafts.start_from_starter(world.consultant_a, world.case_a.id)
-    evidence.link(world.consultant_a, first.id, invoice.id, 0)
+    poa_links.link(world.consultant_a, first.id, invoice.id, 0)
     second = drafts.save_version(world.consultant_a, world.case_a.id, drafts.content_of(first).as_dict())
     assert f"Copy the links of v{first.version}" in text_of(signed_in.get(f"/poa/{second.id}"))
     response = signed_in.post(f"/poa/{second.id}/evidence/copy", follow_redirects=True)
     assert "Copied 1 link from the earlier version." in text_of(response)
-    assert [(l.evidence_id, l.action_index) for l in evidence.for_draft(world.consultant_a, second.id).links] \
+    assert [(l.evidence_id, l.action_index) for l in poa_links.for_draft(world.consultant_a, second.id).links] \
         == [(invoice.id, 0)]
 
 

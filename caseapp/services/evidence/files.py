@@ -1,6 +1,7 @@
-"""Evidence files: upload, list, describe, delete, link to POA versions, bundle.
+"""Evidence files: upload, list, open, describe, delete (their links to POA versions and the
+bundle live in the poa package, which stands on this one).
 
-The bytes live in the evidence storage under their SHA-256 (evidence_storage); a row
+The bytes live in the evidence storage under their SHA-256 (storage.py); a row
 names them, so the same file uploaded twice is one blob and two rows. Row and blob
 never disagree:
 
@@ -16,33 +17,23 @@ blob that no row uses: disk space, never a broken download.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Evidence, PoaDraft, PoaEvidenceLink, User, utcnow
-from caseapp.services.accounts import people
-from caseapp.services.accounts import audit
-from caseapp.services.cases import records
-from caseapp.services.poa import drafts as poa
-from caseapp.services.poa import render
-from caseapp.services.cases import timeline
-from caseapp.core import timezones
-from caseapp.services.evidence import file_types as types
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from caseapp.services.evidence.filenames import download_name, safe_display_name, slug
-from caseapp.core.parsing import parse_id, whole_number
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
-from caseapp.services.evidence.storage import CHUNK_BYTES, LocalStorage, Storage, StoredBlob
+from caseapp.extensions import db
+from caseapp.models import CATEGORIES, Evidence, PoaEvidenceLink, User, utcnow
+from caseapp.services.accounts import audit, people
+from caseapp.services.cases import records, timeline
+from caseapp.services.evidence import file_types as types
+from caseapp.services.evidence.filenames import safe_display_name
+from caseapp.services.evidence.storage import LocalStorage, Storage, StoredBlob
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +55,6 @@ TYPE_LABELS = {kind.content_type: kind.label for kind in (
     types.DOCX, types.XLSX, types.EML, types.ZIP)}
 # Shown inside the page (an <img>, or an <iframe sandbox> for PDF); the rest is downloaded.
 PREVIEWABLE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
-# Already compressed: deflating them again costs time and saves nothing.
-_STORED_IN_ZIP = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp",
-                            "application/zip", types.DOCX.content_type, types.XLSX.content_type})
 
 
 def get_storage() -> Storage:
@@ -102,6 +90,7 @@ def list_for_case(actor: User, case_id: int, oldest_first: bool = False) -> list
         .options(joinedload(Evidence.uploaded_by)).order_by(*order)))
 
 
+@transactional
 def open_file(actor: User, evidence_id: int, preview: bool = False) -> tuple[Evidence, BinaryIO]:
     """The row and its bytes, opened; the caller closes the stream.
 
@@ -114,16 +103,6 @@ def open_file(actor: User, evidence_id: int, preview: bool = False) -> tuple[Evi
         audit.record("download", actor, target=f"evidence {row.id} of case {row.case_id}",
                      detail=row.filename)
     return row, get_storage().open(row.sha256)
-
-
-def links_of(actor: User, evidence_id: int) -> list[tuple[PoaDraft, int | None]]:
-    """The POA versions this file backs, newest first, each with its action index."""
-    row = get(actor, evidence_id)
-    return list(db.session.execute(
-        select(PoaDraft, PoaEvidenceLink.action_index)
-        .join(PoaEvidenceLink, PoaEvidenceLink.poa_draft_id == PoaDraft.id)
-        .where(PoaEvidenceLink.evidence_id == row.id)
-        .order_by(PoaDraft.version.desc())))
 
 
 # ---------------------------------------------------------------- upload and edit
@@ -302,212 +281,3 @@ def _remove_if_unreferenced(storage: Storage, sha256: str) -> None:
                 storage.delete(sha256)
     except Exception:
         log.exception("could not decide whether blob %s is still used; it stays", sha256)
-
-
-# ---------------------------------------------------------------- links to POA versions
-
-@dataclass
-class DraftEvidence:
-    """What the POA editor shows about evidence for one version."""
-
-    links: list[PoaEvidenceLink]  # with .evidence loaded, in export order
-    files: list[Evidence]  # every file of the case, oldest first
-    copy_from: PoaDraft | None  # the latest earlier version with links, when this one has none
-
-
-def for_draft(actor: User, draft_id: int) -> DraftEvidence:
-    draft = poa.get_draft(actor, draft_id)
-    links = _links(draft.id)
-    copy_from = None if links else _earlier_with_links(draft)
-    return DraftEvidence(links, list_for_case(actor, draft.case_id, oldest_first=True), copy_from)
-
-
-def _links(draft_id: int) -> list[PoaEvidenceLink]:
-    return list(db.session.scalars(
-        select(PoaEvidenceLink).join(Evidence, Evidence.id == PoaEvidenceLink.evidence_id)
-        .where(PoaEvidenceLink.poa_draft_id == draft_id)
-        .options(joinedload(PoaEvidenceLink.evidence))
-        .order_by(PoaEvidenceLink.action_index.is_(None), PoaEvidenceLink.action_index,
-                  Evidence.uploaded_at, Evidence.id)))
-
-
-def _earlier_with_links(draft: PoaDraft) -> PoaDraft | None:
-    return db.session.scalar(
-        select(PoaDraft).where(
-            PoaDraft.case_id == draft.case_id, PoaDraft.version < draft.version,
-            PoaDraft.id.in_(select(PoaEvidenceLink.poa_draft_id)))
-        .order_by(PoaDraft.version.desc()).limit(1))
-
-
-def _editable(draft: PoaDraft) -> None:
-    if draft.is_read_only:
-        raise Conflict(f"Version {draft.version} went to Amazon, so the files it was sent with "
-                       "stay as they were. Link files to a newer version instead.")
-
-
-def _action_index(draft: PoaDraft, raw: Any) -> int | None:
-    if raw is None or raw == "":
-        return None
-    index = whole_number(raw)
-    if index is None:
-        raise ValidationFailed({"action_index": "Choose one of the corrective actions, or the whole POA."})
-    if index >= len(draft.corrective_actions):
-        raise ValidationFailed({"action_index": f"Version {draft.version} has "
-                                f"{len(draft.corrective_actions)} corrective actions; choose one of them."})
-    return index
-
-
-@transactional
-def link(actor: User, draft_id: int, evidence_id: Any, action_index: Any = None) -> PoaEvidenceLink:
-    """Make a file back this POA version, as a whole or one corrective action (index from 0).
-
-    Linking a file that is already linked moves it to the given action.
-    """
-    draft = poa.get_draft(actor, draft_id)
-    wanted = parse_id(evidence_id)
-    try:
-        if wanted is None:
-            raise NotFound("No such evidence file.")
-        row = get(actor, wanted)
-    except NotFound:  # another agency's file looks like a missing one
-        raise ValidationFailed({"evidence_id": "Choose a file of this case."}) from None
-    if row.case_id != draft.case_id:
-        raise ValidationFailed({"evidence_id": "That file belongs to another case."})
-    _editable(draft)
-    index = _action_index(draft, action_index)
-    found = db.session.get(PoaEvidenceLink, (draft.id, row.id))
-    if found is None:
-        found = PoaEvidenceLink(poa_draft_id=draft.id, evidence_id=row.id, action_index=index,
-                                linked_at=utcnow())
-        db.session.add(found)
-    else:
-        found.action_index = index
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise Conflict("Someone linked this file at the same moment. Reload the page to see it.") from None
-    return found
-
-
-@transactional
-def unlink(actor: User, draft_id: int, evidence_id: int) -> None:
-    draft = poa.get_draft(actor, draft_id)
-    row = get(actor, evidence_id)
-    _editable(draft)
-    found = db.session.get(PoaEvidenceLink, (draft.id, row.id))
-    if found is None:
-        raise NotFound("That file is not linked to this version.")
-    db.session.delete(found)
-    db.session.flush()
-
-
-@transactional
-def copy_links(actor: User, draft_id: int) -> int:
-    """Give this version the links of the latest earlier version that has some.
-
-    A link to an action follows the action's text when the text is still there (it may
-    have moved), else keeps its position when that still exists, else backs the whole
-    POA. Files already linked to this version keep their link. Returns how many were added.
-    """
-    draft = poa.get_draft(actor, draft_id)
-    _editable(draft)
-    source = _earlier_with_links(draft)
-    if source is None:
-        raise Conflict("No earlier version has linked files to copy.")
-    present = {link.evidence_id for link in _links(draft.id)}
-    actions = list(draft.corrective_actions)
-    added = 0
-    for old in _links(source.id):
-        if old.evidence_id in present:
-            continue
-        index = old.action_index
-        if index is not None:
-            old_text = source.corrective_actions[index] if index < len(source.corrective_actions) else None
-            if old_text in actions:
-                index = actions.index(old_text)
-            elif index >= len(actions):
-                index = None
-        db.session.add(PoaEvidenceLink(poa_draft_id=draft.id, evidence_id=old.evidence_id,
-                                       action_index=index, linked_at=utcnow()))
-        added += 1
-    db.session.flush()
-    return added
-
-
-# ---------------------------------------------------------------- bundle
-
-@dataclass
-class Bundle:
-    file: BinaryIO  # a temporary file at position 0; closing it removes it
-    filename: str
-    names: list[str]  # the entries, in order
-
-
-def bundle(actor: User, case_id: int) -> Bundle:
-    """One zip to attach to an appeal: the POA text of the final version (the latest
-    when none is final) with its list of enclosed files, and every evidence file of the
-    case under evidence/. Named after the client and case: Evidence-<client>-case<id>.zip.
-    """
-    case = records.get_case(actor, case_id)
-    files = list_for_case(actor, case.id, oldest_first=True)
-    drafts = poa.versions(actor, case.id)
-    draft = next((d for d in drafts if d.is_final), drafts[0] if drafts else None)
-    if not files and draft is None:
-        raise Conflict("There is nothing to bundle yet: upload evidence or write the POA first.")
-    entry_names = _entry_names(files)
-    storage = get_storage()
-    zone = actor.effective_timezone
-    out = tempfile.TemporaryFile()
-    names = []
-    try:
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            if draft is not None:
-                index = [(entry_names[row.id], description)
-                         for row, description in poa.evidence_entries(case, draft)]
-                body = render.to_text(poa.content_of(draft), index).encode("utf-8")
-                name = f"{poa.export_basename(case, draft)}.txt"
-                archive.writestr(_zip_info(name, draft.created_at, zone, deflate=True), body)
-                names.append(name)
-            for row in files:
-                name = f"evidence/{entry_names[row.id]}"
-                info = _zip_info(name, row.uploaded_at, zone,
-                                 deflate=row.content_type not in _STORED_IN_ZIP)
-                with storage.open(row.sha256) as source, \
-                        archive.open(info, "w", force_zip64=row.size > 2**31) as target:
-                    shutil.copyfileobj(source, target, CHUNK_BYTES)
-                names.append(name)
-        out.seek(0)
-    except BaseException:
-        out.close()
-        raise
-    result = Bundle(out, f"Evidence-{slug(case.client.name)}-case{case.id}.zip", names)
-    audit.record("download", actor, target=f"case {case_id}", detail=f"evidence bundle, {len(files)} files")
-    return result
-
-
-def _entry_names(files: list[Evidence]) -> dict[int, str]:
-    """A distinct name per file, safe to unpack (download_name: no directory, no leading
-    dot, no device name): a second "invoice.pdf" becomes "invoice (2).pdf"."""
-    taken: set[str] = set()
-    names = {}
-    for row in files:
-        name = download_name(row.filename)
-        stem, dot, extension = name.rpartition(".")
-        if not stem:
-            stem, dot, extension = name, "", ""
-        candidate, number = name, 1
-        while candidate.lower() in taken:
-            number += 1
-            candidate = f"{stem} ({number}){dot}{extension}"
-        taken.add(candidate.lower())
-        names[row.id] = candidate
-    return names
-
-
-def _zip_info(name: str, moment, zone: str, deflate: bool) -> zipfile.ZipInfo:
-    local = timezones.to_local(moment, zone)
-    info = zipfile.ZipInfo(name, date_time=local.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16  # a readable file once unpacked
-    return info
-
