@@ -18,16 +18,32 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path((os.environ.get("CASEAPP_INSTANCE_DIR") or BASE_DIR / "instance"))
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def _bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A switch from the environment; a word that is neither yes nor no stops start-up
+    (a typo such as MAIL_USE_TLS=ture must not quietly mean "no")."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise RuntimeError(f"caseapp cannot start: {name}={os.environ[name]!r} is neither true "
+                       f"({', '.join(sorted(TRUE_WORDS))}) nor false ({', '.join(sorted(FALSE_WORDS))}).")
 
 
 def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"caseapp cannot start: {name}={os.environ[name]!r} is not a whole number.") from None
 
 
 def make_instance_dir(instance_dir: Path) -> None:

@@ -2,6 +2,9 @@
 and the development instance folder, secret and database are private to their owner."""
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -9,6 +12,8 @@ from sqlalchemy import text
 import config
 from caseapp import create_app
 from caseapp.extensions import db
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GOOD_KEY = "Zq3vX9-kLrT2wYp8NcB5hJm4sFd7GaQe1UoVi6Ry0Ex"  # secrets.token_urlsafe(32)
 GOOD_URL = "https://cases.agency.example"
@@ -92,6 +97,23 @@ def test_development_keeps_its_defaults(app, tmp_path, monkeypatch):
     assert started.config["APP_BASE_URL"] == "http://127.0.0.1:5000"
     with started.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), (" Yes ", True), ("1", True), ("on", True),
+                                             ("false", False), ("NO", False), ("0", False), ("", None)])
+def test_a_switch_reads_the_usual_words(monkeypatch, value, expected):
+    monkeypatch.setenv("CASEAPP_TEST_SWITCH", value)
+    assert config._bool("CASEAPP_TEST_SWITCH", None) is expected
+
+
+@pytest.mark.parametrize("name, value", [("MAIL_USE_TLS", "ture"), ("SCHEDULER_ENABLED", "enabled"),
+                                         ("MAIL_PORT", "587a"), ("FOLLOW_UP_HOURS", "two days")])
+def test_a_mistyped_setting_stops_start_up_and_names_itself(tmp_path, name, value):
+    env = {**os.environ, name: value, "CASEAPP_INSTANCE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", "import config"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert f"{name}={value!r}" in done.stderr and "cannot start" in done.stderr
 
 
 # ---------------------------------------------------------------- file permissions

@@ -99,10 +99,6 @@ def password_hash_method() -> str:
     return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
-def lower_email(email: str) -> str:
-    return email.strip().lower()
-
-
 
 class Invitation(db.Model):
     """An admin's invitation to join the agency: the person sets their own password.
