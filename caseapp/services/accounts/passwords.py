@@ -1,4 +1,4 @@
-"""Password rules, changing a password, and resetting a forgotten one by email."""
+"""Changing a password, and resetting a forgotten one by email (the rules: password_rules)."""
 from __future__ import annotations
 
 import base64
@@ -9,40 +9,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
-from zxcvbn import zxcvbn
 
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
 from caseapp.services.mail import links
 from caseapp.services.accounts import sessions
 from caseapp.core.errors import ValidationFailed
+from caseapp.services.accounts.password_rules import check, hints_for, problem
 
-MIN_LENGTH = 10
-MIN_STRENGTH = 3  # zxcvbn's score: 3 means about 10^8 guesses or more
 RESET_VALID_FOR = timedelta(hours=1)
-
-
-def problem(password: str, hints: tuple[str, ...] = ()) -> str | None:
-    """Why this password is refused, or None. `hints` are words about the person (email, name)."""
-    if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        return f"A password needs at least {MIN_LENGTH} characters."
-    if len(password) > 200:
-        return "A password can have at most 200 characters."
-    result = zxcvbn(password[:100], user_inputs=[h for h in hints if h])
-    if result["score"] < MIN_STRENGTH:
-        warning = result["feedback"].get("warning") or "It is too easy to guess."
-        return f"{warning.rstrip('.')}. Choose a less common password, e.g. a few unrelated words."
-    return None
-
-
-def check(password: str, hints: tuple[str, ...] = (), field: str = "password") -> None:
-    message = problem(password, hints)
-    if message:
-        raise ValidationFailed({field: message})
-
-
-def hints_for(user: User) -> tuple[str, ...]:
-    return (user.email, user.email.split("@")[0], user.name, user.agency.name)
 
 
 def change(user: User, current: str, new: str) -> None:

@@ -14,7 +14,7 @@ from caseapp.models.agency import password_hash_method
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict, NotFound, ValidationFailed
 from caseapp.core.transaction import transactional
-from caseapp.services.accounts import audit, passwords, sessions
+from caseapp.services.accounts import audit, password_rules, sessions
 from caseapp.services.accounts.roles import require_admin
 
 
@@ -83,7 +83,7 @@ def validate_person(name: str, role: str, timezone: str | None, password: str | 
     if timezone and not timezones.is_valid(timezone):
         errors["timezone"] = f"'{timezone}' is not a time zone name such as Europe/Berlin."
     if password is not None:
-        message = passwords.problem(password, hints)
+        message = password_rules.problem(password, hints)
         if message:
             errors["password"] = message
     return errors
@@ -250,5 +250,11 @@ def outbox(actor: User, status: str = "", limit: int = 200):
     return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
+def email_key(raw: str | None) -> str:
+    """The form of an address that accounts are found by: trimmed and in lower case, as
+    normalise_email stores it. Sign-in, its throttling and password resets all use this."""
+    return (raw or "").strip().lower()
+
+
 def find_user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    return db.session.scalar(select(User).where(User.email == email_key(email)))
