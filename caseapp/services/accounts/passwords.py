@@ -11,6 +11,7 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
 from caseapp.services.mail import links
@@ -45,6 +46,7 @@ def hints_for(user: User) -> tuple[str, ...]:
     return (user.email, user.email.split("@")[0], user.name, user.agency.name)
 
 
+@transactional
 def change(user: User, current: str, new: str) -> None:
     """Set a new password; every session of the person ends, the caller's own included
     (the view opens a fresh one for the browser that changed it)."""
@@ -59,7 +61,6 @@ def change(user: User, current: str, new: str) -> None:
     user.set_password(new)
     sessions.end_all(user, "password_changed")
     end_resets(user, utcnow())
-    db.session.commit()
 
 
 def set_by_operator(user: User, new: str) -> None:

@@ -158,7 +158,7 @@ def update_user(actor: User, user_id: int, name: str, role: str, timezone: str |
     if role != user.role:
         from caseapp.services.accounts import audit
 
-        audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}", commit=False)
+        audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}")
     user.name, user.role, user.timezone = name.strip(), role, timezone or None
     db.session.commit()
     return user
@@ -176,7 +176,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         from caseapp.services.accounts import audit
 
         audit.record("deactivation", actor, target=user.email,
-                     detail="deactivated" if not active else "reactivated", commit=False)
+                     detail="deactivated" if not active else "reactivated")
     if not active:  # a later reactivation must not bring the old sessions back
         sessions.end_all(user, "deactivated")
     user.active = active

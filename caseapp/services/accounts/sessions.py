@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import User, UserSession, utcnow
 from caseapp.core.parsing import parse_id
@@ -35,6 +36,7 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@transactional
 def start(user: User, remember: bool, address: str, user_agent: str,
           now: datetime | None = None) -> UserSession:
     """Open a session for `user` in this browser; `user.get_id()` then names it."""
@@ -44,7 +46,7 @@ def start(user: User, remember: bool, address: str, user_agent: str,
                       created_ip=address[:64], last_seen_at=now, last_ip=address[:64],
                       user_agent=user_agent[:300])
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     user.session_key = key
     return row
 
@@ -85,10 +87,10 @@ def touch(row: UserSession, address: str, now: datetime | None = None) -> None:
     db.session.commit()
 
 
+@transactional
 def end(row: UserSession, reason: str, now: datetime | None = None) -> None:
     if row.ended_at is None:
         row.ended_at, row.end_reason = now or utcnow(), reason
-    db.session.commit()
 
 
 def end_all(user: User, reason: str, now: datetime | None = None) -> None:

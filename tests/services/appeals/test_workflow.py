@@ -45,14 +45,14 @@ def test_unknown_status_is_refused_as_invalid_input(target):
 
 def _walk(actor, case, *statuses):
     for status in statuses:
-        records.change_status(actor, case.id, status)
+        workflow.change_status(actor, case.id, status)
 
 
 def test_closing_sets_closed_at_and_reopening_clears_it(world):
     actor, case = world.consultant_a, world.case_a
-    closed = records.change_status(actor, case.id, "closed")
+    closed = workflow.change_status(actor, case.id, "closed")
     assert closed.closed_at is not None
-    reopened = records.change_status(actor, case.id, "open")
+    reopened = workflow.change_status(actor, case.id, "open")
     assert reopened.closed_at is None and reopened.status == "open"
 
 
@@ -60,7 +60,7 @@ def test_refused_move_changes_nothing(world):
     actor, case = world.consultant_a, world.case_a
     before = len(records.events(actor, case.id))
     with pytest.raises(Conflict):
-        records.change_status(actor, case.id, "reinstated")
+        workflow.change_status(actor, case.id, "reinstated")
     assert records.get_case(actor, case.id).status == "open"
     assert len(records.events(actor, case.id)) == before
 
