@@ -1,7 +1,7 @@
 """Follow-up reminders: scheduling, cancelling, snoozing, dismissing, and the case deadline.
 
 The helpers add to the caller's unit of work; `snooze` and `dismiss`, which a person calls,
-are units of work of their own (core.transaction). The rules (DESIGN.md, "Follow-up reminders"):
+are units of work of their own (core.transaction). The rules:
 - a submission schedules a follow-up at submitted_at + the agency's follow-up hours;
 - it repeats every FOLLOW_UP_REPEAT_HOURS until a reply, the case closing, or a dismissal;
 - a reply cancels the submission's pending reminders, a new submission supersedes them.
@@ -70,7 +70,7 @@ def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
                OutboxMessage.reminder_id.in_(select(Reminder.id).where(mail_of)))
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False))
-    refresh_deadline(case, now)
+    refresh_deadline(case)
     return len(pending)
 
 
@@ -85,7 +85,7 @@ def cancel_for_case(case: Case, reason: str, actor: User | None, now: datetime) 
                   mail_of=Reminder.case_id == case.id)
 
 
-def refresh_deadline(case: Case, now: datetime | None = None) -> None:
+def refresh_deadline(case: Case) -> None:
     refresh_deadlines([case])
 
 
@@ -115,11 +115,6 @@ def list_reminders(actor: User, status: str | None, page: int, per_page: int) ->
     if status:
         stmt = stmt.where(Reminder.status == status)
     return paging.fetch(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()), page, per_page)
-
-
-def history_for_case(case_id: int) -> list[Reminder]:
-    return list(db.session.scalars(
-        select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.due_at.desc())))
 
 
 def _own_reminder(actor: User, reminder_id: int) -> tuple[Reminder, Case]:
@@ -171,7 +166,7 @@ def snooze(actor: User, reminder_id: int, hours: int, now: datetime) -> Reminder
     timeline.record(case, "reminder_snoozed", actor,
                     f"Follow-up reminder {upcoming.sequence} snoozed for {hours} h",
                     {"reminder_id": upcoming.id, "due_at": upcoming.due_at.isoformat()})
-    refresh_deadline(case, now)
+    refresh_deadline(case)
     return upcoming
 
 

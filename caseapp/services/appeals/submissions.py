@@ -108,7 +108,7 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     if case.status != "submitted":
         workflow.set_status(actor, case, "submitted", by=workflow.SUBMISSION, now=now)
     followups.schedule_first(case, submission)
-    followups.refresh_deadline(case, now)
+    followups.refresh_deadline(case)
     case.awaiting_since = submitted_at
     case.updated_at = now
     return submission

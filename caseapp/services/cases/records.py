@@ -1,7 +1,9 @@
-"""Cases: opening, editing, assignment, the status workflow, notes and listing.
+"""Cases: opening, editing, assignment, notes, the timeline and listing.
 
-Every function takes the acting user and only ever reaches that user's agency.
-Each change writes its timeline entry in the same transaction as the change.
+Every function takes the acting user and only ever reaches that user's agency. Each change
+writes its timeline entry in the same unit of work as the change (core.transaction); the
+public functions that change data are units of work of their own when called alone. A case's
+status is not changed here: services/appeals/workflow.py `set_status` is the one place.
 """
 from __future__ import annotations
 
@@ -29,7 +31,6 @@ from caseapp.core.parsing import parse_id
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 SELLER_CODE_RE = re.compile(r"^[A-Z0-9]{8,20}$")
 MAX_ASINS = 200
-EDITABLE = ("title", "kind", "reason", "asins", "amazon_notice", "opened_at", "priority", "client_id")
 FIELD_LABELS = {
     "title": "title", "kind": "kind", "reason": "reason", "asins": "ASINs",
     "amazon_notice": "Amazon's notice", "opened_at": "notice date", "priority": "priority",
