@@ -1,5 +1,6 @@
 """Flask-WTF forms: they parse and carry CSRF; the services own the rules."""
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField  # only real files: a text field of that name is none
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +17,7 @@ from wtforms.validators import DataRequired, Optional
 from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
 from caseapp.models import MARKETPLACES
 from caseapp.core import parsing
+from caseapp.services.evidence.files import CATEGORY_LABELS
 
 DATE_HELP = (f"Give a date from {parsing.EARLIEST:%d %b %Y} to {parsing.LATEST:%d %b %Y}, "
              "e.g. 2026-11-29.")
@@ -181,3 +183,27 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired()],
                                  description="At least 10 characters; other sessions are signed out.")
+
+
+EVIDENCE_CATEGORY_CHOICES = list(CATEGORY_LABELS.items())
+EVIDENCE_DESCRIPTION_HELP = "What it shows and why it matters. The POA export prints it beside the file name."
+
+
+class UploadForm(FlaskForm):
+    """Evidence files for a case; made with `prefix="evidence"` on the case page."""
+
+    # CSRF is checked for every POST by CSRFProtect; the template adds the token.
+    class Meta:
+        csrf = False
+
+    files = MultipleFileField("Files")
+    category = SelectField("Category", choices=EVIDENCE_CATEGORY_CHOICES, default="other")
+    description = TextAreaField("Description", description=EVIDENCE_DESCRIPTION_HELP)
+
+
+class EvidenceEditForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    category = SelectField("Category", choices=EVIDENCE_CATEGORY_CHOICES)
+    description = TextAreaField("Description", description=EVIDENCE_DESCRIPTION_HELP)

@@ -51,10 +51,16 @@ class Case(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(String(30))
+    # Changed only by services/appeals/workflow.py `set_status`, along its TRANSITIONS table.
     status: Mapped[str] = mapped_column(String(30), default="open")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
     amazon_notice: Mapped[str] = mapped_column(Text, default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The moment the case's work ended: set exactly while the status is "reinstated" or
+    # "closed", to when the case first reached one of them from another status (closing a
+    # reinstated case keeps the moment of the reinstatement), and cleared when it leaves them.
+    # Whoever moved it (a person, a submission, Amazon's reply), services/appeals/workflow.py
+    # `set_status` keeps it so.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the latest submission still unanswered by Amazon went out; None when not waiting.

@@ -27,6 +27,7 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 from flask_login import current_user, login_required, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from caseapp.core.transaction import transaction
 from caseapp.extensions import limiter
 from caseapp.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from caseapp.security import no_store
@@ -167,13 +168,15 @@ def login():
         if user is not None:
             remember = bool(form.remember.data)
             session.clear()  # a fresh session: nothing from before sign-in carries over
-            sign_in(user, remember)
-            audit.record("sign_in", user, detail="remember me" if remember else "")
+            with transaction():
+                sign_in(user, remember)
+                audit.record("sign_in", user, detail="remember me" if remember else "")
             response = redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
             return _mark_known_device(response, user.email)
         known = people.find_user(form.email.data)
-        audit.record("sign_in_failed", known, target=(form.email.data or "")[:200],
-                     agency_id=known.agency_id if known else None)
+        with transaction():
+            audit.record("sign_in_failed", known, target=(form.email.data or "")[:200],
+                         agency_id=known.agency_id if known else None)
         flash("That email and password do not match an active account.", "danger")
     return render_template("auth/login.html", form=form)
 
@@ -182,8 +185,9 @@ def login():
 @login_required
 def logout():
     user = current_user._get_current_object()
-    sessions.end(current_session(), "signed_out")
-    audit.record("sign_out", user)
+    with transaction():
+        sessions.end(current_session(), "signed_out")
+        audit.record("sign_out", user)
     forget_browser_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -214,11 +218,12 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = passwords.complete_reset(token, form.password.data)
+            with transaction():
+                user = passwords.complete_reset(token, form.password.data)
+                audit.record("password_reset", user)
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            audit.record("password_reset", user)
             flash("Your password is changed; other sessions were signed out. Please sign in.", "success")
             # Whoever opened the link reads the account's mail: this browser may sign in even
             # while the account is over its ceiling of failed sign-ins.

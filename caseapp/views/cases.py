@@ -7,34 +7,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.forms import AssignForm, CaseForm, NoteForm, StatusForm
-from caseapp.models import Case
-from caseapp.services.cases import records
-from caseapp.services.cases import clients
-from caseapp.services.evidence import files
-from caseapp.services.poa import drafts
-from caseapp.services.appeals import workflow
 from caseapp.core.errors import Conflict, DomainError, ValidationFailed
-from caseapp.views import submissions as submissions_view
-from caseapp.views.helpers import show_errors
+from caseapp.forms import CaseForm, NoteForm
+from caseapp.models import Case
+from caseapp.services.appeals import workflow
+from caseapp.services.cases import clients, records
+from caseapp.views.helpers import people_choices, render_case_page, show_errors
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-TIMELINE_LIMIT = 100  # the newest events; the rest one click away
-
-
-def _people_choices(case: Case | None = None) -> list[tuple[str, str]]:
-    people = records.assignee_choices(current_user)
-    choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in people]
-    if case is not None and case.assignee is not None and not case.assignee.active:
-        choices.append((str(case.assignee.id), f"{case.assignee.name} (deactivated)"))
-    return choices
 
 
 def _case_form(case: Case | None = None) -> CaseForm:
     form = CaseForm(obj=case) if case is not None else CaseForm()
     form.client_id.choices = [("", "Choose a client")] + [
         (str(cid), name) for cid, name in clients.client_choices(current_user)]
-    form.assignee_id.choices = _people_choices(case)
+    form.assignee_id.choices = people_choices(case)
     if request.method == "GET":
         if case is None:
             form.client_id.data = request.args.get("client_id", "")
@@ -77,36 +64,7 @@ def new():
 @bp.get("/<int:case_id>")
 @login_required
 def detail(case_id: int):
-    return _render_detail(records.get_case(current_user, case_id))
-
-
-def _render_detail(case: Case, note_form: NoteForm | None = None, status: int = 200,
-                   evidence_form=None):
-    status_form = StatusForm()
-    status_form.status.choices = [(s, workflow.LABELS[s]) for s in workflow.allowed_moves(case.status)]
-    assign_form = AssignForm()
-    assign_form.assignee_id.choices = _people_choices(case)
-    assign_form.assignee_id.data = str(case.assignee_id or "")
-    limit = None if request.args.get("timeline") == "all" else TIMELINE_LIMIT
-    events = records.events(current_user, case.id, limit=limit)
-    more_events = limit is not None and len(events) > limit
-    events = events[:limit]
-    notes = records.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
-    return render_template(
-        "cases/detail.html",
-        case=case,
-        events=events,
-        more_events=more_events,
-        notes=notes,
-        changeable_notes={n.id for n in notes.values() if records.may_change_note(current_user, n)},
-        status_form=status_form,
-        assign_form=assign_form,
-        note_form=note_form or NoteForm(formdata=None),
-        poa_versions=drafts.versions(current_user, case.id),
-        evidence_files=files.list_for_case(current_user, case.id),
-        evidence_form=evidence_form,  # None: the card makes an empty one
-        **submissions_view.context_for(case),
-    ), status
+    return render_case_page(case_id)
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
@@ -130,7 +88,7 @@ def edit(case_id: int):
 def change_status(case_id: int):
     target = request.form.get("status", "")
     try:
-        case = records.change_status(current_user, case_id, target)
+        case = workflow.change_status(current_user, case_id, target)
     except Conflict as error:
         flash(error.message, "danger")
     else:
@@ -159,7 +117,7 @@ def add_note(case_id: int):
     except ValidationFailed as error:
         # Show the page again with the text kept, so nothing typed is lost.
         show_errors(form, error)
-        return _render_detail(records.get_case(current_user, case_id), note_form=form, status=422)
+        return render_case_page(case_id, note_form=form, status=422)
     flash("Note added.", "success")
     return redirect(url_for("cases.detail", case_id=case_id) + "#timeline")
 

@@ -1,14 +1,16 @@
 """Error pages for the browser and JSON errors for the API, chosen by path."""
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.wsgi import LimitedStream
 
-from caseapp.extensions import db
 from caseapp.core import parsing
+from caseapp.core import transaction
 from caseapp.core.errors import DomainError
+from caseapp.services.accounts import audit
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -58,17 +60,13 @@ def _refusal(request_) -> str | None:
 
 def _audit_refusal(message: str) -> None:
     """A 403 is someone trying what their role does not allow: worth an admin's eye."""
-    from flask import g
-    from flask_login import current_user
-
-    from caseapp.services.accounts import audit
-
     actor = getattr(g, "api_user", None) or (current_user._get_current_object()
                                              if current_user.is_authenticated else None)
     if actor is None:
         return
-    db.session.rollback()
-    audit.record("refused", actor, target=f"{request.method} {request.path}"[:200], detail=message)
+    transaction.abandon()  # nothing of the refused request is kept, only the entry about it
+    with transaction.transaction():
+        audit.record("refused", actor, target=f"{request.method} {request.path}"[:200], detail=message)
 
 
 # Reading at most this many times the body limit to let the client see a 413.
@@ -152,7 +150,7 @@ def register(app: Flask) -> None:
         message = messages.get(error.code, error.description)
         if error.code >= 500:
             # The page reads the signed-in user: not through a transaction the failure broke.
-            db.session.rollback()
+            transaction.abandon()
         if isinstance(error, RateLimitExceeded) and error.limit.error_message:
             message = error.description  # a limit that says why, and what the person can do
         if error.code == 403:

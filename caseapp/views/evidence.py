@@ -4,54 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField  # only real files: a text field of that name is none
-from wtforms import SelectField, TextAreaField
 
+from caseapp.core.errors import Conflict, DomainError, ValidationFailed
+from caseapp.core.transaction import transaction
+from caseapp.forms import EvidenceEditForm, UploadForm
 from caseapp.models import Evidence
 from caseapp.services.cases import records
 from caseapp.services.evidence import files as evidence
-from caseapp.core.errors import Conflict, DomainError, ValidationFailed
 from caseapp.services.evidence.filenames import content_disposition
 from caseapp.services.poa import bundle as poa_bundle
 from caseapp.services.poa import links as poa_links
-from caseapp.views import cases as case_views
-from caseapp.views.helpers import show_errors
+from caseapp.views.helpers import (SANDBOX_HEADERS, render_case_page, send_file_row, show_errors,
+                                   upload_form)
 
 bp = Blueprint("evidence", __name__)
-
-# Every response carrying a file's bytes: never sniffed into HTML, never run as a page.
-SANDBOX_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Cache-Control": "private, no-store",
-}
-CATEGORY_CHOICES = list(evidence.CATEGORY_LABELS.items())
-DESCRIPTION_HELP = "What it shows and why it matters. The POA export prints it beside the file name."
-
-
-class UploadForm(FlaskForm):
-    # CSRF is checked for every POST by CSRFProtect; the template adds the token.
-    class Meta:
-        csrf = False
-
-    files = MultipleFileField("Files")
-    category = SelectField("Category", choices=CATEGORY_CHOICES, default="other")
-    description = TextAreaField("Description", description=DESCRIPTION_HELP)
-
-
-class EditForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    category = SelectField("Category", choices=CATEGORY_CHOICES)
-    description = TextAreaField("Description", description=DESCRIPTION_HELP)
-
-
-def upload_form(**kwargs) -> UploadForm:
-    """The case page's upload form; `prefix` keeps its ids apart from the page's other forms."""
-    return UploadForm(prefix="evidence", **kwargs)
 
 
 @bp.app_template_filter("filesize")
@@ -105,13 +71,12 @@ def upload(case_id: int):
 
 def _case_page(case_id: int, form: UploadForm, status: int):
     """The case page again, the category and description kept (a browser cannot refill files)."""
-    return case_views._render_detail(records.get_case(current_user, case_id), evidence_form=form,
-                                     status=status)
+    return render_case_page(case_id, evidence_form=form, status=status)
 
 
 # ---------------------------------------------------------------- one file
 
-def _file_page(row: Evidence, form: EditForm, status: int = 200):
+def _file_page(row: Evidence, form: EvidenceEditForm, status: int = 200):
     return render_template(
         "evidence/detail.html", row=row, form=form,
         case=records.get_case(current_user, row.case_id),
@@ -124,14 +89,14 @@ def _file_page(row: Evidence, form: EditForm, status: int = 200):
 @login_required
 def detail(evidence_id: int):
     row = evidence.get(current_user, evidence_id)
-    return _file_page(row, EditForm(formdata=None, obj=row))
+    return _file_page(row, EvidenceEditForm(formdata=None, obj=row))
 
 
 @bp.post("/evidence/<int:evidence_id>/edit")
 @login_required
 def edit(evidence_id: int):
     row = evidence.get(current_user, evidence_id)
-    form = EditForm()
+    form = EvidenceEditForm()
     try:
         evidence.update(current_user, row.id, form.description.data, form.category.data)
     except ValidationFailed as error:
@@ -149,21 +114,12 @@ def delete(evidence_id: int):
     return redirect(url_for("cases.detail", case_id=gone.case_id) + "#evidence", code=303)
 
 
-def send_file_row(row: Evidence, stream, as_attachment: bool):
-    """The stored bytes with the stored type, sandboxed: shared by the pages and the API."""
-    response = send_file(stream, mimetype=row.content_type, etag=row.sha256, conditional=True)
-    response.headers["Content-Type"] = row.content_type  # as stored: no charset guessed for it
-    # Our own names, not werkzeug's: its ASCII fallback would turn "．．／" into "../".
-    response.headers["Content-Disposition"] = content_disposition(row.filename, as_attachment)
-    response.headers.update(SANDBOX_HEADERS)
-    return response
-
-
 @bp.get("/evidence/<int:evidence_id>/download")
 @login_required
 def download(evidence_id: int):
-    row, stream = evidence.open_file(current_user, evidence_id)
-    return send_file_row(row, stream, as_attachment=True)
+    with transaction():  # the download's audit entry
+        row, stream = evidence.open_file(current_user, evidence_id)
+        return send_file_row(row, stream, as_attachment=True)
 
 
 @bp.get("/evidence/<int:evidence_id>/preview")
@@ -176,7 +132,8 @@ def preview(evidence_id: int):
 @bp.get("/cases/<int:case_id>/evidence/bundle")
 @login_required
 def bundle(case_id: int):
-    result = poa_bundle.bundle(current_user, case_id)
+    with transaction():  # the download's audit entry
+        result = poa_bundle.bundle(current_user, case_id)
     response = send_file(result.file, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(result.filename)
     response.headers.update(SANDBOX_HEADERS)

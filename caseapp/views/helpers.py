@@ -1,21 +1,30 @@
-"""Template filters, globals and small view helpers."""
+"""Template filters, globals and the helpers the views share: the one module a view module
+imports besides the services (views never import each other).
+
+`render_case_page` is the case page for every view that shows it; `send_file_row` and
+`export_response` are the file answers the pages and the API give alike.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, flash, g, has_request_context, request, session
+from flask import (Flask, Response, flash, g, has_request_context, render_template, request,
+                   send_file, session)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from caseapp import labels
-from caseapp.forms import EmptyForm
-from caseapp.models import User, UserSession
-from caseapp.services.cases import records
-from caseapp.core import markdown
-from caseapp.services.accounts import sessions
-from caseapp.core import timezones
-from caseapp.services.cases.records import COUNT_CAP
+from caseapp.core import markdown, timezones
 from caseapp.core.errors import DomainError
+from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, StatusForm, SubmissionForm,
+                           UploadForm)
+from caseapp.models import Case, Evidence, User, UserSession, utcnow
+from caseapp.models.submission import CHANNELS, OUTCOMES
+from caseapp.services.accounts import sessions
+from caseapp.services.appeals import overview, submissions, workflow
+from caseapp.services.cases import records
+from caseapp.services.cases.records import COUNT_CAP
+from caseapp.services.evidence.filenames import content_disposition
 
 
 def viewer_timezone() -> str:
@@ -84,6 +93,102 @@ def forget_browser_session() -> None:
 def timezone_choices(blank: str | None = None) -> list[tuple[str, str]]:
     choices = [(name, name.replace("_", " ")) for name in timezones.all_names()]
     return ([("", blank)] if blank is not None else []) + choices
+
+
+# ---------------------------------------------------------------- the case page
+
+def people_choices(case: Case | None = None, people: list[User] | None = None) -> list[tuple[str, str]]:
+    """Assignee choices: the agency's active people, and a deactivated assignee of `case`."""
+    people = records.assignee_choices(current_user) if people is None else people
+    choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in people]
+    if case is not None and case.assignee is not None and not case.assignee.active:
+        choices.append((str(case.assignee.id), f"{case.assignee.name} (deactivated)"))
+    return choices
+
+
+def upload_form(**kwargs) -> UploadForm:
+    """The case page's upload form; `prefix` keeps its ids apart from the page's other forms."""
+    return UploadForm(prefix="evidence", **kwargs)
+
+
+def _submission_form(versions) -> SubmissionForm:
+    form = SubmissionForm(formdata=None)
+    form.poa_draft_id.choices = [("", "No POA version")] + [
+        (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
+    final = next((v for v in versions if v.is_final), versions[0] if versions else None)
+    form.poa_draft_id.data = str(final.id) if final else ""
+    form.channel.choices = [(c, submissions.CHANNEL_LABELS[c]) for c in CHANNELS]
+    return form
+
+
+def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
+                     evidence_form: UploadForm | None = None, status: int = 200):
+    """The case page (services/appeals/overview.py gathers what it shows), with a form the
+    person filled in kept as typed when it is shown again with its errors."""
+    limit = None if request.args.get("timeline") == "all" else overview.TIMELINE_LIMIT
+    view = overview.case_overview(current_user, case_id, utcnow(), timeline_limit=limit)
+    case = view.case
+    status_form = StatusForm()
+    status_form.status.choices = [(s, workflow.LABELS[s]) for s in view.status_moves]
+    assign_form = AssignForm()
+    assign_form.assignee_id.choices = people_choices(case, view.people)
+    assign_form.assignee_id.data = str(case.assignee_id or "")
+    response_form = ResponseForm(formdata=None)
+    response_form.outcome.choices = [(o, submissions.OUTCOME_LABELS[o]) for o in OUTCOMES]
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        events=view.events,
+        more_events=view.more_events,
+        notes=view.notes,
+        changeable_notes=view.changeable_notes,
+        status_form=status_form,
+        assign_form=assign_form,
+        note_form=note_form or NoteForm(formdata=None),
+        poa_versions=view.poa_versions,
+        evidence_files=view.evidence_files,
+        evidence_form=evidence_form,  # None: the card makes an empty one
+        clock=view.clock,
+        pending_reminders=view.pending_reminders,
+        submission_list=view.submission_list,
+        sent_evidence=view.sent_evidence,
+        case_evidence=view.evidence_files,
+        responses=view.responses,
+        channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
+        submission_form=_submission_form(view.poa_versions), response_form=response_form,
+        submittable=view.submittable,
+    ), status
+
+
+# ---------------------------------------------------------------- files
+
+# Every response carrying a file's bytes: never sniffed into HTML, never run as a page.
+SANDBOX_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "private, no-store",
+}
+
+
+def send_file_row(row: Evidence, stream, as_attachment: bool):
+    """The stored bytes with the stored type, sandboxed: shared by the pages and the API."""
+    response = send_file(stream, mimetype=row.content_type, etag=row.sha256, conditional=True)
+    response.headers["Content-Type"] = row.content_type  # as stored: no charset guessed for it
+    # Our own names, not werkzeug's: its ASCII fallback would turn "．．／" into "../".
+    response.headers["Content-Disposition"] = content_disposition(row.filename, as_attachment)
+    response.headers.update(SANDBOX_HEADERS)
+    return response
+
+
+def export_response(data: bytes, content_type: str, filename: str) -> Response:
+    """An export as an attachment, for the page and the API alike.
+
+    content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
+    """
+    return Response(data, content_type=content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Content-Type-Options": "nosniff"})
 
 
 def register(app: Flask) -> None:

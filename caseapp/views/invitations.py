@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from caseapp.core.transaction import transaction
 from caseapp.extensions import limiter
 from caseapp.forms import AcceptInvitationForm
 from caseapp.security import no_store
@@ -37,8 +38,9 @@ def accept(token: str):
         else:
             if current_user.is_authenticated:  # someone else's session on this browser
                 signed_in = current_user._get_current_object()
-                sessions.end(current_session(), "signed_out")
-                audit.record("sign_out", signed_in)
+                with transaction():
+                    sessions.end(current_session(), "signed_out")
+                    audit.record("sign_out", signed_in)
                 forget_browser_session()
             flash(f"Welcome to {invitation.agency.name}. Sign in with {user.email} and your new "
                   "password.", "success")

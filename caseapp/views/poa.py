@@ -1,5 +1,5 @@
 """POA drafts: the editor with its review, versions, comparison, final mark and exports."""
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import PoaForm
@@ -11,8 +11,9 @@ from caseapp.services.poa import render
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import parse_id
 from caseapp.services.poa.content import LIST_SECTIONS, SECTIONS
+from caseapp.core.transaction import transaction
 from caseapp.services.poa import links as poa_links
-from caseapp.views.helpers import show_errors
+from caseapp.views.helpers import export_response, show_errors
 
 bp = Blueprint("poa", __name__)
 
@@ -110,18 +111,9 @@ def compare(draft_id: int):
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    return export_response(*drafts.export(current_user, draft_id, fmt,
-                                       with_evidence=request.args.get("evidence") == "1"))
-
-
-def export_response(data: bytes, content_type: str, filename: str) -> Response:
-    """An export as an attachment, for the page and the API alike.
-
-    content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
-    """
-    return Response(data, content_type=content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Content-Type-Options": "nosniff"})
+    with transaction():  # the export's audit entry
+        return export_response(*drafts.export(current_user, draft_id, fmt,
+                                              with_evidence=request.args.get("evidence") == "1"))
 
 
 @bp.get("/poa/<int:draft_id>/print")

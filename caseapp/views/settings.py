@@ -6,7 +6,7 @@ one is @no_store.
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.extensions import db
+from caseapp.core.transaction import transaction
 from caseapp.forms import ChangePasswordForm, NotificationForm, ProfileForm
 from caseapp.security import no_store
 from caseapp.services.accounts import people
@@ -114,12 +114,13 @@ def change_password():
     user = current_user._get_current_object()
     remember = current_session().remember
     try:
-        passwords.change(user, form.current_password.data, form.new_password.data)
+        with transaction():  # the new password, the new session and the audit entry, or none
+            passwords.change(user, form.current_password.data, form.new_password.data)
+            sign_in(user, remember)  # every session ended; this browser goes on in a new one
+            audit.record("password_change", user)
     except DomainError as error:
         show_errors(form, error)
         return _render(password_form=form), 422
-    sign_in(user, remember)  # every session ended; this browser goes on in a new one
-    audit.record("password_change", user)
     flash("Password changed. Every other session was signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")
 
@@ -129,8 +130,8 @@ def change_password():
 def sign_out_everywhere():
     user = current_user._get_current_object()
     remember = current_session().remember
-    sessions.end_all(user, "signed_out_everywhere")
-    db.session.commit()
-    sign_in(user, remember)  # a new session for this browser: a copy of its cookies ends too
+    with transaction():
+        sessions.end_all(user, "signed_out_everywhere")
+        sign_in(user, remember)  # a new session for this browser: a copy of its cookies ends too
     flash("Every other session and remembered device is signed out.", "success")
     return redirect(url_for("settings.profile") + "#password")

@@ -7,16 +7,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.extensions import db
-from caseapp.forms import EmptyForm, ResponseForm, SubmissionForm
-from caseapp.models import Case, Reminder, User, utcnow
-from caseapp.security import no_store
-from caseapp.services.appeals import calendar_feed
-from caseapp.services.appeals import followup_mail
-from caseapp.services.appeals import followups
-from caseapp.services.appeals import submissions
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import whole_number
+from caseapp.forms import EmptyForm, ResponseForm, SubmissionForm
+from caseapp.models import User, utcnow
+from caseapp.security import no_store
+from caseapp.services.appeals import calendar_feed, followup_mail, followups, submissions
+from caseapp.views.helpers import localtime
 
 bp = Blueprint("submissions", __name__)
 
@@ -62,8 +59,6 @@ def record(case_id: int):
 
 
 def submission_due(submission) -> str:
-    from caseapp.views.helpers import localtime
-
     pending = [r for r in followups.pending_for_case(submission.case_id)
                if r.submission_id == submission.id]
     return localtime(pending[0].due_at) if pending else "never"
@@ -93,13 +88,13 @@ def respond(submission_id: int):
 def snooze(reminder_id: int):
     hours = whole_number(request.form.get("hours")) or 0  # not a number: refused as not a choice
     try:
-        reminder = followups.snooze(current_user, reminder_id, hours, utcnow())
+        followups.snooze(current_user, reminder_id, hours, utcnow())
     except Conflict as error:
         flash(error.message, "warning")
-        reminder = db.session.get(Reminder, reminder_id)
     else:
         flash(f"Reminder snoozed for {hours} hours.", "success")
-    return redirect(url_for("cases.detail", case_id=reminder.case_id) + "#submissions")
+    case_id = followups.case_of_reminder(current_user, reminder_id)
+    return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
 
 
 @bp.post("/reminders/<int:reminder_id>/dismiss")
@@ -111,7 +106,7 @@ def dismiss(reminder_id: int):
         flash(error.message, "warning")
     else:
         flash("No more follow-up reminders for this submission.", "success")
-    return redirect(url_for("cases.detail", case_id=db.session.get(Reminder, reminder_id).case_id))
+    return redirect(url_for("cases.detail", case_id=followups.case_of_reminder(current_user, reminder_id)))
 
 
 @bp.route("/reminders/act/<token>", methods=["GET", "POST"])
@@ -119,10 +114,10 @@ def dismiss(reminder_id: int):
 def act_from_email(token: str):
     """The link in a reminder email: signed, so it works without signing in; acts only on POST."""
     ids = followup_mail.read_action_token(token)
-    person = db.session.get(User, ids[1]) if ids else None
-    reminder = db.session.get(Reminder, ids[0]) if ids else None
-    if person is None or reminder is None or not person.active or reminder.agency_id != person.agency_id:
+    found = followups.acted_on_from_email(*ids) if ids else None
+    if found is None:
         abort(404)
+    person, reminder, case = found
     form = EmptyForm()
     done = None
     if form.validate_on_submit():
@@ -139,7 +134,6 @@ def act_from_email(token: str):
                 abort(400)
         except Conflict as error:
             done = error.message
-    case = db.session.get(Case, reminder.case_id)
     return render_template("reminders/act.html", reminder=reminder, case=case, person=person,
                            done=done, choices=followups.SNOOZE_CHOICES,
                            active=followups.has_pending(reminder.submission_id))
@@ -151,30 +145,3 @@ def calendar(token: str):
     return Response(calendar_feed.render(person), mimetype="text/calendar",
                     headers={"Content-Disposition": 'inline; filename="caseapp-follow-ups.ics"',
                              "Cache-Control": "private, max-age=300"})
-
-
-def context_for(case) -> dict:
-    """What the case page needs to show the submissions card."""
-    from caseapp.models.submission import CHANNELS, OUTCOMES
-    from caseapp.services.evidence import files
-    from caseapp.services.poa import drafts
-
-    versions = drafts.versions(current_user, case.id)
-    form = SubmissionForm(formdata=None)
-    form.poa_draft_id.choices = [("", "No POA version")] + [
-        (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
-    final = next((v for v in versions if v.is_final), versions[0] if versions else None)
-    form.poa_draft_id.data = str(final.id) if final else ""
-    form.channel.choices = [(c, submissions.CHANNEL_LABELS[c]) for c in CHANNELS]
-    response_form = ResponseForm(formdata=None)
-    response_form.outcome.choices = [(o, submissions.OUTCOME_LABELS[o]) for o in OUTCOMES]
-    return dict(
-        clock=submissions.clock(case),
-        pending_reminders=followups.pending_for_case(case.id),
-        submission_list=submissions.submissions_for_case(case.id),
-        sent_evidence=submissions.evidence_by_submission(case.id),
-        case_evidence=files.list_for_case(current_user, case.id),
-        responses=submissions.responses_by_submission(case.id),
-        channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
-        submission_form=form, response_form=response_form, submittable=submissions.SUBMITTABLE,
-    )

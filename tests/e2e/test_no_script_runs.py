@@ -28,6 +28,7 @@ from caseapp.services.cases import clients
 from caseapp.services.appeals import dispatch
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
+from caseapp.services.poa import links as poa_links
 from caseapp.services.appeals import submissions
 from tests.conftest import PASSWORD, make_user
 
@@ -156,7 +157,7 @@ def hostile(app, world) -> Hostile:
                           "invoice", "Invoice " + TEXT)
     image = files.upload(consultant, case.id, FileStorage(io.BytesIO(png()), filename=name + ".png"),
                             "screenshot", TEXT)
-    files.link(consultant, draft.id, pdf.id, 0)
+    poa_links.link(consultant, draft.id, pdf.id, 0)
     tokens.create(consultant, "Token " + LINE)
     gone = clients.create_client(consultant, {"name": "Gone " + LINE, "marketplace": "US"})
     clients.delete_client(db.session.get(User, world.admin_a.id), gone.id)  # its name stays in the audit log

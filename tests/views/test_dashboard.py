@@ -4,6 +4,7 @@ import re
 import pytest
 
 from caseapp.services.cases import records
+from caseapp.services.appeals import workflow
 from tests.conftest import make_case, make_client
 
 
@@ -21,7 +22,7 @@ def many(world):
                             assignee_id=colleague.id),
         "nobody": make_case(colleague, kiefer, title="Nobody's case", asins="", assignee_id=None),
     }
-    records.change_status(me, made["tent"].id, "drafting")
+    workflow.change_status(me, made["tent"].id, "drafting")
     return made
 
 

@@ -17,14 +17,14 @@ def _ip() -> str:
 
 
 def record(kind: str, actor: User | None, target: str = "", detail: str = "",
-           agency_id: int | None = None, commit: bool = True) -> AuditEvent:
-    """Add an audit event; with `commit`, in a transaction of its own right away."""
+           agency_id: int | None = None) -> AuditEvent:
+    """Add an audit event to the caller's unit of work, which saves it with what it records
+    (or, when that fails, drops it with the rest). It never commits: a caller with nothing
+    else to save opens `with transaction():` around it."""
     event = AuditEvent(kind=kind, actor_id=actor.id if actor else None,
                        agency_id=agency_id if agency_id is not None else (actor.agency_id if actor else None),
                        ip=_ip(), target=target[:200], detail=detail[:500], occurred_at=utcnow())
     db.session.add(event)
-    if commit:
-        db.session.commit()
     return event
 
 

@@ -90,7 +90,7 @@ def invite(actor: User, email: str | None, name: str | None, role: str | None,
     db.session.add(invitation)
     db.session.flush()
     _mail(invitation, actor, now)
-    audit.record("invitation", actor, target=email, detail=f"invited as {role}", commit=False)
+    audit.record("invitation", actor, target=email, detail=f"invited as {role}")
     db.session.commit()
     return invitation
 
@@ -105,8 +105,7 @@ def resend(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     _new_token(invitation)
     invitation.expires_at = now + valid_for()
     _mail(invitation, actor, now)
-    audit.record("invitation", actor, target=invitation.email, detail="invitation sent again",
-                 commit=False)
+    audit.record("invitation", actor, target=invitation.email, detail="invitation sent again")
     db.session.commit()
     return invitation
 
@@ -119,8 +118,7 @@ def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
                        "account instead.")
     if invitation.revoked_at is None:
         invitation.revoked_at = now
-        audit.record("invitation", actor, target=invitation.email, detail="invitation revoked",
-                     commit=False)
+        audit.record("invitation", actor, target=invitation.email, detail="invitation revoked")
         db.session.commit()
     return invitation
 
@@ -182,7 +180,7 @@ def accept(token: str, name: str, password: str, now: datetime | None = None) ->
     db.session.flush()
     invitation.accepted_at, invitation.user_id = now, user.id
     audit.record("invitation_accepted", user, target=invitation.email,
-                 detail=f"joined as {invitation.role}", commit=False)
+                 detail=f"joined as {invitation.role}")
     db.session.commit()
     return user
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
 from caseapp.services.mail import links
@@ -20,6 +21,7 @@ from caseapp.services.accounts.password_rules import check, hints_for, problem
 RESET_VALID_FOR = timedelta(hours=1)
 
 
+@transactional
 def change(user: User, current: str, new: str) -> None:
     """Set a new password; every session of the person ends, the caller's own included
     (the view opens a fresh one for the browser that changed it)."""
@@ -34,7 +36,6 @@ def change(user: User, current: str, new: str) -> None:
     user.set_password(new)
     sessions.end_all(user, "password_changed")
     end_resets(user, utcnow())
-    db.session.commit()
 
 
 def set_by_operator(user: User, new: str) -> None:

@@ -155,7 +155,7 @@ def update_user(actor: User, user_id: int, name: str, role: str, timezone: str |
     if user.role == "admin" and role != "admin" and _admin_count(user.agency_id) <= 1:
         raise Conflict("The agency needs at least one active admin.")
     if role != user.role:
-        audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}", commit=False)
+        audit.record("role_change", actor, target=user.email, detail=f"{user.role} → {role}")
     user.name, user.role, user.timezone = name.strip(), role, timezone or None
     db.session.flush()
     return user
@@ -172,7 +172,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise Conflict("The agency needs at least one active admin.")
     if user.active != active:
         audit.record("deactivation", actor, target=user.email,
-                     detail="deactivated" if not active else "reactivated", commit=False)
+                     detail="deactivated" if not active else "reactivated")
     if not active:  # a later reactivation must not bring the old sessions back
         sessions.end_all(user, "deactivated")
     user.active = active

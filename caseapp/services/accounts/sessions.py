@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import User, UserSession, utcnow
 from caseapp.core.parsing import parse_id
-from caseapp.core.transaction import transactional
 
 # Writing last_seen_at on every request would turn each read into a write; once a minute
 # is enough for the idle timeout and for showing a person where they are signed in.
@@ -92,7 +92,6 @@ def touch(row: UserSession, address: str, now: datetime | None = None) -> None:
 def end(row: UserSession, reason: str, now: datetime | None = None) -> None:
     if row.ended_at is None:
         row.ended_at, row.end_reason = now or utcnow(), reason
-    db.session.flush()
 
 
 def end_all(user: User, reason: str, now: datetime | None = None) -> None:

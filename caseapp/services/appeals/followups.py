@@ -1,7 +1,7 @@
 """Follow-up reminders: scheduling, cancelling, snoozing, dismissing, and the case deadline.
 
-These functions add to the caller's transaction; the caller commits.
-The rules (DESIGN.md, "Follow-up reminders"):
+The helpers add to the caller's unit of work; `snooze` and `dismiss`, which a person calls,
+are units of work of their own (core.transaction). The rules:
 - a submission schedules a follow-up at submitted_at + the agency's follow-up hours;
 - it repeats every FOLLOW_UP_REPEAT_HOURS until a reply, the case closing, or a dismissal;
 - a reply cancels the submission's pending reminders, a new submission supersedes them.
@@ -13,15 +13,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from caseapp.extensions import db
-from caseapp.models import Case, OutboxMessage, Reminder, Submission, User
-from caseapp.services.cases import timeline
+from caseapp.core import paging
 from caseapp.core.errors import Conflict, NotFound
+from caseapp.core.transaction import transactional
+from caseapp.extensions import db
+from caseapp.models import Agency, Case, OutboxMessage, Reminder, Submission, User
+from caseapp.services.cases import records, timeline
 
 
 def follow_up_hours(case: Case) -> int:
-    from caseapp.models import Agency
-
     agency = db.session.get(Agency, case.agency_id)
     return agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
 
@@ -70,7 +70,7 @@ def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
                OutboxMessage.reminder_id.in_(select(Reminder.id).where(mail_of)))
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False))
-    refresh_deadline(case, now)
+    refresh_deadline(case)
     return len(pending)
 
 
@@ -85,7 +85,7 @@ def cancel_for_case(case: Case, reason: str, actor: User | None, now: datetime) 
                   mail_of=Reminder.case_id == case.id)
 
 
-def refresh_deadline(case: Case, now: datetime | None = None) -> None:
+def refresh_deadline(case: Case) -> None:
     refresh_deadlines([case])
 
 
@@ -109,18 +109,19 @@ def pending_for_case(case_id: int) -> list[Reminder]:
         .order_by(Reminder.due_at)))
 
 
-def history_for_case(case_id: int) -> list[Reminder]:
-    return list(db.session.scalars(
-        select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.due_at.desc())))
+def list_reminders(actor: User, status: str | None, page: int, per_page: int) -> paging.Page:
+    """A page of the agency's reminders, latest due first; `status` narrows them to one."""
+    stmt = select(Reminder).where(Reminder.agency_id == actor.agency_id)
+    if status:
+        stmt = stmt.where(Reminder.status == status)
+    return paging.fetch(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()), page, per_page)
 
 
 def _own_reminder(actor: User, reminder_id: int) -> tuple[Reminder, Case]:
     reminder = db.session.get(Reminder, reminder_id)
     if reminder is None or reminder.agency_id != actor.agency_id:
         raise NotFound("No such reminder.")
-    from caseapp.services.cases import records as cases
-
-    return reminder, cases.get_case(actor, reminder.case_id, for_update=True)
+    return reminder, records.get_case(actor, reminder.case_id, for_update=True)
 
 
 def next_for_submission(submission_id: int) -> Reminder | None:
@@ -134,6 +135,25 @@ def next_for_submission(submission_id: int) -> Reminder | None:
 SNOOZE_CHOICES = (4, 24, 48)
 
 
+def case_of_reminder(actor: User, reminder_id: int) -> int:
+    """The id of the case a reminder of the actor's agency belongs to (NotFound otherwise)."""
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.agency_id != actor.agency_id:
+        raise NotFound("No such reminder.")
+    return reminder.case_id
+
+
+def acted_on_from_email(reminder_id: int, person_id: int) -> tuple[User, Reminder, Case] | None:
+    """The person, reminder and case a reminder email's signed action link names, or None
+    when the person is gone or deactivated, or the reminder is not of their agency."""
+    person = db.session.get(User, person_id)
+    reminder = db.session.get(Reminder, reminder_id)
+    if person is None or reminder is None or not person.active or reminder.agency_id != person.agency_id:
+        return None
+    return person, reminder, db.session.get(Case, reminder.case_id)
+
+
+@transactional
 def snooze(actor: User, reminder_id: int, hours: int, now: datetime) -> Reminder:
     """Push the submission's next follow-up back by `hours` (from now if it is already due)."""
     reminder, case = _own_reminder(actor, reminder_id)
@@ -146,19 +166,17 @@ def snooze(actor: User, reminder_id: int, hours: int, now: datetime) -> Reminder
     timeline.record(case, "reminder_snoozed", actor,
                     f"Follow-up reminder {upcoming.sequence} snoozed for {hours} h",
                     {"reminder_id": upcoming.id, "due_at": upcoming.due_at.isoformat()})
-    refresh_deadline(case, now)
-    db.session.commit()
+    refresh_deadline(case)
     return upcoming
 
 
+@transactional
 def dismiss(actor: User, reminder_id: int, now: datetime) -> int:
     """Stop following up on this submission: every pending reminder of it is cancelled."""
     reminder, case = _own_reminder(actor, reminder_id)
     if not _pending([Reminder.submission_id == reminder.submission_id]):
         raise Conflict("There is no pending follow-up for this submission any more.")
-    count = cancel_for_submission(case, reminder.submission_id, f"dismissed by {actor.name}", actor, now)
-    db.session.commit()
-    return count
+    return cancel_for_submission(case, reminder.submission_id, f"dismissed by {actor.name}", actor, now)
 
 
 def has_pending(submission_id: int) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import (AmazonResponse, Case, Evidence, PoaDraft, Submission, SubmissionEvidence,
                             User, utcnow)
@@ -33,8 +34,6 @@ OUTCOME_LABELS = {
 # What Amazon's answer does to the case status (None: the status stays).
 OUTCOME_STATUS = {"reinstated": "reinstated", "rejected": "denied",
                   "more_info_requested": "more_info_requested", "other": None}
-# Statuses from which a case can be (re)submitted.
-SUBMITTABLE = ("open", "drafting", "submitted", "more_info_requested", "denied")
 # From this many rejected appeals on, the case page warns before the next one.
 RISKY_AFTER_REJECTIONS = 2
 MAX_BACKDATE_DAYS = 365
@@ -55,6 +54,7 @@ def _moment(value: Any, field: str, now: datetime, errors: dict[str, str]) -> da
     return value
 
 
+@transactional
 def record_submission(actor: User, case_id: int, data: dict[str, Any],
                       now: datetime | None = None) -> Submission:
     """Record that the case went to Amazon; schedule its follow-up; supersede older ones."""
@@ -77,9 +77,8 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     files = _own_evidence(case, data.get("evidence_ids"), errors)
     if errors:
         raise ValidationFailed(errors)
-    if case.status not in SUBMITTABLE:
-        raise Conflict(f"A case in status {workflow.LABELS[case.status]} cannot be submitted; "
-                       "reopen it first.")
+    if case.status != "submitted":
+        workflow.check_move(case.status, "submitted", workflow.SUBMISSION)
     newer = latest_submission(case.id)
     is_latest = newer is None or newer.submitted_at <= submitted_at
     if is_latest:
@@ -105,15 +104,13 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     if not is_latest:
         # Entered late: an earlier appeal than the one already recorded. It is history,
         # not something to chase, and the newer submission keeps its follow-ups.
-        db.session.commit()
         return submission
     if case.status != "submitted":
-        _set_status(case, "submitted", actor, now)
+        workflow.set_status(actor, case, "submitted", by=workflow.SUBMISSION, now=now)
     followups.schedule_first(case, submission)
-    followups.refresh_deadline(case, now)
+    followups.refresh_deadline(case)
     case.awaiting_since = submitted_at
     case.updated_at = now
-    db.session.commit()
     return submission
 
 
@@ -147,20 +144,11 @@ def _own_draft(case: Case, draft_id: Any) -> PoaDraft | None:
     return draft if draft is not None and draft.case_id == case.id else None
 
 
-def _set_status(case: Case, target: str, actor: User | None, now: datetime) -> None:
-    previous = case.status
-    case.status = target
-    if target in ("reinstated", "closed"):
-        case.closed_at = now
-    timeline.record(case, "status_changed", actor,
-                    f"Status: {workflow.LABELS[previous]} → {workflow.LABELS[target]}",
-                    {"from": previous, "to": target})
-
-
 def get_submission(actor: User, submission_id: int) -> Submission:
     return records.get_case_child(actor, Submission, submission_id, "No such submission.")
 
 
+@transactional
 def record_response(actor: User, submission_id: int, data: dict[str, Any],
                     now: datetime | None = None) -> AmazonResponse:
     """Log Amazon's reply: stop the follow-ups for that submission and move the case on."""
@@ -193,10 +181,9 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     # and a reply logged on a closed case is kept for the record without reopening it.
     if submission.id == latest_submission(case.id).id:
         case.awaiting_since = None
-        if target and target != case.status and case.status != "closed":
-            _set_status(case, target, actor, now)
+        if target and workflow.may_move(case.status, target, workflow.AMAZON):
+            workflow.set_status(actor, case, target, by=workflow.AMAZON, now=now)
     case.updated_at = now
-    db.session.commit()
     return response
 
 

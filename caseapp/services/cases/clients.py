@@ -7,9 +7,11 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import MARKETPLACES, Case, Client, User
 from caseapp.core import paging
+from caseapp.services.accounts import audit
 from caseapp.services.accounts.people import require_admin
 from caseapp.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -60,11 +62,12 @@ def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
     return out
 
 
+@transactional
 def create_client(actor: User, data: dict[str, Any]) -> Client:
     fields = clean_fields(data)
     client = Client(agency_id=actor.agency_id, **fields)
     db.session.add(client)
-    db.session.commit()
+    db.session.flush()
     return client
 
 
@@ -75,25 +78,23 @@ def get_client(actor: User, client_id: int) -> Client:
     return client
 
 
+@transactional
 def update_client(actor: User, client_id: int, data: dict[str, Any]) -> Client:
     client = get_client(actor, client_id)
     for field, value in clean_fields(data, partial=True).items():
         setattr(client, field, value)
-    db.session.commit()
     return client
 
 
+@transactional
 def delete_client(actor: User, client_id: int) -> None:
     """Admins may delete a client that has no cases; cases are never deleted this way."""
     require_admin(actor)
     client = get_client(actor, client_id)
     if db.session.scalar(select(Case.id).where(Case.client_id == client.id).limit(1)):
         raise Conflict("This client has cases; close them instead of deleting the client.")
-    from caseapp.services.accounts import audit
-
-    audit.record("deletion", actor, target=f"client {client.id}", detail=client.name, commit=False)
+    audit.record("deletion", actor, target=f"client {client.id}", detail=client.name)
     db.session.delete(client)
-    db.session.commit()
 
 
 def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50):

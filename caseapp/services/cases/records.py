@@ -1,7 +1,9 @@
-"""Cases: opening, editing, assignment, the status workflow, notes and listing.
+"""Cases: opening, editing, assignment, notes, the timeline and listing.
 
-Every function takes the acting user and only ever reaches that user's agency.
-Each change writes its timeline entry in the same transaction as the change.
+Every function takes the acting user and only ever reaches that user's agency. Each change
+writes its timeline entry in the same unit of work as the change (core.transaction); the
+public functions that change data are units of work of their own when called alone. A case's
+status is not changed here: services/appeals/workflow.py `set_status` is the one place.
 """
 from __future__ import annotations
 
@@ -21,16 +23,14 @@ from caseapp.services.accounts import audit
 from caseapp.core import locking
 from caseapp.core import markdown
 from caseapp.core import paging
-from caseapp.services.appeals import followups
+from caseapp.core.transaction import transactional
 from caseapp.services.cases import timeline
-from caseapp.services.appeals import workflow
 from caseapp.core.errors import Forbidden, NotFound, ValidationFailed
 from caseapp.core.parsing import parse_id
 
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 SELLER_CODE_RE = re.compile(r"^[A-Z0-9]{8,20}$")
 MAX_ASINS = 200
-EDITABLE = ("title", "kind", "reason", "asins", "amazon_notice", "opened_at", "priority", "client_id")
 FIELD_LABELS = {
     "title": "title", "kind": "kind", "reason": "reason", "asins": "ASINs",
     "amazon_notice": "Amazon's notice", "opened_at": "notice date", "priority": "priority",
@@ -163,6 +163,7 @@ def _set_asins(case: Case, asins: list[str]) -> None:
     case.asin_rows = [CaseAsin(asin=asin, position=i) for i, asin in enumerate(asins)]
 
 
+@transactional
 def create_case(actor: User, data: dict[str, Any]) -> Case:
     data = dict(data)
     data.setdefault("assignee_id", actor.id)
@@ -179,7 +180,6 @@ def create_case(actor: User, data: dict[str, Any]) -> Case:
         assignee = db.session.get(User, case.assignee_id)
         timeline.record(case, "assigned", actor, f"Assigned to {assignee.name}",
                         {"assignee_id": assignee.id})
-    db.session.commit()
     return get_case(actor, case.id)
 
 
@@ -223,6 +223,7 @@ def get_case_child(actor: User, model, child_id: int, missing: str, *options):
     return row
 
 
+@transactional
 def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
     case = get_case(actor, case_id, for_update=True)
     fields = _clean(actor, data, partial=True)
@@ -246,7 +247,6 @@ def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
         _assign(actor, case, new_assignee)
     if changed or reassigned:
         case.updated_at = utcnow()
-    db.session.commit()
     return get_case(actor, case.id)
 
 
@@ -259,28 +259,6 @@ def _assign(actor: User, case: Case, assignee_id: int | None) -> None:
         summary = f"Assigned to {db.session.get(User, assignee_id).name}"
     timeline.record(case, "assigned", actor, summary,
                     {"assignee_id": assignee_id, "previous_assignee_id": previous})
-
-
-def change_status(actor: User, case_id: int, target: str, *, record_as: str | None = None) -> Case:
-    """Move the case along the workflow, or raise Conflict saying why the move is refused."""
-    case = get_case(actor, case_id, for_update=True)
-    workflow.check_move(case.status, target)
-    previous = case.status
-    case.status = target
-    now = utcnow()
-    case.closed_at = now if target == "closed" else None
-    case.updated_at = now
-    timeline.record(
-        case, record_as or "status_changed", actor,
-        f"Status: {workflow.LABELS[previous]} → {workflow.LABELS[target]}",
-        {"from": previous, "to": target},
-    )
-    if previous == "submitted" or target in ("reinstated", "denied", "closed"):
-        # Nothing left to chase: Amazon answered or decided, or the agency stopped.
-        followups.cancel_for_case(case, f"status moved to {workflow.LABELS[target]}", actor, now)
-        case.awaiting_since = None
-    db.session.commit()
-    return get_case(actor, case.id)
 
 
 NOTE_MAX_LENGTH = 20000  # about ten pages; checked as sent, before trimming
@@ -319,6 +297,7 @@ def note_html(note: Note) -> Markup:
     return markdown.render(note.body)
 
 
+@transactional
 def add_note(actor: User, case_id: int, body: str) -> Note:
     case = get_case(actor, case_id)
     body = _note_body(body)
@@ -328,7 +307,6 @@ def add_note(actor: User, case_id: int, body: str) -> Note:
     db.session.flush()
     timeline.record(case, "note_added", actor, note_summary(body), {"note_id": note.id})
     case.updated_at = utcnow()
-    db.session.commit()
     return note
 
 
@@ -370,6 +348,7 @@ def _added_event(case: Case, note: Note) -> CaseEvent | None:
     return next((e for e in events if (e.data or {}).get("note_id") == note.id), None)
 
 
+@transactional
 def edit_note(actor: User, note_id: int, body: str) -> Note:
     """Replace a note's text. The timeline records the edit with the earlier text, and the
     entry that added the note now sums up its new text."""
@@ -377,8 +356,7 @@ def edit_note(actor: User, note_id: int, body: str) -> Note:
     body = _note_body(body)
     case, note = _locked(actor, note)
     if body == note.body:
-        db.session.commit()  # nothing changed: no entry, the lock goes
-        return note
+        return note  # nothing changed: no entry (the unit of work ends, and the lock goes)
     previous = note.body
     now = utcnow()
     _set_body(note, body)
@@ -389,13 +367,13 @@ def edit_note(actor: User, note_id: int, body: str) -> Note:
     timeline.record(case, "note_edited", actor, f"Note edited by {actor.name}",
                     {"note_id": note.id, "previous_body": previous})
     case.updated_at = now
-    db.session.commit()
     return note
 
 
 DELETED_NOTE_SUMMARY = "Note (deleted)"
 
 
+@transactional
 def delete_note(actor: User, note_id: int) -> int:
     """Delete a note; returns its case's id. The timeline keeps who deleted it and when, and
     the text in the entry's data (never shown as a note); the entry that added it no longer
@@ -407,10 +385,9 @@ def delete_note(actor: User, note_id: int) -> int:
     timeline.record(case, "note_deleted", actor, f"Note deleted by {actor.name}",
                     {"note_id": note.id, "author_id": note.author_id, "body": note.body})
     audit.record("deletion", actor, target=f"note {note.id} of case {case.id}",
-                 detail=note_summary(note.body), commit=False)
+                 detail=note_summary(note.body))
     db.session.delete(note)
     case.updated_at = utcnow()
-    db.session.commit()
     return case.id
 
 
@@ -447,6 +424,13 @@ def events(actor: User, case_id: int, newest_first: bool = True,
     if limit is not None:
         stmt = stmt.limit(limit + 1)
     return list(db.session.scalars(stmt))
+
+
+def timeline_page(actor: User, case_id: int, page: int, per_page: int) -> paging.Page:
+    """A page of the case's timeline, oldest first (the API's order)."""
+    case = get_case(actor, case_id)
+    return paging.fetch(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                        .order_by(CaseEvent.occurred_at, CaseEvent.id), page, per_page)
 
 
 # ---- listing -------------------------------------------------------------------------

@@ -238,7 +238,7 @@ def delete(actor: User, evidence_id: int) -> Deleted:
     db.session.execute(sql_delete(PoaEvidenceLink).where(PoaEvidenceLink.evidence_id == row.id))
     db.session.delete(row)
     audit.record("deletion", actor, target=f"evidence {row.id} of case {case.id}",
-                 detail=row.filename, commit=False)
+                 detail=row.filename)
     timeline.record(case, "evidence_deleted", actor, f"Evidence deleted: {row.filename}",
                     {"evidence_id": row.id, "filename": row.filename, "category": row.category})
     case.updated_at = utcnow()

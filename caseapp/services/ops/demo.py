@@ -12,7 +12,7 @@ from caseapp.services.accounts import people as accounts
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.services.poa import drafts
-from caseapp.services.appeals import submissions
+from caseapp.services.appeals import submissions, workflow
 
 DEMO_PASSWORD = "caseapp-demo-2026"
 
@@ -96,7 +96,7 @@ def _walk(actor, case_id: int, walk: list[str], silent_hours: int) -> None:
     submission = None
     for status in walk:
         if status == "drafting":
-            records.change_status(actor, case_id, "drafting")
+            workflow.change_status(actor, case_id, "drafting")
             drafts.start_from_starter(actor, case_id)
         elif status == "submitted":
             draft = drafts.latest(actor, case_id)
@@ -108,4 +108,4 @@ def _walk(actor, case_id: int, walk: list[str], silent_hours: int) -> None:
             submissions.record_response(actor, submission.id, {
                 "outcome": OUTCOME_FOR[status], "body": "Demo reply from Amazon."})
         else:
-            records.change_status(actor, case_id, status)
+            workflow.change_status(actor, case_id, status)

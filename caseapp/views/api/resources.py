@@ -3,29 +3,24 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
-from sqlalchemy import select
 
-from caseapp.extensions import db
-from caseapp.models import STATUSES, CaseEvent, Reminder
-from caseapp.models.submission import REMINDER_STATUSES
-from caseapp.services.cases import records
-from caseapp.services.cases import clients
-from caseapp.services.evidence import files
-from caseapp.services.accounts import invitations
-from caseapp.core import paging
-from caseapp.services.poa import drafts as poa
-from caseapp.services.appeals import followups
-from caseapp.services.appeals import submissions
-from caseapp.services.appeals import workflow
-from caseapp.services.cases.records import CaseFilters
 from caseapp.core.errors import ValidationFailed
-from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.core.paging import BadCursor
+from caseapp.core.transaction import transaction
+from caseapp.models import STATUSES
+from caseapp.models.submission import REMINDER_STATUSES
+from caseapp.services.accounts import invitations
+from caseapp.services.appeals import followups, submissions, workflow
+from caseapp.services.cases import clients, records
+from caseapp.services.cases.records import CaseFilters
+from caseapp.services.evidence import files
+from caseapp.services.poa import drafts as poa
+from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.views.api import serialize
 from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
 from caseapp.views.api.openapi import document
-from caseapp.views.evidence import send_file_row as send_evidence
-from caseapp.views.poa import export_response
+from caseapp.views.helpers import export_response
+from caseapp.views.helpers import send_file_row as send_evidence
 
 CLIENT_FIELDS = {"name", "seller_id", "marketplace", "contact_name", "contact_email", "notes"}
 CASE_FIELDS = {"client_id", "title", "kind", "reason", "asins", "assignee_id", "amazon_notice",
@@ -102,7 +97,8 @@ def case_list():
 def case_create():
     data = body(CASE_FIELDS)
     moment(data, "opened_at")
-    return created(serialize.case(records.create_case(user(), data)))
+    case = records.create_case(user(), data)  # saved: what is shown is read back, as stored
+    return created(serialize.case(records.get_case(user(), case.id)))
 
 
 @bp.get("/cases/<int:case_id>")
@@ -112,27 +108,30 @@ def case_get(case_id: int):
 
 @bp.patch("/cases/<int:case_id>")
 def case_update(case_id: int):
-    case = records.get_case(user(), case_id)
+    """The field edits and the status move are one unit of work: a refused move saves nothing."""
+    records.get_case(user(), case_id)  # another agency's case: 404 before the body is read
     data = body(CASE_FIELDS | {"status"})
     moment(data, "opened_at")
     target = data.pop("status", None)
-    if target is not None and target != case.status:
-        workflow.check_move(case.status, target)  # refuse before changing anything else
-    if data:
-        case = records.update_case(user(), case_id, data)
-    if target is not None and target != case.status:
-        case = records.change_status(user(), case_id, target)
+    with transaction():
+        case = records.get_case(user(), case_id, for_update=True)
+        if target is not None and target != case.status:
+            workflow.check_move(case.status, target)  # a refusal answers before a field error
+        if data:
+            records.update_case(user(), case_id, data)
+        case = records.get_case(user(), case_id, for_update=True)
+        if target is not None and target != case.status:
+            workflow.set_status(user(), case, target, by=workflow.PERSON)
     return serialize.case(records.get_case(user(), case_id))
 
 
 @bp.get("/cases/<int:case_id>/timeline")
 def case_timeline(case_id: int):
-    case = records.get_case(user(), case_id)
+    records.get_case(user(), case_id)  # another agency's case: 404 before the query is read
     page, per_page = page_args()
-    found = paging.fetch(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                         .order_by(CaseEvent.occurred_at, CaseEvent.id), page, per_page)
+    found = records.timeline_page(user(), case_id, page, per_page)
     return listing([serialize.event(e) for e in found.items], found, "api.case_timeline",
-                   case_id=case.id)
+                   case_id=case_id)
 
 
 @bp.post("/cases/<int:case_id>/notes")
@@ -193,8 +192,9 @@ def draft_export(draft_id: int):
     if with_evidence not in ("0", "1"):
         raise ValidationFailed({"evidence": "Use 1 to append the evidence index, 0 not to."},
                                "Invalid query parameter.")
-    return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
-                                       with_evidence=with_evidence == "1"))
+    with transaction():  # the export's audit entry
+        return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
+                                           with_evidence=with_evidence == "1"))
 
 
 # ---- submissions, replies, reminders ------------------------------------------------------
@@ -233,10 +233,7 @@ def reminder_list():
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(REMINDER_STATUSES) + "."},
                                "Invalid query parameter.")
     page, per_page = page_args()
-    stmt = select(Reminder).where(Reminder.agency_id == user().agency_id)
-    if status:
-        stmt = stmt.where(Reminder.status == status)
-    found = paging.fetch(stmt.order_by(Reminder.due_at.desc(), Reminder.id.desc()), page, per_page)
+    found = followups.list_reminders(user(), status, page, per_page)
     return listing([serialize.reminder(r) for r in found.items], found, "api.reminder_list")
 
 
@@ -264,5 +261,6 @@ def evidence_upload(case_id: int):
 
 @bp.get("/evidence/<int:evidence_id>/download")
 def evidence_download(evidence_id: int):
-    row, stream = files.open_file(user(), evidence_id)
-    return send_evidence(row, stream, as_attachment=True)
+    with transaction():  # the download's audit entry
+        row, stream = files.open_file(user(), evidence_id)
+        return send_evidence(row, stream, as_attachment=True)

@@ -7,6 +7,7 @@ from caseapp.extensions import db
 from caseapp.models import Case, OutboxMessage, Reminder
 from caseapp.services.accounts import people
 from caseapp.services.cases import records
+from caseapp.services.appeals import workflow
 from caseapp.services.appeals import dispatch
 from caseapp.services.appeals import followups
 from caseapp.services.appeals import submissions
@@ -102,7 +103,7 @@ def test_resubmission_supersedes_the_earlier_reminders(world, smtp_server):
 
 def test_closing_the_case_cancels_its_reminders(world):
     submit(world, hours_ago=2)
-    records.change_status(world.consultant_a, world.case_a.id, "closed")
+    workflow.change_status(world.consultant_a, world.case_a.id, "closed")
     assert followups.pending_for_case(world.case_a.id) == []
 
 
@@ -268,7 +269,7 @@ def test_second_reply_is_refused_and_closed_case_stays_closed(world):
     from caseapp.core.errors import Conflict
 
     submission = submit(world, hours_ago=5)
-    records.change_status(world.consultant_a, world.case_a.id, "closed")
+    workflow.change_status(world.consultant_a, world.case_a.id, "closed")
     submissions.record_response(world.consultant_a, submission.id, {"outcome": "rejected"}, now=NOW)
     assert db.session.get(Case, world.case_a.id).status == "closed"
     with pytest.raises(Conflict, match="already recorded"):

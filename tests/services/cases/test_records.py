@@ -4,6 +4,7 @@ import pytest
 
 from caseapp.services.accounts import people
 from caseapp.services.cases import records
+from caseapp.services.appeals import workflow
 from caseapp.services.cases import clients
 from caseapp.core.errors import Forbidden, NotFound, ValidationFailed
 from tests.conftest import make_case, make_client
@@ -55,7 +56,7 @@ def test_another_agencys_case_and_client_are_not_found(world):
     with pytest.raises(NotFound):
         records.get_case(world.admin_b, world.case_a.id)
     with pytest.raises(NotFound):
-        records.change_status(world.admin_b, world.case_a.id, "drafting")
+        workflow.change_status(world.admin_b, world.case_a.id, "drafting")
     with pytest.raises(NotFound):
         records.add_note(world.admin_b, world.case_a.id, "hello")
     with pytest.raises(NotFound):
@@ -68,7 +69,7 @@ def test_each_action_leaves_its_timeline_entry(world):
     records.update_case(actor, case.id, {"title": "Suspended for inauthentic complaints",
                                        "asins": "B07XJ8C8F5 B08N5WRWNW"})
     records.update_case(actor, case.id, {"assignee_id": world.admin_a.id})
-    records.change_status(actor, case.id, "drafting")
+    workflow.change_status(actor, case.id, "drafting")
     records.add_note(actor, case.id, "Called the seller.")
     events = records.events(actor, case.id, newest_first=False)
     assert [e.kind for e in events] == [

@@ -1,0 +1,67 @@
+"""Everything the case page shows, gathered in one place.
+
+The case page is shown by several views (the page itself, and again with a form's errors
+after a refused note or upload); each asks `case_overview` and renders what it returns, so
+the page cannot show one thing after a GET and another after a refused POST.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, Note, PoaDraft, Reminder, Submission, User
+from caseapp.services.appeals import followups, submissions, workflow
+from caseapp.services.cases import records
+from caseapp.services.evidence import files
+from caseapp.services.poa import drafts
+
+TIMELINE_LIMIT = 100  # the newest events; the rest one click away
+
+
+@dataclass
+class CaseOverview:
+    case: Case
+    events: list[CaseEvent]
+    more_events: bool  # the timeline was cut at its limit
+    notes: dict[int, Note]  # the notes the shown events added, by id
+    changeable_notes: set[int]  # of those, the ones the actor may edit or delete
+    status_moves: tuple[str, ...]  # where the actor may move the status by hand
+    people: list[User]  # whom the case can be assigned to
+    poa_versions: list[PoaDraft]
+    evidence_files: list[Evidence]
+    clock: submissions.Clock
+    pending_reminders: list[Reminder]
+    submission_list: list[Submission]
+    sent_evidence: dict[int, list[Evidence]]  # submission id -> the files sent with it
+    responses: dict[int, list[AmazonResponse]]  # submission id -> Amazon's replies
+    submittable: bool  # a submission can be recorded in the case's status
+
+
+def case_overview(actor: User, case_id: int, now: datetime, *,
+                  timeline_limit: int | None = TIMELINE_LIMIT) -> CaseOverview:
+    """The case page of `case_id` as `actor` may see it; NotFound for another agency's case.
+
+    With `timeline_limit` None, the whole timeline; otherwise its newest entries.
+    """
+    case = records.get_case(actor, case_id)
+    events = records.events(actor, case.id, limit=timeline_limit)
+    more_events = timeline_limit is not None and len(events) > timeline_limit
+    events = events[:timeline_limit]
+    notes = records.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
+    return CaseOverview(
+        case=case,
+        events=events,
+        more_events=more_events,
+        notes=notes,
+        changeable_notes={n.id for n in notes.values() if records.may_change_note(actor, n)},
+        status_moves=workflow.allowed_moves(case.status, workflow.PERSON),
+        people=records.assignee_choices(actor),
+        poa_versions=drafts.versions(actor, case.id),
+        evidence_files=files.list_for_case(actor, case.id),
+        clock=submissions.clock(case, now),
+        pending_reminders=followups.pending_for_case(case.id),
+        submission_list=submissions.submissions_for_case(case.id),
+        sent_evidence=submissions.evidence_by_submission(case.id),
+        responses=submissions.responses_by_submission(case.id),
+        submittable=workflow.may_submit(case.status),
+    )
