@@ -463,17 +463,17 @@ def test_a_snapshot_with_objects_caseapp_does_not_create_is_refused(app, filled,
 def test_the_restore_runs_exactly_the_checked_entries(app, filled, tmp_path, monkeypatch):
     """PostgreSQL: pg_restore runs the table of contents that was checked, entry for entry.
     SQLite: the snapshot is copied page by page; no SQL tool runs at all."""
-    from caseapp.services.ops import backup as backup_service
+    from caseapp.services.ops import database as database_service
 
     lists, commands = [], []
-    real_run = backup_service._run
+    real_run = database_service.run
 
     def run_noting_lists(command, *args):
         commands.append(command[0])
         lists.extend(Path(arg.split("=", 1)[1]).read_text() for arg in command if arg.startswith("--use-list="))
         return real_run(command, *args)
 
-    monkeypatch.setattr(backup_service, "_run", run_noting_lists)
+    monkeypatch.setattr(database_service, "run", run_noting_lists)
     archive = tmp_path / "backup.tar.gz"
     backup(app, archive)
     if kind() != "postgresql":
