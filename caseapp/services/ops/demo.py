@@ -66,8 +66,8 @@ CASES = [
 
 @transactional
 def seed_if_empty() -> DemoResult | None:
-    """Add the demo agency with its people, clients and cases, all or nothing; None (and
-    nothing added) when the database already has an agency."""
+    """Add the demo agency with its people, clients and cases in one unit of work; None
+    (and nothing added) when the database already has an agency."""
     if db.session.scalar(select(Agency.id).limit(1)) is not None:
         return None
     agency = accounts.create_agency("Northwind Reinstatement", "America/New_York")
