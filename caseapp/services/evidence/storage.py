@@ -1,7 +1,10 @@
 """Content-addressed storage for evidence files, behind a small interface.
 
 Views and services talk to a `Storage`; `LocalStorage` keeps blobs in a folder
-(EVIDENCE_DIR). An S3-compatible backend can implement the same four methods later.
+(EVIDENCE_DIR). Another backend (an S3-compatible store) implements the same methods:
+put, open, exists, delete for the app, and `blobs()` for backup, which lists what is
+stored. Backup and restore see nothing else of a store, so how it lays out its blobs
+(LocalStorage's ab/cd/<sha256> folders) stays its own business.
 
 Blobs are named by the SHA-256 of their bytes, so two uploads of the same file share
 one blob. Typical use from a service::
@@ -24,10 +27,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Iterator, Protocol, runtime_checkable
 
 from caseapp.core.errors import DomainError, NotFound
 
@@ -65,6 +69,12 @@ class StoredBlob:
     head: bytes  # the first HEAD_BYTES bytes, for type detection
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    sha256: str  # the blob's name; its bytes hash to it unless the copy is damaged
+    size: int
+
+
 def check_sha256(value: object) -> str:
     if not isinstance(value, str) or not _SHA256_RE.fullmatch(value):
         raise InvalidDigest(f"not a SHA-256 hex digest: {value!r}")
@@ -73,13 +83,23 @@ def check_sha256(value: object) -> str:
 
 @runtime_checkable
 class Storage(Protocol):
-    def put(self, stream: BinaryIO, max_bytes: int) -> StoredBlob: ...
+    def put(self, stream: BinaryIO, max_bytes: int, *, replace: bool = False) -> StoredBlob:
+        """Store the bytes of `stream` under their SHA-256; TooLarge past `max_bytes`.
 
-    def open(self, sha256: str) -> BinaryIO: ...
+        A blob already stored under that name is kept (created=False), unless `replace`:
+        then it is overwritten with these bytes, for a restore that repairs a damaged copy.
+        """
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes, opened for reading; BlobNotFound when it is not stored."""
 
     def exists(self, sha256: str) -> bool: ...
 
-    def delete(self, sha256: str) -> None: ...
+    def delete(self, sha256: str) -> None:
+        """Remove the blob; nothing happens when it is not stored."""
+
+    def blobs(self) -> Iterator[BlobInfo]:
+        """Every stored blob, in the order of their names; never an upload in progress."""
 
 
 class LocalStorage:
@@ -93,8 +113,8 @@ class LocalStorage:
         sha256 = check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
-        """Copy `stream` into the store; raise TooLarge past `max_bytes`.
+    def put(self, stream: BinaryIO, max_bytes: int, *, replace: bool = False) -> StoredBlob:
+        """Copy `stream` into the store; raise TooLarge past `max_bytes` (see Storage.put).
 
         The bytes go to a temporary file in the same filesystem first, so the final
         name only ever appears complete, and nothing is left behind on failure.
@@ -117,7 +137,11 @@ class LocalStorage:
             sha256 = digest.hexdigest()
             final = self.path_for(sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
-            created = publish_new(tmp_name, final)
+            if replace:
+                os.replace(tmp_name, final)
+                created = True
+            else:
+                created = publish_new(tmp_name, final)
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         if created:
@@ -136,6 +160,23 @@ class LocalStorage:
     def delete(self, sha256: str) -> None:
         # The ab/cd folders stay: removing them could race with a put that just made them.
         self.path_for(sha256).unlink(missing_ok=True)
+
+    def blobs(self) -> Iterator[BlobInfo]:
+        """Every ROOT/ab/cd/<sha256> that is a plain file; ROOT/tmp holds uploads in
+        progress, and a symbolic link or a stray name is not a blob."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            name = path.name
+            if not _SHA256_RE.fullmatch(name) or path.parent.name != name[2:4] \
+                    or path.parent.parent.name != name[:2]:
+                continue
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                continue  # deleted since the listing
+            if stat.S_ISREG(info.st_mode):
+                yield BlobInfo(name, info.st_size)
 
 
 def publish_new(tmp_name: str, final: Path) -> bool:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import Agency, utcnow
 from caseapp.services.accounts import people as accounts
@@ -63,7 +64,10 @@ CASES = [
 ]
 
 
+@transactional
 def seed_if_empty() -> DemoResult | None:
+    """Add the demo agency with its people, clients and cases in one unit of work; None
+    (and nothing added) when the database already has an agency."""
     if db.session.scalar(select(Agency.id).limit(1)) is not None:
         return None
     agency = accounts.create_agency("Northwind Reinstatement", "America/New_York")

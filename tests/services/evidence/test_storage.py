@@ -8,6 +8,7 @@ import pytest
 from caseapp.services.evidence.storage import (
     CHUNK_BYTES,
     HEAD_BYTES,
+    BlobInfo,
     BlobNotFound,
     InvalidDigest,
     LocalStorage,
@@ -15,6 +16,7 @@ from caseapp.services.evidence.storage import (
     TooLarge,
 )
 from caseapp.services.evidence.file_types import DOCX, detect
+from tests.storage_doubles import ObjectStorage
 
 MB = 1024 * 1024
 
@@ -256,3 +258,79 @@ def test_storage_works_when_the_filesystem_has_no_hard_links(storage, monkeypatc
 
 def test_local_storage_satisfies_the_storage_interface(storage):
     assert isinstance(storage, Storage)
+
+
+# ---------------------------------------------------------------- what every backend does
+# Backup and restore see a store only through these methods; each backend passes them.
+
+@pytest.fixture(params=["folder", "object store"])
+def any_storage(request, tmp_path):
+    return LocalStorage(tmp_path / "evidence") if request.param == "folder" else ObjectStorage()
+
+
+def test_every_backend_satisfies_the_storage_interface(any_storage):
+    assert isinstance(any_storage, Storage)
+
+
+def test_blobs_lists_every_stored_blob_in_name_order_with_its_size(any_storage):
+    assert list(any_storage.blobs()) == []
+    datas = [b"invoice", os.urandom(70_000), b""]
+    for data in datas:
+        any_storage.put(io.BytesIO(data), MB)
+    listed = list(any_storage.blobs())
+    assert listed == sorted((BlobInfo(sha(d), len(d)) for d in datas), key=lambda b: b.sha256)
+    any_storage.delete(sha(b"invoice"))
+    assert sha(b"invoice") not in {blob.sha256 for blob in any_storage.blobs()}
+
+
+def test_put_keeps_an_existing_blob_unless_told_to_replace_it(any_storage):
+    data = b"supplier letter, signed"
+    any_storage.put(io.BytesIO(data), MB)
+    assert any_storage.put(io.BytesIO(data), MB).created is False
+    replaced = any_storage.put(io.BytesIO(data), MB, replace=True)
+    assert (replaced.sha256, replaced.size, replaced.created) == (sha(data), len(data), True)
+    with any_storage.open(sha(data)) as stored:
+        assert stored.read() == data
+    assert [blob.sha256 for blob in any_storage.blobs()] == [sha(data)]
+
+
+def test_open_delete_and_exists_agree_on_every_backend(any_storage):
+    blob = any_storage.put(io.BytesIO(b"screenshot"), MB)
+    assert any_storage.exists(blob.sha256)
+    any_storage.delete(blob.sha256)
+    any_storage.delete(blob.sha256)
+    assert not any_storage.exists(blob.sha256)
+    with pytest.raises(BlobNotFound):
+        any_storage.open(blob.sha256)
+    with pytest.raises(TooLarge):
+        any_storage.put(io.BytesIO(b"x" * 11), 10)
+    assert list(any_storage.blobs()) == []
+
+
+def test_folder_listing_skips_uploads_in_progress_links_and_stray_files(storage, tmp_path):
+    blob = storage.put(io.BytesIO(b"the real one"), MB)
+    storage.tmp_dir.mkdir(exist_ok=True)
+    (storage.tmp_dir / "upload-abc").write_bytes(b"half an upload")
+    other = sha(b"elsewhere")
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"elsewhere")
+    link = storage.path_for(other)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside)
+    (storage.root / blob.sha256[:2] / blob.sha256[2:4] / "notes.txt").write_bytes(b"stray")
+    wrong_folder = storage.root / "00" / "00" / blob.sha256
+    wrong_folder.parent.mkdir(parents=True)
+    wrong_folder.write_bytes(b"the real one")
+
+    assert list(storage.blobs()) == [BlobInfo(blob.sha256, len(b"the real one"))]
+
+
+def test_folder_replace_repairs_a_truncated_copy(storage):
+    data = os.urandom(50_000)
+    blob = storage.put(io.BytesIO(data), MB)
+    storage.path_for(blob.sha256).write_bytes(data[:1000])
+    assert list(storage.blobs()) == [BlobInfo(blob.sha256, 1000)]
+
+    storage.put(io.BytesIO(data), MB, replace=True)
+    assert storage.path_for(blob.sha256).read_bytes() == data
+    assert files_under(storage.root) == [storage.path_for(blob.sha256)]

@@ -23,11 +23,14 @@ from caseapp.models import Case, CaseEvent, Note, User, utcnow
 from caseapp.services.accounts import people
 from caseapp.services.cases import records
 from caseapp.services.evidence import files as evidence
+from caseapp.services.evidence.storage import BlobInfo
 from caseapp.services.poa import drafts
 from caseapp.services.appeals import submissions
 from caseapp.services.ops import backup_trust
 from caseapp.services.ops.backup import DB_MEMBERS
 from caseapp.services.evidence.storage import LocalStorage
+from caseapp.services.ops import archive as archive_format
+from tests.storage_doubles import ObjectStorage
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
@@ -43,6 +46,10 @@ def _release_connections(app):
 @pytest.fixture
 def filled(world):
     """A case with notes, a POA draft, a submission (with its reminder) and two evidence files."""
+    return fill(world)
+
+
+def fill(world):
     actor, case = world.consultant_a, world.case_a
     records.add_note(actor, case.id, "Called the seller; the complaints concern late deliveries.")
     records.add_note(actor, case.id, "Invoices from the **supplier** arrive on Monday.")
@@ -463,17 +470,17 @@ def test_a_snapshot_with_objects_caseapp_does_not_create_is_refused(app, filled,
 def test_the_restore_runs_exactly_the_checked_entries(app, filled, tmp_path, monkeypatch):
     """PostgreSQL: pg_restore runs the table of contents that was checked, entry for entry.
     SQLite: the snapshot is copied page by page; no SQL tool runs at all."""
-    from caseapp.services.ops import backup as backup_service
+    from caseapp.services.ops import database as database_service
 
     lists, commands = [], []
-    real_run = backup_service._run
+    real_run = database_service.run
 
     def run_noting_lists(command, *args):
         commands.append(command[0])
         lists.extend(Path(arg.split("=", 1)[1]).read_text() for arg in command if arg.startswith("--use-list="))
         return real_run(command, *args)
 
-    monkeypatch.setattr(backup_service, "_run", run_noting_lists)
+    monkeypatch.setattr(database_service, "run", run_noting_lists)
     archive = tmp_path / "backup.tar.gz"
     backup(app, archive)
     if kind() != "postgresql":
@@ -489,3 +496,144 @@ def test_the_restore_runs_exactly_the_checked_entries(app, filled, tmp_path, mon
     (used,) = lists
     entries = [line for line in toc.splitlines() if line and not line.startswith(";")]
     assert used.splitlines() == entries and any(" TABLE DATA public notes " in e for e in entries)
+
+
+# ---------------------------------------------------------------- any evidence store
+
+@pytest.fixture
+def object_store(app, monkeypatch):
+    """The app's evidence store is an object store (as with EVIDENCE_STORAGE_URL=s3://...):
+    nothing of the evidence is in EVIDENCE_DIR. `use(store)` switches to another one."""
+    current = {"store": ObjectStorage()}
+    monkeypatch.setattr(evidence, "get_storage", lambda: current["store"])
+
+    def use(store):
+        current["store"] = store
+        return store
+
+    use.store = lambda: current["store"]
+    return use
+
+
+def members_of(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+
+
+def test_a_backup_of_an_object_store_holds_its_evidence_and_restores_into_an_empty_one(
+        app, world, object_store, tmp_path):
+    """Before, backup globbed EVIDENCE_DIR: with the evidence in an object store the archive
+    held none of it, and restore wrote the files into a folder the app does not read."""
+    fill(world)
+    actor_id = world.consultant_a.id
+    source = object_store.store()
+    files = source.contents()
+    assert sorted(files.values()) == sorted([PDF, PNG])
+    assert not Path(app.config["EVIDENCE_DIR"]).exists()
+    before = dump()
+
+    archive = tmp_path / "backup.tar.gz"
+    manifest = backup(app, archive)
+    members = members_of(archive)
+    assert {name: data for name, data in members.items() if name.startswith("evidence/")} == {
+        f"evidence/{s[:2]}/{s[2:4]}/{s}": data for s, data in files.items()}
+    assert manifest["evidence"] == {"files": 2, "bytes": len(PDF) + len(PNG), "missing": [], "damaged": []}
+
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    empty_bucket = object_store(ObjectStorage(prefix="restored/"))
+    result = run(app, "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "2 files written, 0 already present" in result.output
+    assert empty_bucket.contents() == files and dump() == before
+    assert not Path(app.config["EVIDENCE_DIR"]).exists()
+
+    # The restored app serves its files from that store.
+    row = db.session.scalars(select(evidence.Evidence)).first()
+    _row, stream = evidence.open_file(db.session.get(User, actor_id), row.id)
+    with stream:
+        assert stream.read() == files[row.sha256]
+
+
+def test_an_object_store_backup_restores_into_a_folder_and_back(app, world, object_store, tmp_path):
+    fill(world)
+    files = object_store.store().contents()
+    from_bucket = tmp_path / "from-bucket.tar.gz"
+    backup(app, from_bucket)
+
+    folder = object_store(LocalStorage(app.config["EVIDENCE_DIR"]))
+    result = run(app, "restore", str(from_bucket), "--yes")
+    assert result.exit_code == 0, result.output
+    assert blobs(app) == files and "2 files written" in result.output
+
+    from_folder = tmp_path / "from-folder.tar.gz"
+    backup(app, from_folder)
+    assert {n: d for n, d in members_of(from_folder).items() if n.startswith("evidence/")} == {
+        n: d for n, d in members_of(from_bucket).items() if n.startswith("evidence/")}
+    bucket = object_store(ObjectStorage())
+    result = run(app, "restore", str(from_folder), "--yes")
+    assert result.exit_code == 0, result.output
+    assert bucket.contents() == files
+    assert list(folder.blobs()) == [BlobInfo(s, len(d)) for s, d in sorted(files.items())]
+
+
+def test_restore_replaces_a_damaged_copy_in_the_store(app, filled, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    backup(app, archive)
+    storage = LocalStorage(app.config["EVIDENCE_DIR"])
+    files = blobs(app)
+    cut = next(s for s, data in files.items() if data == PDF)
+    storage.path_for(cut).write_bytes(PDF[:10])
+
+    result = run(app, "restore", str(archive), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "0 files written, 1 already present, 1 damaged copies replaced" in result.output
+    assert blobs(app) == files
+
+
+def test_an_archive_changed_after_its_check_puts_nothing_into_the_store(
+        app, world, object_store, tmp_path, monkeypatch):
+    """Restore reads the archive again to stream the blobs into the store: one whose bytes
+    no longer hash to the checked manifest is refused, and what it added is taken away."""
+    fill(world)
+    store = object_store.store()
+    archive, swapped = tmp_path / "backup.tar.gz", tmp_path / "swapped.tar.gz"
+    backup(app, archive)
+
+    def flip(name, data):
+        if name.startswith("evidence/"):
+            data = data[:-1] + bytes([data[-1] ^ 0x01])
+        return name, data
+
+    rebuild(archive, swapped, flip)
+    real_check = archive_format.trusted_manifest
+    monkeypatch.setattr(archive_format, "trusted_manifest", lambda _path, keys: real_check(archive, keys))
+    lost = next(iter(store.contents()))
+    store.delete(lost)
+    people.create_agency("Agency C")
+    before, objects = dump(), store.contents()
+
+    result = run(app, "restore", str(swapped), "--yes")
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert "changed while it was being restored" in result.output and "Nothing was changed" in result.output
+    assert dump() == before and store.contents() == objects
+
+
+def test_a_blob_that_shrinks_while_it_is_backed_up_fails_the_backup_in_words(
+        app, world, object_store, tmp_path):
+    fill(world)
+    store = object_store.store()
+    real_blobs = store.blobs
+
+    def listed_then_cut():
+        for blob in real_blobs():
+            key = store.key(blob.sha256)
+            store.objects[key] = store.objects[key][:5]  # shrinks between the listing and the read
+            yield blob
+
+    store.blobs = listed_then_cut
+    result = run(app, "backup", "--output", str(tmp_path / "b.tar.gz"))
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert "became shorter while it was read" in result.output
+    assert list(tmp_path.iterdir()) == []
