@@ -2,10 +2,11 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
+from caseapp.services.accounts import people
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.core.parsing import page_number, parse_id
@@ -55,7 +56,7 @@ def root():
 def index():
     f = filters_from_args(request.args)
     awaiting, awaiting_total = records.awaiting_amazon(current_user, f)
-    follow_up_hours = current_user.agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
+    follow_up_hours = people.follow_up_hours(current_user.agency)
     return render_template(
         "dashboard/index.html",
         filters=f,

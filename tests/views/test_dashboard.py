@@ -94,6 +94,14 @@ def test_pagination(browser, world, app):
     assert browser.get("/cases?page=99").status_code == 200
 
 
+def test_the_page_size_is_the_deployment_setting(browser, world, app):
+    for i in range(5):
+        make_case(world.consultant_a, world.client_a, title=f"Case number {i:02d}", asins="")
+    app.config["CASES_PER_PAGE"] = 2
+    browser.login(world.consultant_a.email)
+    assert len(titles(browser.get("/cases?sort=oldest").get_data(as_text=True))) == 2
+
+
 def next_link(page_html: str) -> str:
     return html.unescape(re.search(r'<a class="page-link" href="([^"]+)">Next</a>', page_html).group(1))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from flask import current_app
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -248,6 +249,12 @@ def outbox(actor: User, status: str = "", limit: int = 200):
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
     return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def follow_up_hours(agency: Agency) -> int:
+    """How long Amazon may stay silent before a follow-up: the agency's own setting, else the
+    deployment's FOLLOW_UP_HOURS."""
+    return agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
 
 
 def email_key(raw: str | None) -> str:

@@ -18,12 +18,12 @@ from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import Agency, Case, OutboxMessage, Reminder, Submission, User
+from caseapp.services.accounts import people
 from caseapp.services.cases import records, timeline
 
 
 def follow_up_hours(case: Case) -> int:
-    agency = db.session.get(Agency, case.agency_id)
-    return agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
+    return people.follow_up_hours(db.session.get(Agency, case.agency_id))
 
 
 def repeat_hours() -> int:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, literal, select, union, union_all
 from sqlalchemy.orm import joinedload, selectinload
+from flask import current_app
 from markupsafe import Markup
 
 from caseapp.extensions import db
@@ -541,7 +542,7 @@ def _keyset(sort: str) -> paging.Keyset:
     return paging.Keyset("updated", (key(Case.updated_at, True, lambda c: c.updated_at), newest_id))
 
 
-def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
+def list_cases(actor: User, f: CaseFilters, per_page: int | None = None) -> paging.Page:
     """A page of the filtered cases. With a cursor (`f.after`/`f.before`, from the previous
     page's links) the page is found through the sort's index whatever its depth.
 
@@ -551,6 +552,7 @@ def list_cases(actor: User, f: CaseFilters, per_page: int = 25) -> paging.Page:
     if f.sort == "client":
         stmt = stmt.join(Client, Client.id == Case.client_id)
     stmt = stmt.options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
+    per_page = per_page or current_app.config["CASES_PER_PAGE"]
     return paging.fetch_keyset(stmt, _keyset(f.sort), per_page, after=f.after, before=f.before, page=f.page)
 
 
