@@ -101,7 +101,7 @@ def _client() -> str:
 
 
 def _email() -> str:
-    return (request.form.get("email") or "").strip().lower()[:254]
+    return people.email_key(request.form.get("email"))[:254]
 
 
 def _account_address_key() -> str:
@@ -122,7 +122,7 @@ def _device_serializer() -> URLSafeTimedSerializer:
 
 
 def _account_tag(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+    return hashlib.sha256(people.email_key(email).encode()).hexdigest()[:24]
 
 
 def _known_accounts() -> list[str]:
