@@ -11,7 +11,7 @@
 
 Stands on evidence and cases; the appeals package records which version went to Amazon.
 """
-from caseapp.services.poa.bundle import bundle
+from caseapp.services.poa.bundle import bundle as evidence_bundle
 from caseapp.services.poa.content import MAX_DRAFT_CHARS, SECTIONS
 from caseapp.services.poa.diff import compare
 from caseapp.services.poa.drafts import (
@@ -20,7 +20,7 @@ from caseapp.services.poa.drafts import (
 from caseapp.services.poa.links import copy_links, for_draft, link, links_of, unlink
 
 __all__ = [
-    "MAX_DRAFT_CHARS", "SECTIONS", "bundle", "compare", "content_of", "copy_links", "export", "for_draft",
+    "MAX_DRAFT_CHARS", "SECTIONS", "compare", "content_of", "copy_links", "evidence_bundle", "export", "for_draft",
     "get_draft", "latest", "link", "links_of", "mark_final", "review", "save_version", "start_from_starter",
     "unlink", "versions",
 ]
