@@ -37,7 +37,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_security(app)
-    register_mail_links()
+    register_mail_kinds()
     return app
 
 
@@ -109,12 +109,12 @@ def register_security(app: Flask) -> None:
     security.register(app)
 
 
-def register_mail_links() -> None:
-    """Each feature's builder of the secret links its mail carries (services/mail/links.py)."""
-    from caseapp.services.accounts import invitations
-    from caseapp.services.accounts import passwords
-    from caseapp.services.appeals import followup_mail
+def register_mail_kinds() -> None:
+    """Each feature tells the mail package about its kinds of mail: the secret links they
+    carry, and the hooks delivery tells the feature's outcomes through (services/mail/kinds.py)."""
+    from caseapp.services.accounts import invitations, passwords
+    from caseapp.services.appeals import dispatch
 
-    invitations.register_mail_links()
-    passwords.register_mail_links()
-    followup_mail.register_mail_links()
+    invitations.register_mail_kinds()
+    passwords.register_mail_kinds()
+    dispatch.register_mail_kinds()
