@@ -111,6 +111,7 @@ def resend(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     return invitation
 
 
+@transactional
 def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invitation:
     now = now or utcnow()
     invitation = get(actor, invitation_id)
@@ -120,8 +121,7 @@ def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     if invitation.revoked_at is None:
         invitation.revoked_at = now
         audit.record("invitation", actor, target=invitation.email, detail="invitation revoked")
-        db.session.commit()
-    return invitation
+        return invitation
 
 
 def get(actor: User, invitation_id: int) -> Invitation:
@@ -159,6 +159,7 @@ def find_valid(token: str, now: datetime | None = None) -> Invitation | None:
     return invitation
 
 
+@transactional
 def accept(token: str, name: str, password: str, now: datetime | None = None) -> User:
     """Create the invited person's account with the password they chose; the link then dies."""
     now = now or utcnow()
@@ -182,7 +183,6 @@ def accept(token: str, name: str, password: str, now: datetime | None = None) ->
     invitation.accepted_at, invitation.user_id = now, user.id
     audit.record("invitation_accepted", user, target=invitation.email,
                  detail=f"joined as {invitation.role}")
-    db.session.commit()
     return user
 
 

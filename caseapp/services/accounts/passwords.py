@@ -39,6 +39,7 @@ def change(user: User, current: str, new: str) -> None:
     end_resets(user, utcnow())
 
 
+@transactional
 def set_by_operator(user: User, new: str) -> None:
     """An operator at the command line sets someone's password (no mail server, a locked-out
     first admin): the same rules as any password; other sessions and reset links end."""
@@ -46,7 +47,6 @@ def set_by_operator(user: User, new: str) -> None:
     user.set_password(new)
     sessions.end_all(user, "password_set_by_operator")
     end_resets(user, utcnow())
-    db.session.commit()
 
 
 def end_resets(user: User, now: datetime) -> None:
@@ -121,6 +121,7 @@ def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None
     return reset if user is not None and user.active else None
 
 
+@transactional
 def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     """Set the new password; the link then works no more, nor do the person's other reset
     links or older sessions."""
@@ -133,5 +134,4 @@ def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     user.set_password(new)
     sessions.end_all(user, "password_reset", now)
     end_resets(user, now)  # this one and any other mailed before it
-    db.session.commit()
     return user
