@@ -25,14 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from caseapp.models import OutboxMessage
+from caseapp.models import OutboxMessage
 
 LinkBuilder = Callable[[str, datetime], "str | None"]
-Withdrawn = Callable[[list["OutboxMessage"]], dict[int, str]]
-OnOutcome = Callable[["OutboxMessage", str, datetime, str], None]
+Withdrawn = Callable[[list[OutboxMessage]], dict[int, str]]
+OnOutcome = Callable[[OutboxMessage, str, datetime, str], None]
 
 
 @dataclass(frozen=True)
