@@ -143,6 +143,7 @@ def measure(args) -> dict:
     from caseapp.models import Case, CaseAsin, CaseEvent, Reminder, utcnow
     from caseapp.services.appeals import digests
     from caseapp.services.appeals import dispatch
+    from caseapp.services.mail import delivery
 
     app = create_app()
     statements = [0]
@@ -321,7 +322,7 @@ def measure(args) -> dict:
                 dispatch.dispatch_due(now, report)
                 digests.queue_due(now, report)
                 queued_at = time.perf_counter()
-                dispatch.deliver(now, report)
+                delivery.deliver(now, report)
                 elapsed = time.perf_counter() - started
                 if profiler is not None:
                     import pstats

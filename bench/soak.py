@@ -62,7 +62,7 @@ BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-2026"  # bench/seed.py's
 FOLLOW_UP_HOURS = 48
 FOLLOW_UP_REPEAT_HOURS = 1  # the smallest allowed: repeats fall due only in runs over an hour
-LEASE_MINUTES = 5  # caseapp.services.appeals.dispatch.LEASE
+LEASE_MINUTES = 5  # caseapp.services.mail.delivery.LEASE
 SUBMITTABLE = ("open", "drafting", "submitted", "more_info_requested", "denied")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 RESPOND_RE = re.compile(r'action="/submissions/(\d+)/responses"')

@@ -12,6 +12,9 @@ from caseapp import cli, security
 from caseapp.core.parsing import MAX_ID
 from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
 from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+from caseapp.services.accounts import invitations as invitation_mail
+from caseapp.services.accounts import passwords
+from caseapp.services.appeals import dispatch
 from caseapp.views import (
     admin, api, auth, cases, clients, dashboard, errors, evidence, health, helpers, invitations, poa,
     settings, submissions)
@@ -37,7 +40,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_security(app)
-    register_mail_links()
+    register_mail_kinds()
     return app
 
 
@@ -109,12 +112,9 @@ def register_security(app: Flask) -> None:
     security.register(app)
 
 
-def register_mail_links() -> None:
-    """Each feature's builder of the secret links its mail carries (services/mail/links.py)."""
-    from caseapp.services.accounts import invitations
-    from caseapp.services.accounts import passwords
-    from caseapp.services.appeals import followup_mail
-
-    invitations.register_mail_links()
-    passwords.register_mail_links()
-    followup_mail.register_mail_links()
+def register_mail_kinds() -> None:
+    """Each feature tells the mail package about its kinds of mail: the secret links they
+    carry, and the hooks delivery tells the feature's outcomes through (services/mail/kinds.py)."""
+    invitation_mail.register_mail_kinds()
+    passwords.register_mail_kinds()
+    dispatch.register_mail_kinds()

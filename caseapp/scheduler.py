@@ -14,7 +14,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from caseapp.core.transaction import abandon
 from caseapp.extensions import db
+from caseapp.services.appeals import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,11 @@ INTERVAL_SECONDS = 60
 
 
 def dispatch_job(app: Flask) -> None:
-    from caseapp.services.appeals import dispatch
-
     with app.app_context():
         try:
             report = dispatch.run_pass(datetime.now(timezone.utc))
         except Exception:  # keep the scheduler alive; the next minute tries again
-            db.session.rollback()
+            abandon()  # what the failed batch left in the session
             log.exception("dispatch pass failed")
             return
         finally:

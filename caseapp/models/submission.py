@@ -97,9 +97,9 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(30))  # reminder, escalation, digest
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
-    # The bodies hold mail_links.PLACEHOLDER where a secret link goes (a password reset, a
-    # reminder's snooze/dismiss page): the link is made when the message is sent, from
-    # `link_ref`, and never stored. Emptied OUTBOX_BODY_RETENTION_DAYS after sending.
+    # The bodies hold services/mail/links.PLACEHOLDER where a secret link goes (a password
+    # reset, a reminder's snooze/dismiss page): the link is made when the message is sent,
+    # from `link_ref`, and never stored. Emptied OUTBOX_BODY_RETENTION_DAYS after sending.
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     # What the kind's link builder needs to make the link (a reset's id; reminder and person

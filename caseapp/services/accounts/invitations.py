@@ -22,13 +22,14 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from caseapp.extensions import db
-from caseapp.models import Invitation, OutboxMessage, User, utcnow
-from caseapp.services.accounts import people
-from caseapp.services.accounts import audit
-from caseapp.services.mail import links
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict, NotFound, ValidationFailed
+from caseapp.core.transaction import transactional
+from caseapp.core.urls import external_url
+from caseapp.extensions import db
+from caseapp.models import Invitation, User, utcnow
+from caseapp.services.accounts import audit, people
+from caseapp.services.mail import kinds, links, outbox
 
 TOKEN_PURPOSE = b"caseapp invitation v1:"
 
@@ -54,6 +55,7 @@ def _new_token(invitation: Invitation) -> None:
     invitation.token_hash = _hash(token_for(invitation))
 
 
+@transactional
 def invite(actor: User, email: str | None, name: str | None, role: str | None,
            timezone: str | None = None,
            now: datetime | None = None) -> Invitation:
@@ -91,10 +93,10 @@ def invite(actor: User, email: str | None, name: str | None, role: str | None,
     db.session.flush()
     _mail(invitation, actor, now)
     audit.record("invitation", actor, target=email, detail=f"invited as {role}")
-    db.session.commit()
     return invitation
 
 
+@transactional
 def resend(actor: User, invitation_id: int, now: datetime | None = None) -> Invitation:
     """A new link (the old one stops working) valid for the whole period again."""
     now = now or utcnow()
@@ -106,10 +108,10 @@ def resend(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     invitation.expires_at = now + valid_for()
     _mail(invitation, actor, now)
     audit.record("invitation", actor, target=invitation.email, detail="invitation sent again")
-    db.session.commit()
     return invitation
 
 
+@transactional
 def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invitation:
     now = now or utcnow()
     invitation = get(actor, invitation_id)
@@ -119,8 +121,7 @@ def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     if invitation.revoked_at is None:
         invitation.revoked_at = now
         audit.record("invitation", actor, target=invitation.email, detail="invitation revoked")
-        db.session.commit()
-    return invitation
+        return invitation
 
 
 def get(actor: User, invitation_id: int) -> Invitation:
@@ -158,6 +159,7 @@ def find_valid(token: str, now: datetime | None = None) -> Invitation | None:
     return invitation
 
 
+@transactional
 def accept(token: str, name: str, password: str, now: datetime | None = None) -> User:
     """Create the invited person's account with the password they chose; the link then dies."""
     now = now or utcnow()
@@ -181,7 +183,6 @@ def accept(token: str, name: str, password: str, now: datetime | None = None) ->
     invitation.accepted_at, invitation.user_id = now, user.id
     audit.record("invitation_accepted", user, target=invitation.email,
                  detail=f"joined as {invitation.role}")
-    db.session.commit()
     return user
 
 
@@ -194,13 +195,12 @@ def _mail(invitation: Invitation, actor: User, now: datetime) -> None:
     context = dict(invitation=invitation, inviter=actor, link=links.PLACEHOLDER,
                    expires=timezones.format_local(invitation.expires_at,
                                                   invitation.timezone or invitation.agency.timezone))
-    db.session.add(OutboxMessage(
-        idempotency_key=f"invitation:{invitation.id}:{invitation.token_hash[:16]}",
-        agency_id=invitation.agency_id, kind="invitation", recipient=invitation.email,
-        subject=f"Join {invitation.agency.name} on caseapp"[:300],
-        link_ref=None if has_account else f"{invitation.id}:{invitation.token_hash[:16]}",
-        body_text=render_template(template + ".txt", **context),
-        body_html=render_template(template + ".html", **context), send_after=now))
+    outbox.queue(
+        "invitation", invitation.email, f"Join {invitation.agency.name} on caseapp",
+        render_template(template + ".txt", **context), render_template(template + ".html", **context),
+        key=f"invitation:{invitation.id}:{invitation.token_hash[:16]}",
+        agency_id=invitation.agency_id, send_after=now,
+        link_ref=None if has_account else f"{invitation.id}:{invitation.token_hash[:16]}")
 
 
 def invitation_link(link_ref: str, now: datetime) -> str | None:
@@ -211,8 +211,8 @@ def invitation_link(link_ref: str, now: datetime) -> str | None:
     if (invitation is None or invitation.state(now) != "pending"
             or not invitation.token_hash.startswith(token_hash)):
         return None
-    return f"{current_app.config['APP_BASE_URL'].rstrip('/')}/invitations/{token_for(invitation)}"
+    return external_url("invitations.accept", token=token_for(invitation))
 
 
-def register_mail_links() -> None:
-    links.register("invitation", invitation_link, security=True)
+def register_mail_kinds() -> None:
+    kinds.register("invitation", link=invitation_link, security=True)

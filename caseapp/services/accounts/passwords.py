@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
-from caseapp.core.transaction import transactional
-from caseapp.extensions import db
-from caseapp.models import OutboxMessage, PasswordReset, User, utcnow
-from caseapp.services.mail import links
-from caseapp.services.accounts import sessions
 from caseapp.core.errors import ValidationFailed
+from caseapp.core.transaction import transactional
+from caseapp.core.urls import external_url
+from caseapp.extensions import db
+from caseapp.models import PasswordReset, User, utcnow
+from caseapp.services.accounts import sessions
 from caseapp.services.accounts.password_rules import check, hints_for, problem
+from caseapp.services.mail import kinds, links, outbox
 
 RESET_VALID_FOR = timedelta(hours=1)
 
@@ -38,6 +39,7 @@ def change(user: User, current: str, new: str) -> None:
     end_resets(user, utcnow())
 
 
+@transactional
 def set_by_operator(user: User, new: str) -> None:
     """An operator at the command line sets someone's password (no mail server, a locked-out
     first admin): the same rules as any password; other sessions and reset links end."""
@@ -45,7 +47,6 @@ def set_by_operator(user: User, new: str) -> None:
     user.set_password(new)
     sessions.end_all(user, "password_set_by_operator")
     end_resets(user, utcnow())
-    db.session.commit()
 
 
 def end_resets(user: User, now: datetime) -> None:
@@ -68,11 +69,12 @@ def _token(salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+@transactional
 def request_reset(email: str, now: datetime | None = None) -> bool:
     """Email a reset link if an active account has this address. Says nothing either way.
 
     The stored email holds a placeholder, not the link: the delivery pass asks
-    `reset_link` for it (see mail_links)."""
+    `reset_link` for it (see mail/links.py)."""
     now = now or utcnow()
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None or not user.active:
@@ -84,13 +86,11 @@ def request_reset(email: str, now: datetime | None = None) -> bool:
     db.session.flush()
     context = dict(person=user, link=links.PLACEHOLDER,
                    minutes=int(RESET_VALID_FOR.total_seconds() // 60))
-    db.session.add(OutboxMessage(
-        idempotency_key=f"password_reset:{reset.id}", agency_id=user.agency_id,
-        kind="password_reset", recipient=user.email, subject="Reset your caseapp password",
-        link_ref=str(reset.id),
-        body_text=render_template("email/password_reset.txt", **context),
-        body_html=render_template("email/password_reset.html", **context), send_after=now))
-    db.session.commit()
+    outbox.queue("password_reset", user.email, "Reset your caseapp password",
+                 render_template("email/password_reset.txt", **context),
+                 render_template("email/password_reset.html", **context),
+                 key=f"password_reset:{reset.id}", agency_id=user.agency_id, send_after=now,
+                 link_ref=str(reset.id))
     return True
 
 
@@ -103,11 +103,11 @@ def reset_link(link_ref: str, now: datetime) -> str | None:
     user = db.session.get(User, reset.user_id)
     if user is None or not user.active:
         return None
-    return f"{current_app.config['APP_BASE_URL'].rstrip('/')}/password/reset/{_token(reset.salt)}"
+    return external_url("auth.reset_password", token=_token(reset.salt))
 
 
-def register_mail_links() -> None:
-    links.register("password_reset", reset_link, security=True)
+def register_mail_kinds() -> None:
+    kinds.register("password_reset", link=reset_link, security=True)
 
 
 def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None:
@@ -121,6 +121,7 @@ def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None
     return reset if user is not None and user.active else None
 
 
+@transactional
 def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     """Set the new password; the link then works no more, nor do the person's other reset
     links or older sessions."""
@@ -133,5 +134,4 @@ def complete_reset(token: str, new: str, now: datetime | None = None) -> User:
     user.set_password(new)
     sessions.end_all(user, "password_reset", now)
     end_resets(user, now)  # this one and any other mailed before it
-    db.session.commit()
     return user

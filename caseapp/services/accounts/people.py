@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from caseapp.extensions import db
-from caseapp.models import ROLES, Agency, OutboxMessage, User
+from caseapp.models import ROLES, Agency, User
 from caseapp.models.agency import password_hash_method
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict, NotFound, ValidationFailed
 from caseapp.core.transaction import transactional
 from caseapp.services.accounts import audit, password_rules, sessions
 from caseapp.services.accounts.roles import require_admin
+from caseapp.services.mail import outbox as mail_outbox
 
 
 def normalise_email(raw: str) -> str:
@@ -245,10 +246,18 @@ def update_notifications(user: User, each_reminder: bool, daily_digest: bool,
 def outbox(actor: User, status: str = "", limit: int = 200):
     """The agency's outgoing mail, newest first: what was held, failed, or is waiting."""
     require_admin(actor)
-    stmt = select(OutboxMessage).where(OutboxMessage.agency_id == actor.agency_id)
-    if status:
-        stmt = stmt.where(OutboxMessage.status == status)
-    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+    return mail_outbox.for_agency(actor.agency_id, status, limit)
+
+
+def active_admins(agency_ids: set[int]) -> dict[int, list[User]]:
+    """Agency id -> its active admins, by id: who is mailed when nobody else can be."""
+    admins: dict[int, list[User]] = {agency_id: [] for agency_id in agency_ids}
+    if agency_ids:
+        for admin in db.session.scalars(select(User).where(
+                User.agency_id.in_(agency_ids), User.role == "admin", User.active.is_(True))
+                .order_by(User.id)):
+            admins[admin.agency_id].append(admin)
+    return admins
 
 
 def follow_up_hours(agency: Agency) -> int:

@@ -1,18 +1,25 @@
-"""The daily digest: at 08:00 in each person's own time zone, every case awaiting Amazon."""
+"""The daily digest: at 08:00 in each person's own time zone, every case awaiting Amazon.
+
+Each person's digest is a unit of work of its own: the day marked done and the mail queued
+together, so two scheduler processes queue it once (the second one's idempotency key is
+refused and its unit of work rolled back)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from caseapp.extensions import db
-from caseapp.models import Case, OutboxMessage, User
 from caseapp.core import timezones
-from caseapp.services.appeals.followup_mail import base_url
+from caseapp.core.transaction import transaction
+from caseapp.core.urls import external_url
+from caseapp.extensions import db
+from caseapp.models import Case, User
+from caseapp.services.accounts import people
+from caseapp.services.mail import outbox
 
 DIGEST_AT = time(8, 0)
 
@@ -35,30 +42,29 @@ def queue_due(now: datetime, report) -> None:
         local = now.astimezone(ZoneInfo(person.effective_timezone))
         if local.time() < DIGEST_AT or person.last_digest_on == local.date():
             continue
-        cases = awaiting_amazon(person)
-        person.last_digest_on = local.date()
-        if cases:
-            db.session.add(_message(person, cases, now, local))
         try:
-            db.session.commit()
+            with transaction():
+                cases = awaiting_amazon(person)
+                person.last_digest_on = local.date()
+                if cases:
+                    _queue(person, cases, now, local)
         except IntegrityError:  # another scheduler process queued this digest first
-            db.session.rollback()
             continue
         report.digests_queued += bool(cases)
 
 
-def _message(person: User, cases: list[Case], now: datetime, local: datetime) -> OutboxMessage:
+def _queue(person: User, cases: list[Case], now: datetime, local: datetime) -> None:
     zone = person.effective_timezone
-    hours = person.agency.follow_up_hours or current_app.config["FOLLOW_UP_HOURS"]
+    hours = people.follow_up_hours(person.agency)
     rows = [dict(case=c, client=c.client, asins=c.asins,
                  silent_hours=int((now - c.awaiting_since).total_seconds() // 3600),
                  overdue=c.awaiting_since + timedelta(hours=hours) <= now,
                  submitted_local=timezones.format_local(c.awaiting_since, zone),
-                 url=f"{base_url()}/cases/{c.id}") for c in cases]
+                 url=external_url("cases.detail", case_id=c.id)) for c in cases]
     context = dict(person=person, rows=rows, day=local.strftime("%A %d %B %Y"))
-    return OutboxMessage(
-        idempotency_key=f"digest:{person.id}:{local.date().isoformat()}", agency_id=person.agency_id,
-        kind="digest", recipient=person.email,
-        subject=f"{len(rows)} case{'s' if len(rows) != 1 else ''} awaiting Amazon, {context['day']}",
-        body_text=render_template("email/digest.txt", **context),
-        body_html=render_template("email/digest.html", **context), send_after=now)
+    outbox.queue(
+        "digest", person.email,
+        f"{len(rows)} case{'s' if len(rows) != 1 else ''} awaiting Amazon, {context['day']}",
+        render_template("email/digest.txt", **context), render_template("email/digest.html", **context),
+        key=f"digest:{person.id}:{local.date().isoformat()}", agency_id=person.agency_id,
+        send_after=now)

@@ -1,62 +1,40 @@
-"""The dispatch pass: due reminders become outbox mail, then the outbox is delivered.
+"""The dispatch pass: due reminders become outbox mail, then the mail package delivers it.
 
 The scheduler job, `flask reminders run-due` and the tests all call `run_pass(now)`.
 Reminders live in the database, so a pass only asks "what is due now?": a reminder
 that fell due while nothing ran goes out once, and its repeat is counted from now.
 
-Delivery leases a batch of messages (status "sending" with a lease, committed), then
-talks to the SMTP server with no database transaction open, so a slow mail server never
-holds locks that web requests need; a few messages are on the wire at once (senders.py),
-and each is recorded in its own transaction as soon as the server accepted it. A
-dispatcher that dies leaves its leased messages to be picked up again when the lease runs
-out: nothing is lost. Only what the server accepted just before the death and was not yet
-recorded (at most one message per SMTP connection in use) goes out twice, with the same
-Message-ID.
-
-Secret links (a password reset, a reminder's snooze/dismiss page) are not in the stored
-bodies: `deliver` asks mail_links for them while it builds each email, in the leasing
-transaction, so every try of a message carries a working link and none reaches the
-database. A message whose link is no longer valid (the reset was used or expired) is
-cancelled instead of sent.
-
-Each pass also empties the bodies of mail sent more than OUTBOX_BODY_RETENTION_DAYS ago.
+Each batch of due reminders is one unit of work (core.transaction): its mail queued
+(mail.outbox), the reminders marked dispatched, their repeats scheduled. Delivery
+(mail.delivery) then sends the outbox and tells this module what became of each reminder
+email through the hooks registered here (`register_mail_kinds`): mail sits below appeals
+and never imports it.
 """
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
-from time import monotonic
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
-from caseapp.extensions import db
-from caseapp.models import AmazonResponse, Case, OutboxMessage, Reminder, Submission, User
-from caseapp.services.appeals import digests
 from caseapp.core import locking
-from caseapp.services.mail import links
-from caseapp.services.appeals import followup_mail
-from caseapp.services.appeals import followups
-from caseapp.services.appeals import submissions
+from caseapp.core.transaction import transaction
+from caseapp.extensions import db
+from caseapp.models import AmazonResponse, Case, CaseEvent, OutboxMessage, Reminder, Submission, User, utcnow
+from caseapp.models.types import UTCDateTime
+from caseapp.services.accounts import people
+from caseapp.services.appeals import digests, followup_mail, followups, submissions
 from caseapp.services.cases import timeline
-from caseapp.services.mail.smtp import MailSettings, build_message
-from caseapp.services.mail.senders import Senders
-from caseapp.services.mail.sent_log import SentLog
+from caseapp.services.mail import delivery, kinds, outbox
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admins are told too
-MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=5)
-CLAIM_BATCH = 20  # messages leased per commit; each is still recorded on its own
-CLEAR_BATCH = 500  # sent bodies emptied per statement (one short write lock each)
-CLEAR_BATCHES_PER_PASS = 20  # a backlog (after an upgrade) is worked off over several passes
 
 
 @dataclass
@@ -83,11 +61,13 @@ class PassReport:
 
 
 def run_pass(now: datetime) -> PassReport:
+    """Queue the mail of every reminder and digest due at `now`, then deliver the outbox.
+    Commits as it goes (a batch at a time): never call it inside a unit of work."""
     report = PassReport()
     dispatch_due(now, report)
     digests.queue_due(now, report)
-    deliver(now, report)
-    report.bodies_cleared = clear_old_bodies(now)
+    delivery.deliver(now, report)
+    report.bodies_cleared = delivery.clear_old_bodies(now)
     return report
 
 
@@ -121,10 +101,7 @@ class _Batch:
         latest = submissions.latest_submissions(case_ids)
         answered = set(db.session.scalars(select(AmazonResponse.submission_id).where(
             AmazonResponse.submission_id.in_({r.submission_id for r in batch}))))
-        admins: dict[int, list[User]] = {c.agency_id: [] for c in cases.values()}
-        for admin in db.session.scalars(select(User).where(
-                User.agency_id.in_(admins), User.role == "admin", User.active.is_(True)).order_by(User.id)):
-            admins[admin.agency_id].append(admin)
+        admins = people.active_admins({c.agency_id for c in cases.values()})
         return cls(cases, latest, answered, admins)
 
     def still_awaited(self, reminder: Reminder) -> bool:
@@ -136,27 +113,31 @@ class _Batch:
 
 
 def dispatch_due(now: datetime, report: PassReport) -> None:
+    """Queue the mail of every reminder due at `now`, a batch per unit of work."""
     while True:
-        # Lock the case with the reminder: a reply or resubmission (which locks the case
-        # first) then either waits for this batch or makes the pass skip the reminder.
-        batch = locking.claim(_due(now), BATCH, of=[Reminder, Case])
-        if not batch:
-            db.session.rollback()
-            return
+        claimed: list[int] = []
         part = PassReport()
         try:
-            _prepare(batch, now, part, isolated=False)
-            db.session.commit()
+            with transaction():
+                # Lock the case with the reminder: a reply or resubmission (which locks the
+                # case first) then either waits for this batch or makes the pass skip the reminder.
+                batch = locking.claim(_due(now), BATCH, of=[Reminder, Case])
+                claimed = [r.id for r in batch]
+                if batch:
+                    _prepare(batch, now, part, isolated=False)
         except SQLAlchemyError:
+            if not claimed:
+                raise  # the database refused the claim itself: nothing to redo
             # The database refused some reminder's rows. Again, each reminder in a savepoint
             # of its own (slower), so that one is marked failed and the others go out.
             log.exception("a batch of reminders failed as a whole; preparing them one by one")
-            db.session.rollback()
-            ids = [r.id for r in batch]
-            batch = locking.claim(_due(now).where(Reminder.id.in_(ids)), BATCH, of=[Reminder, Case])
             part = PassReport()
-            _prepare(batch, now, part, isolated=True)
-            db.session.commit()
+            with transaction():
+                batch = locking.claim(_due(now).where(Reminder.id.in_(claimed)), BATCH,
+                                      of=[Reminder, Case])
+                _prepare(batch, now, part, isolated=True)
+        if not claimed:
+            return
         report.reminders_due += part.reminders_due
         report.emails_queued += part.emails_queued
         report.failed += part.failed
@@ -211,13 +192,14 @@ def _dispatch_one(reminder: Reminder, facts: _Batch, now: datetime, report: Pass
     recipients = [assignee] if assignee else admins
     # Every email is written before anything changes: one that fails to render leaves
     # nothing half-queued behind it.
-    queued = [_message(reminder, case, person, "reminder", now) for person in recipients
+    emails = [(person, "reminder", followup_mail.render(reminder, case, person, "reminder", now))
+              for person in recipients
               if person.notify_each_reminder or not person.notify_daily_digest]
     escalating = assignee is not None and reminder.sequence >= ESCALATE_FROM_SEQUENCE
     if escalating:
-        queued += [_message(reminder, case, admin, "escalation", now)
+        emails += [(admin, "escalation", followup_mail.render(reminder, case, admin, "escalation", now))
                    for admin in admins if admin.id != assignee.id]
-    db.session.add_all(queued)
+    queued = [_queue(reminder, case, person, kind, rendered, now) for person, kind, rendered in emails]
     report.reminders_due += 1
     report.emails_queued += len(queued)
     reminder.dispatched_at = now
@@ -234,14 +216,14 @@ def _dispatch_one(reminder: Reminder, facts: _Batch, now: datetime, report: Pass
                             due_at=now + timedelta(hours=followups.repeat_hours())))
 
 
-def _message(reminder: Reminder, case: Case, person: User, kind: str, now: datetime) -> OutboxMessage:
-    subject, text, html = followup_mail.render(reminder, case, person, kind, now)
-    return OutboxMessage(
-        idempotency_key=f"{kind}:{reminder.id}:{person.id}", agency_id=case.agency_id,
-        case_id=case.id, reminder_id=reminder.id, kind=kind, recipient=person.email,
-        subject=subject[:300], body_text=text, body_html=html, send_after=quiet_hours_end(person, now),
-        link_ref=followup_mail.action_link_ref(reminder, person),
-    )
+def _queue(reminder: Reminder, case: Case, person: User, kind: str, rendered: tuple[str, str, str],
+           now: datetime) -> OutboxMessage:
+    subject, text, html = rendered
+    return outbox.queue(
+        kind, person.email, subject, text, html, key=f"{kind}:{reminder.id}:{person.id}",
+        agency_id=case.agency_id, case_id=case.id, reminder_id=reminder.id,
+        send_after=quiet_hours_end(person, now),
+        link_ref=followup_mail.action_link_ref(reminder, person))
 
 
 def quiet_hours_end(person: User, now: datetime) -> datetime:
@@ -267,246 +249,26 @@ def _mark_sent(reminder: Reminder, case: Case, now: datetime, how: str) -> None:
                     {"reminder_id": reminder.id, "submission_id": reminder.submission_id})
 
 
-# ---- outbox -> SMTP ------------------------------------------------------------------------
-
-def _deliverable(now: datetime):
-    return (select(OutboxMessage)
-            .where(or_(
-                (OutboxMessage.status == "pending") & (OutboxMessage.send_after <= now),
-                (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now)))
-            .order_by(OutboxMessage.send_after, OutboxMessage.id))
 
 
-def deliver(now: datetime, report: PassReport) -> None:
-    """Lease a batch of messages (one commit), then send them and record each (one commit each)."""
-    settings = MailSettings.from_config(current_app.config)
-    if not settings.server:
-        _hold_all(now, report)
-        return
-    started = monotonic()
+# ---- what delivery tells us (hooks registered with the mail kinds) ---------------------------
 
-    def clock() -> datetime:
-        # The pass's own time, moving on: a long pass must not hand out leases that have
-        # already run out, nor take others' leases for expired while they still hold.
-        return now + timedelta(seconds=monotonic() - started)
-
-    senders = Senders(settings)
-    sent_log = SentLog()
-    try:
-        while True:
-            claimed = locking.claim(_deliverable(clock()), CLAIM_BATCH)
-            if not claimed:
-                db.session.rollback()
-                return
-            lease = clock() + LEASE
-            batch = []
-            for message in _still_wanted(claimed, now):
-                bodies = _bodies(message, clock(), report)
-                if bodies is None:
-                    continue
-                batch.append((message.id, build_message(
-                    settings.sender, message.recipient, message.subject, *bodies,
-                    message.idempotency_key)))
-                message.status, message.lease_until = "sending", lease
-                message.attempts += 1
-            db.session.commit()
-            if not _send_batch(senders, sent_log, batch, lease, now, report):
-                return
-    finally:
-        senders.close()
-        sent_log.close()
-
-
-def _hold_all(now: datetime, report: PassReport) -> None:
-    while claimed := locking.claim(_deliverable(now), CLAIM_BATCH):
-        for message in claimed:
-            _resolve(message, "held", now, "kept in the outbox: no mail server is configured")
-            report.held += 1
-        db.session.commit()
-    db.session.rollback()
-
-
-def _send_batch(senders: Senders, sent_log: SentLog, batch: list, lease: datetime, now: datetime,
-                report: PassReport) -> bool:
-    """Send leased messages, `senders.count` at a time, and record each outcome in order,
-    with no transaction open while a message is on the wire. False: the server is unusable;
-    messages not yet tried are given back and the pass stops."""
-    waiting = deque(batch)
-    in_flight: deque = deque()
-    server_down = False
-    try:
-        while in_flight or (waiting and not server_down):
-            while waiting and not server_down and len(in_flight) < senders.count:
-                message_id, email = waiting.popleft()
-                in_flight.append((message_id, senders.submit(email)))
-            message_id, future = in_flight[0]
-            outcome, error = future.result()
-            server_down = server_down or outcome == "server"
-            _record_outcome(sent_log, message_id, outcome, error, lease, now, report)
-            in_flight.popleft()
-    except BaseException:
-        _settle_after_error(sent_log, in_flight, waiting, lease, now, report)
-        raise
-    _release([message_id for message_id, _ in waiting], lease)
-    return not server_down
-
-
-def _record_outcome(sent_log: SentLog, message_id: int, outcome: str, error: str, lease: datetime,
-                    now: datetime, report: PassReport) -> None:
-    if outcome == "sent":
-        sent_log.record(message_id, now)
-        report.sent += 1
-    else:
-        _record_failure(message_id, outcome, error, lease, now, report)
-
-
-def _settle_after_error(sent_log: SentLog, in_flight: deque, waiting: deque, lease: datetime,
-                        now: datetime, report: PassReport) -> None:
-    """Recording an outcome failed (the database went away, a lock timed out...). The message
-    it was about keeps its lease, to be tried again when it runs out; the others still on
-    the wire finish and are recorded if the database lets us; those not tried are given back."""
-    db.session.rollback()
-    in_flight.popleft()  # the one whose recording failed
-    for message_id, future in in_flight:
-        try:
-            _record_outcome(sent_log, message_id, *future.result(), lease, now, report)
-        except Exception:  # noqa: BLE001 - already failing; its lease brings it back
-            db.session.rollback()
-            log.exception("outcome of message %s could not be recorded", message_id)
-    try:
-        _release([message_id for message_id, _ in waiting], lease)
-    except Exception:  # noqa: BLE001
-        db.session.rollback()
-        log.exception("leased messages could not be given back; their lease brings them back")
-
-
-def _still_wanted(claimed: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
-    """Drop mail whose reminder was cancelled after it was queued (Amazon replied, the case
+def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
+    """Mail whose reminder was cancelled after it was queued (Amazon replied, the case
     closed...): a message retried after a dead dispatcher's lease must not go out then."""
-    reminder_ids = {m.reminder_id for m in claimed if m.reminder_id is not None}
+    reminder_ids = {m.reminder_id for m in messages if m.reminder_id is not None}
+    if not reminder_ids:
+        return {}
     # By id alone, status read here: with the status in the WHERE, SQLite walked the status
     # index through every cancelled reminder ever (36,000 at 100,000 cases) for each batch.
     statuses = db.session.execute(select(Reminder.id, Reminder.status).where(
-        Reminder.id.in_(reminder_ids))).all() if reminder_ids else []
+        Reminder.id.in_(reminder_ids))).all()
     cancelled = {rid for rid, status in statuses if status == "cancelled"}
-    wanted = []
-    for message in claimed:
-        if message.reminder_id in cancelled:
-            # "sending" here means a dispatcher's lease ran out: it may have died after the
-            # server accepted the message. Say so rather than claim it never went out.
-            message.last_error = (
-                "its reminder was cancelled; an earlier try by a dispatcher that stopped "
-                "mid-send may already have delivered it" if message.status == "sending"
-                else "its reminder was cancelled before it could be sent")
-            message.status, message.lease_until = "cancelled", None
-        else:
-            wanted.append(message)
-    return wanted
+    return {m.id: "its reminder was cancelled" for m in messages if m.reminder_id in cancelled}
 
 
-def _bodies(message: OutboxMessage, now: datetime, report: PassReport) -> tuple[str, str] | None:
-    """The text and HTML to send, secret links put in (mail_links). None: the message is not
-    sent; it is cancelled (its link is no longer valid) or failed (no link can be made: the
-    placeholder never goes out in place of a link)."""
-    try:
-        bodies = links.fill(message.kind, message.link_ref, message.body_text,
-                                 message.body_html, now)
-    except SQLAlchemyError:
-        raise  # the database, not the message: nothing leased yet, the pass stops
-    except Exception as exc:  # noqa: BLE001 - a bug in one kind must not stop the others
-        log.exception("the link of message %s could not be made", message.id)
-        message.lease_until, message.last_error = None, f"its link could not be made: {exc}"[:1000]
-        _resolve(message, "failed", now, message.last_error)
-        report.failed += 1
-        return None
-    if bodies is None:
-        message.last_error = (
-            "not sent: its link was used or has expired; an earlier try by a dispatcher that "
-            "stopped mid-send may have delivered it" if message.status == "sending"
-            else "not sent: its link was used or had expired by the time it could go out")
-        message.status, message.lease_until = "cancelled", None
-    return bodies
-
-
-def bodies_to_clear(now: datetime, limit: int):
-    """Ids of sent messages whose bodies have been kept their retention period. The status
-    and the NULL test are literal SQL, as the partial index ix_outbox_messages_bodies_to_clear
-    says them: a bound parameter would hide from the planner that the index applies."""
-    days = int(current_app.config.get("OUTBOX_BODY_RETENTION_DAYS") or 0)
-    return (select(OutboxMessage.id)
-            .where(text("outbox_messages.status = 'sent' AND outbox_messages.body_cleared_at IS NULL"),
-                   OutboxMessage.sent_at < now - timedelta(days=days))
-            .order_by(OutboxMessage.sent_at).limit(limit))
-
-
-def clear_old_bodies(now: datetime) -> int:
-    """Empty the bodies of mail sent more than OUTBOX_BODY_RETENTION_DAYS ago (0: keep them);
-    the row stays, so the Outbox still lists who was mailed what and when. Returns how many."""
-    if int(current_app.config.get("OUTBOX_BODY_RETENTION_DAYS") or 0) <= 0:
-        return 0
-    cleared = 0
-    for _ in range(CLEAR_BATCHES_PER_PASS):
-        ids = bodies_to_clear(now, CLEAR_BATCH).scalar_subquery()
-        result = db.session.execute(
-            # Re-tested on the row itself: a second scheduler clearing the same rows waits
-            # for the first, then finds them cleared and leaves them.
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.body_cleared_at.is_(None))
-            .values(body_text="", body_html="", body_cleared_at=now)
-            .execution_options(synchronize_session=False))
-        db.session.commit()
-        cleared += result.rowcount
-        if result.rowcount < CLEAR_BATCH:
-            break
-    return cleared
-
-
-def _release(message_ids: list[int], lease: datetime) -> None:
-    """Give back leased messages that were not tried: their place and their tries unchanged.
-    Only under this pass's lease: one that ran out may be another pass's by now."""
-    if message_ids:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "sending",
-                   OutboxMessage.lease_until == lease)
-            .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1)
-            .execution_options(synchronize_session=False))
-        db.session.commit()
-
-
-def _record_failure(message_id: int, outcome: str, error: str, lease: datetime, now: datetime,
-                    report: PassReport) -> None:
-    locking.write_lock()
-    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                                .with_for_update().execution_options(populate_existing=True))
-    if message.status != "sending" or message.lease_until != lease:
-        # Our lease ran out and another pass took the message over (and maybe sent it):
-        # its outcome is that pass's to record.
-        db.session.rollback()
-        return
-    message.lease_until = None
-    message.last_error = error[:1000]
-    if outcome == "server":
-        # The server, not the message: keep its place and its tries, stop for this minute.
-        message.status, message.attempts = "pending", message.attempts - 1
-        report.server_error = error[:300]
-        log.warning("mail server unusable, delivery paused: %s", error)
-    elif outcome == "retry" and message.attempts < MAX_ATTEMPTS:
-        message.status = "pending"
-        message.send_after = now + timedelta(minutes=2 ** (message.attempts - 1))
-        report.retried += 1
-    else:
-        why = (f"failed after {message.attempts} tries: {error}" if outcome == "retry"
-               else f"refused by the mail server: {error}")
-        _resolve(message, "failed", now, why)
-        report.failed += 1
-    db.session.commit()
-
-
-def _resolve(message: OutboxMessage, status: str, now: datetime, how: str) -> None:
-    message.status = status
-    if status in ("sent", "held"):
-        message.sent_at = now
+def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) -> None:
+    """A reminder or escalation email was held, failed or sent: its reminder and case say so."""
     if message.reminder_id is None:
         return
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == message.reminder_id)
@@ -522,11 +284,64 @@ def _resolve(message: OutboxMessage, status: str, now: datetime, how: str) -> No
     if status in ("sent", "held"):
         _mark_sent(reminder, case, now, how)
         return
-    copies = db.session.scalars(select(OutboxMessage.status).where(
-        OutboxMessage.reminder_id == reminder.id, OutboxMessage.kind == "reminder")).all()
-    if all(s in ("failed", "cancelled") for s in copies):
+    if all(s in ("failed", "cancelled") for s in outbox.copy_statuses(reminder.id, "reminder")):
         # Nobody can be reached: say so once and stop repeating into the void.
         reminder.status = "failed"
         followups.cancel_for_submission(case, reminder.submission_id,
                                         "every reminder email was refused; check the address",
                                         None, now)
+
+
+# Recording a sent reminder email beside the message (mail/sent_log.py runs these once per
+# email, right after the server's 250): the reminder marked sent and "Follow-up reminder N
+# emailed to ..." on the case's timeline. The same outcome as `_on_outcome(..., "sent")`. A
+# reminder no longer pending (a reply cancelled it meanwhile) is left alone and gets no entry.
+SENT_SUMMARY = "Follow-up reminder {sequence} emailed to {recipient}"
+
+_reminders, _events = Reminder.__table__, CaseEvent.__table__
+_MARK_REMINDER_SENT = (
+    update(_reminders)
+    .where(_reminders.c.id == bindparam("reminder_id"), _reminders.c.status == "pending")
+    .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()))
+    .returning(_reminders.c.sequence, _reminders.c.submission_id))
+_RECORD_SENT_EVENT = insert(_events).values(
+    kind="reminder_sent", actor_id=None, case_id=bindparam("case_id"),
+    occurred_at=bindparam("occurred_at", type_=UTCDateTime()), summary=bindparam("summary"),
+    data=bindparam("data", type_=_events.c.data.type))
+_REMINDER_SENT_POSTGRESQL = """, reminder AS (
+    UPDATE reminders
+    SET status = 'sent', sent_at = :now
+    FROM message
+    WHERE reminders.id = message.reminder_id AND reminders.status = 'pending'
+    RETURNING reminders.id, reminders.sequence, reminders.submission_id,
+              message.case_id, message.recipient
+)
+INSERT INTO case_events (case_id, kind, occurred_at, actor_id, summary, data)
+SELECT case_id, 'reminder_sent', :occurred_at, NULL,
+       left('Follow-up reminder ' || sequence || ' emailed to ' || recipient, :limit),
+       json_build_object('reminder_id', id, 'submission_id', submission_id)
+FROM reminder
+"""
+
+
+def _reminder_sent_sqlite(connection, sent, now: datetime) -> None:
+    if sent.reminder_id is None:
+        return
+    reminder = connection.execute(
+        _MARK_REMINDER_SENT, {"reminder_id": sent.reminder_id, "now": now}).one_or_none()
+    if reminder is not None:
+        connection.execute(_RECORD_SENT_EVENT, {
+            "case_id": sent.case_id, "occurred_at": utcnow(),
+            "summary": SENT_SUMMARY.format(sequence=reminder.sequence,
+                                           recipient=sent.recipient)[:500],
+            "data": {"reminder_id": sent.reminder_id, "submission_id": reminder.submission_id}})
+
+
+def register_mail_kinds() -> None:
+    """Tell the mail package about the mail of follow-ups (create_app calls this)."""
+    kinds.register("reminder", link=followup_mail.action_link, withdrawn=_withdrawn,
+                   on_outcome=_on_outcome,
+                   after_sent=kinds.AfterSent(_REMINDER_SENT_POSTGRESQL, _reminder_sent_sqlite))
+    kinds.register("escalation", link=followup_mail.action_link, withdrawn=_withdrawn,
+                   on_outcome=_on_outcome)
+    kinds.register("digest")

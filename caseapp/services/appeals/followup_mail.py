@@ -6,10 +6,11 @@ from datetime import datetime
 from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from caseapp.models import Case, Reminder, Submission, User
-from caseapp.extensions import db
-from caseapp.services.mail import links
 from caseapp.core import timezones
+from caseapp.core.urls import external_url
+from caseapp.extensions import db
+from caseapp.models import Case, Reminder, Submission, User
+from caseapp.services.mail import links
 
 ACTION_SALT = "reminder-action"
 ACTION_MAX_AGE = 14 * 24 * 3600
@@ -36,12 +37,7 @@ def action_link(link_ref: str, _now: datetime) -> str:
     """The snooze/dismiss link of a reminder email about to be sent. Each try signs a fresh
     one; every one works for ACTION_MAX_AGE (the page checks the person and the reminder)."""
     reminder_id, person_id = (int(part) for part in link_ref.split(":"))
-    return f"{base_url()}/reminders/act/{_token(reminder_id, person_id)}"
-
-
-def register_mail_links() -> None:
-    for kind in ("reminder", "escalation"):
-        links.register(kind, action_link)
+    return external_url("submissions.act_from_email", token=_token(reminder_id, person_id))
 
 
 def read_action_token(token: str) -> tuple[int, int] | None:
@@ -51,10 +47,6 @@ def read_action_token(token: str) -> tuple[int, int] | None:
     except (BadSignature, SignatureExpired):
         return None
     return data.get("r"), data.get("u")
-
-
-def base_url() -> str:
-    return current_app.config["APP_BASE_URL"].rstrip("/")
 
 
 def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetime):
@@ -67,7 +59,7 @@ def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetim
         kind=kind, person=person, case=case, client=case.client, asins=case.asins,
         reminder=reminder, silent_hours=silent_hours,
         submitted_local=timezones.format_local(submission.submitted_at, zone),
-        case_url=f"{base_url()}/cases/{case.id}",
+        case_url=external_url("cases.detail", case_id=case.id),
         action_url=links.PLACEHOLDER,
     )
     prefix = "Escalation: " if kind == "escalation" else ""

@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from caseapp.core import paging
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, OutboxMessage, Reminder, Submission, User
+from caseapp.models import Agency, Case, Reminder, Submission, User
 from caseapp.services.accounts import people
 from caseapp.services.cases import records, timeline
+from caseapp.services.mail import outbox
 
 
 def follow_up_hours(case: Case) -> int:
@@ -64,12 +65,7 @@ def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
                         {"reminder_id": reminder.id, "submission_id": reminder.submission_id})
     if mail_of is None:
         mail_of = Reminder.id.in_(ids)
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "pending",
-               OutboxMessage.reminder_id.in_(select(Reminder.id).where(mail_of)))
-        .values(status="cancelled", last_error=reason)
-        .execution_options(synchronize_session=False))
+    outbox.cancel_for_reminders(select(Reminder.id).where(mail_of), reason)
     refresh_deadline(case)
     return len(pending)
 

@@ -9,8 +9,7 @@ builder registered for the message's kind to make the link, and puts it into the
 and (escaped) HTML parts of the email that goes on the wire; it is never written to the
 database.
 
-Each feature registers the builder of its own kinds (passwords for "password_reset",
-reminder_mail for "reminder" and "escalation"); create_app wires them, so this module and
+The builder of each kind's link is registered with the kind (kinds.py), so this module and
 the delivery pass import no feature. A builder must give a working link for every try of
 the same message: a retry, or the copy a dispatcher killed mid-send sends again.
 
@@ -19,45 +18,18 @@ link, in the recipient's own email, so it shows nobody anything new.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import escape
 
+from caseapp.services.mail import kinds
+from caseapp.services.mail.kinds import is_security, security_kinds  # noqa: F401 - the Outbox page asks
+
 PLACEHOLDER = "[personal link, added when sent]"
-
-# (link_ref, now) -> the link, or None when it is no longer valid (used, expired,
-# revoked): then the message is not sent at all.
-Builder = Callable[[str, datetime], "str | None"]
-
-
-@dataclass(frozen=True)
-class LinkKind:
-    build: Builder
-    # Mail that exists for its link (a password reset, an invitation): the Outbox lists it
-    # (status, recipient, subject, time, error) but never shows its body.
-    security: bool
-
-
-_kinds: dict[str, LinkKind] = {}
 
 
 class NoLinkBuilder(Exception):
     """A message needs a link that nothing registered can make: a bug, never sent as it is."""
-
-
-def register(kind: str, build: Builder, security: bool = False) -> None:
-    _kinds[kind] = LinkKind(build, security)
-
-
-def is_security(kind: str) -> bool:
-    entry = _kinds.get(kind)
-    return entry is not None and entry.security
-
-
-def security_kinds() -> frozenset[str]:
-    return frozenset(kind for kind, entry in _kinds.items() if entry.security)
 
 
 def fill(kind: str, link_ref: str | None, text: str, html: str,
@@ -66,10 +38,10 @@ def fill(kind: str, link_ref: str | None, text: str, html: str,
     no longer valid. Raises NoLinkBuilder when the kind has no builder."""
     if link_ref is None:
         return text, html
-    entry = _kinds.get(kind)
-    if entry is None:
+    entry = kinds.get(kind)
+    if entry is None or entry.link is None:
         raise NoLinkBuilder(f"no link builder is registered for {kind!r} mail")
-    link = entry.build(link_ref, now)
+    link = entry.link(link_ref, now)
     if link is None:
         return None
     return text.replace(PLACEHOLDER, link), html.replace(PLACEHOLDER, str(escape(link)))

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage
 from caseapp.services.appeals import dispatch
+from caseapp.services.mail import delivery
 from caseapp.services.appeals import submissions
 from tests.conftest import Browser
 
@@ -54,7 +55,7 @@ def test_sent_bodies_are_cleared_after_the_retention_period_and_not_before(app, 
 def test_clearing_reads_only_the_bodies_still_to_clear(app, world):
     """The pass runs every minute: its query must be a range of an index that holds only
     the sent bodies not yet cleared, not a walk through every message ever sent."""
-    statement = dispatch.bodies_to_clear(NOW, 500)
+    statement = delivery.bodies_to_clear(NOW, 500)
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "postgresql":
         # On an almost empty table the planner rightly prefers a scan; forbid it, so the

@@ -9,6 +9,7 @@ from caseapp.services.accounts import people
 from caseapp.services.cases import records
 from caseapp.services.appeals import workflow
 from caseapp.services.appeals import dispatch
+from caseapp.services.mail import delivery
 from caseapp.services.appeals import followups
 from caseapp.services.appeals import submissions
 from caseapp.core.errors import Conflict
@@ -317,12 +318,12 @@ def test_mail_of_a_dead_dispatcher_is_not_sent_after_amazon_replied(world, smtp_
     submission = submit(world)
     dispatch.dispatch_due(NOW, dispatch.PassReport())  # queued, not yet sent
     message = db.session.scalar(db.select(OutboxMessage))
-    message.status, message.lease_until = "sending", NOW + dispatch.LEASE  # then the process died
+    message.status, message.lease_until = "sending", NOW + delivery.LEASE  # then the process died
     message.attempts = 1
     db.session.commit()
     submissions.record_response(world.consultant_a, submission.id, {"outcome": "other"},
                                 now=NOW + timedelta(minutes=1))
-    report = dispatch.run_pass(NOW + dispatch.LEASE + timedelta(minutes=1))
+    report = dispatch.run_pass(NOW + delivery.LEASE + timedelta(minutes=1))
     assert report.sent == 0 and smtp_server.mailbox.messages == []
     db.session.refresh(message)
     assert message.status == "cancelled"
@@ -360,7 +361,7 @@ def test_a_reminder_whose_rows_the_database_refuses_does_not_stop_the_others(wor
     """The batch is written in one flush; when that fails it is redone reminder by reminder."""
     broken = second_case(world)
     submit(world)
-    message = dispatch._message
+    message = dispatch._queue
 
     def message_without_recipient(reminder, case, *args):
         made = message(reminder, case, *args)
@@ -368,7 +369,7 @@ def test_a_reminder_whose_rows_the_database_refuses_does_not_stop_the_others(wor
             made.recipient = None  # NOT NULL: refused by the database at the flush
         return made
 
-    monkeypatch.setattr(dispatch, "_message", message_without_recipient)
+    monkeypatch.setattr(dispatch, "_queue", message_without_recipient)
     report = dispatch.run_pass(NOW)
     assert (report.reminders_due, report.sent, report.failed) == (1, 1, 1)
     assert [m["To"] for m in smtp_server.mailbox.messages] == [world.consultant_a.email]
@@ -401,11 +402,11 @@ def test_a_failed_recording_leaves_only_that_message_to_its_lease(world, smtp_se
         submit(world, case=make_case(world.consultant_a, world.client_a, title=f"Case {i}", asins=""))
     record, calls = sent_log.SentLog.record, []
 
-    def locked_once(self, message_id, now):
+    def locked_once(self, message_id, kind, now):
         calls.append(message_id)
         if len(calls) == 1:
             raise OperationalError("UPDATE outbox_messages", {}, Exception("database is locked"))
-        return record(self, message_id, now)
+        return record(self, message_id, kind, now)
 
     monkeypatch.setattr(sent_log.SentLog, "record", locked_once)
     with pytest.raises(OperationalError):
@@ -415,7 +416,7 @@ def test_a_failed_recording_leaves_only_that_message_to_its_lease(world, smtp_se
     assert statuses == ["sending", "sent", "pending", "pending"]
     assert len(smtp_server.mailbox.messages) == 2
 
-    dispatch.run_pass(NOW + dispatch.LEASE + timedelta(minutes=1))
+    dispatch.run_pass(NOW + delivery.LEASE + timedelta(minutes=1))
     keys = [m["X-Caseapp-Key"] for m in smtp_server.mailbox.messages]
     first = db.session.get(OutboxMessage, calls[0]).idempotency_key
     assert len(set(keys)) == 4 and len(keys) == 5 and keys.count(first) == 2  # only that one twice
@@ -429,8 +430,8 @@ def test_a_pass_that_lost_its_lease_does_not_give_the_message_back(world, smtp_s
     theirs = NOW + timedelta(minutes=7)
     message.status, message.lease_until, message.attempts = "sending", theirs, 1
     db.session.commit()
-    dispatch._release([message.id], NOW + dispatch.LEASE)  # our old lease, long run out
-    dispatch._record_failure(message.id, "retry", "451 try later", NOW + dispatch.LEASE, NOW,
-                             dispatch.PassReport())
+    delivery.release([message.id], NOW + delivery.LEASE)  # our old lease, long run out
+    delivery.record_failure(message.id, "retry", "451 try later", NOW + delivery.LEASE, NOW,
+                            dispatch.PassReport())
     db.session.refresh(message)
     assert (message.status, message.lease_until, message.attempts) == ("sending", theirs, 1)
