@@ -15,7 +15,7 @@ from caseapp.core.transaction import transactional
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
 from caseapp.models import PasswordReset, User, utcnow
-from caseapp.services.accounts import sessions
+from caseapp.services.accounts import people, sessions
 from caseapp.services.accounts.password_rules import check, hints_for, problem
 from caseapp.services.mail import kinds, links, outbox
 
@@ -76,7 +76,7 @@ def request_reset(email: str, now: datetime | None = None) -> bool:
     The stored email holds a placeholder, not the link: the delivery pass asks
     `reset_link` for it (see mail/links.py)."""
     now = now or utcnow()
-    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    user = people.find_user(email)
     if user is None or not user.active:
         return False
     salt = secrets.token_hex(16)
