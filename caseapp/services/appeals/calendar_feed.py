@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from caseapp.core.errors import NotFound
@@ -14,6 +14,7 @@ from caseapp.core.transaction import transactional
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
 from caseapp.models import Case, Reminder, User
+from caseapp.services.cases import records
 
 
 def _hash(token: str) -> str:
@@ -52,12 +53,9 @@ def owner_of(token: str) -> User:
 
 
 def render(user: User) -> bytes:
-    mine = Case.assignee_id == user.id
-    if user.is_admin:
-        mine = or_(mine, Case.assignee_id.is_(None))
     rows = db.session.execute(
         select(Reminder, Case).join(Case, Case.id == Reminder.case_id)
-        .where(Reminder.status == "pending", Case.agency_id == user.agency_id, mine)
+        .where(Reminder.status == "pending", records.looked_after_by(user))
         .options(joinedload(Case.client)).order_by(Reminder.due_at))
     calendar = Calendar()
     calendar.add("prodid", "-//caseapp//follow-ups//EN")

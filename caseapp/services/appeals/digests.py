@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import render_template
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -19,6 +19,7 @@ from caseapp.core.urls import external_url
 from caseapp.extensions import db
 from caseapp.models import Case, User
 from caseapp.services.accounts import people
+from caseapp.services.cases import records
 from caseapp.services.mail import outbox
 
 DIGEST_AT = time(8, 0)
@@ -26,11 +27,8 @@ DIGEST_AT = time(8, 0)
 
 def awaiting_amazon(person: User) -> list[Case]:
     """Cases of this person (admins: also unassigned ones) waiting on Amazon, longest silence first."""
-    mine = Case.assignee_id == person.id
-    if person.is_admin:
-        mine = or_(mine, Case.assignee_id.is_(None))
     return list(db.session.scalars(
-        select(Case).where(Case.agency_id == person.agency_id, Case.awaiting_since.is_not(None), mine)
+        select(Case).where(records.looked_after_by(person), Case.awaiting_since.is_not(None))
         .options(joinedload(Case.client), selectinload(Case.asin_rows))
         .order_by(Case.awaiting_since, Case.id)))
 

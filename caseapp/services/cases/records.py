@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, literal, select, union, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import joinedload, selectinload
 from flask import current_app
 from markupsafe import Markup
@@ -540,6 +540,15 @@ def _keyset(sort: str) -> paging.Keyset:
             key(Case.follow_up_due_at, False, lambda c: c.follow_up_due_at, nullable=True),
             key(Case.id, False, lambda c: c.id)))
     return paging.Keyset("updated", (key(Case.updated_at, True, lambda c: c.updated_at), newest_id))
+
+
+def looked_after_by(person: User) -> ColumnElement[bool]:
+    """The cases a person answers for, as a condition on Case: their own, and for an admin
+    also the agency's unassigned ones (the digest and the calendar feed use it)."""
+    mine = Case.assignee_id == person.id
+    if person.is_admin:
+        mine = or_(mine, Case.assignee_id.is_(None))
+    return and_(Case.agency_id == person.agency_id, mine)
 
 
 def list_cases(actor: User, f: CaseFilters, per_page: int | None = None) -> paging.Page:
