@@ -169,6 +169,12 @@ def _sqlite_facts(conn: sqlite3.Connection) -> SnapshotFacts:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
         "ORDER BY name")]
     tables = {name: conn.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0] for name in names}
+    return _facts(conn, tables)
+
+
+def _facts(conn, tables: dict[str, int]) -> SnapshotFacts:
+    """What a snapshot holds, given its tables and their row counts: the schema revision and
+    the evidence it refers to. `conn` is a sqlite3 or psycopg connection (same execute API)."""
     revision = None
     if "alembic_version" in tables:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -196,13 +202,7 @@ def _pg_snapshot(database: Database, dest: Path) -> SnapshotFacts:
         for name in names:
             query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))
             tables[name] = conn.execute(query).fetchone()[0]
-        revision = None
-        if "alembic_version" in tables:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            revision = row[0] if row else None
-        shas: set[str] = set()
-        if "evidence" in tables:
-            shas = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM evidence")}
+        facts = _facts(conn, tables)
         # pg_dump adopts the snapshot of the transaction still open here: same moment as the counts.
         run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot_id}",
               f"--file={dest}", f"--dbname={conninfo}"], database.tool_env(), "pg_dump")
@@ -211,7 +211,7 @@ def _pg_snapshot(database: Database, dest: Path) -> SnapshotFacts:
         raise BackupError(f"Could not read the {database.label}: {first_line(error)}") from None
     finally:
         conn.close()
-    return SnapshotFacts(tables, revision, shas)
+    return facts
 
 
 # ---------------------------------------------------------------- restore
