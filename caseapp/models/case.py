@@ -101,7 +101,7 @@ class Note(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     # The body rendered and sanitised when it was saved, by renderer version `rendered_with`
-    # (services/markdown_text.RENDERER): a case page shows up to 100 notes, and rendering a hostile one
+    # (core/markdown.py RENDERER): a case page shows up to 100 notes, and rendering a hostile one
     # costs up to 30 ms, which a page view must not pay again and again.
     body_html: Mapped[str | None] = mapped_column(Text)
     rendered_with: Mapped[int | None]

@@ -1,7 +1,7 @@
 """Evidence files of a case, and which POA version (and corrective action) each one backs.
 
 The bytes live in the evidence storage under their SHA-256 (see
-services/evidence_storage); a row only names them. Several rows may share a blob.
+services/evidence/storage.py); a row only names them. Several rows may share a blob.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from caseapp.security import no_store
 from caseapp.services.accounts import people
 from caseapp.services.accounts import audit
 from caseapp.services.accounts import invitations
-from caseapp.services.mail import links
+from caseapp.services.mail import kinds
 from caseapp.core.errors import Conflict, DomainError
 from caseapp.core.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
 from caseapp.views.helpers import localtime, show_errors, timezone_choices
@@ -108,7 +108,7 @@ def outbox():
     status = status if status in OUTBOX_STATUSES else ""
     return render_template("admin/outbox.html", messages=people.outbox(current_user, status),
                            status=status, statuses=OUTBOX_STATUSES,
-                           security_kinds=links.security_kinds(),
+                           security_kinds=kinds.security_kinds(),
                            retention_days=current_app.config["OUTBOX_BODY_RETENTION_DAYS"])
 
 

@@ -37,7 +37,7 @@ def _refusal(request_) -> str | None:
     """Why the request's text or JSON body cannot be taken, or None.
 
     Text: every name and value of the query string, the form and the path (an uploaded
-    file's name is cleaned instead, see evidence_filenames). A JSON body, on any path,
+    file's name is cleaned instead, see services/evidence/filenames.py). A JSON body, on any path,
     signed in or not, must be UTF-8 without NUL bytes, and is measured for depth before it
     is parsed; its keys and strings are then checked like the rest, without recursion.
     """

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user, login_required
 
 from caseapp.core.errors import Conflict, DomainError, ValidationFailed
-from caseapp.core.transaction import transaction
 from caseapp.forms import EvidenceEditForm, UploadForm
 from caseapp.models import Evidence
 from caseapp.services.cases import records
@@ -117,9 +116,8 @@ def delete(evidence_id: int):
 @bp.get("/evidence/<int:evidence_id>/download")
 @login_required
 def download(evidence_id: int):
-    with transaction():  # the download's audit entry
-        row, stream = evidence.open_file(current_user, evidence_id)
-        return send_file_row(row, stream, as_attachment=True)
+    row, stream = evidence.open_file(current_user, evidence_id)
+    return send_file_row(row, stream, as_attachment=True)
 
 
 @bp.get("/evidence/<int:evidence_id>/preview")
@@ -132,8 +130,7 @@ def preview(evidence_id: int):
 @bp.get("/cases/<int:case_id>/evidence/bundle")
 @login_required
 def bundle(case_id: int):
-    with transaction():  # the download's audit entry
-        result = poa_bundle.bundle(current_user, case_id)
+    result = poa_bundle.bundle(current_user, case_id)
     response = send_file(result.file, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(result.filename)
     response.headers.update(SANDBOX_HEADERS)

@@ -11,7 +11,6 @@ from caseapp.services.poa import render
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import parse_id
 from caseapp.services.poa.content import LIST_SECTIONS, SECTIONS
-from caseapp.core.transaction import transaction
 from caseapp.services.poa import links as poa_links
 from caseapp.views.helpers import export_response, show_errors
 
@@ -111,9 +110,8 @@ def compare(draft_id: int):
 @bp.get("/poa/<int:draft_id>/export/<fmt>")
 @login_required
 def export(draft_id: int, fmt: str):
-    with transaction():  # the export's audit entry
-        return export_response(*drafts.export(current_user, draft_id, fmt,
-                                              with_evidence=request.args.get("evidence") == "1"))
+    return export_response(*drafts.export(current_user, draft_id, fmt,
+                                          with_evidence=request.args.get("evidence") == "1"))
 
 
 @bp.get("/poa/<int:draft_id>/print")

@@ -98,6 +98,8 @@ def test_resend_and_revoke_from_the_people_page(browser, world):
     page = browser.post(f"/admin/invitations/{invitation.id}/revoke",
                         follow_redirects=True).get_data(as_text=True)
     assert "is revoked" in page and "Invitations not yet accepted" not in page
+    again = browser.post(f"/admin/invitations/{invitation.id}/revoke", follow_redirects=True)
+    assert again.status_code == 200 and "is revoked" in again.get_data(as_text=True)  # a double click
 
 
 def test_invitations_of_another_agency_are_404_and_consultants_403(browser, world):

@@ -121,7 +121,7 @@ def revoke(actor: User, invitation_id: int, now: datetime | None = None) -> Invi
     if invitation.revoked_at is None:
         invitation.revoked_at = now
         audit.record("invitation", actor, target=invitation.email, detail="invitation revoked")
-        return invitation
+    return invitation
 
 
 def get(actor: User, invitation_id: int) -> Invitation:

@@ -267,8 +267,9 @@ def follow_up_hours(agency: Agency) -> int:
 
 
 def email_key(raw: str | None) -> str:
-    """The form of an address that accounts are found by: trimmed and in lower case, as
-    normalise_email stores it. Sign-in, its throttling and password resets all use this."""
+    """The form of an address that accounts are found by: trimmed and in lower case. Stored
+    addresses went through normalise_email, which also lower-cases them, so an address typed
+    as it was stored is found. Sign-in, its throttling and password resets all use this."""
     return (raw or "").strip().lower()
 
 

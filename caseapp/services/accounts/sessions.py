@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from caseapp.core.transaction import transactional
+from caseapp.core.transaction import transaction, transactional
 from caseapp.extensions import db
 from caseapp.models import User, UserSession, utcnow
 from caseapp.core.parsing import parse_id
@@ -78,14 +78,14 @@ def lapsed(row: UserSession, now: datetime | None = None) -> str | None:
     return "idle" if now - row.last_seen_at > idle else None
 
 
-@transactional
 def touch(row: UserSession, address: str, now: datetime | None = None) -> None:
-    """Note that the session was used just now, from `address` (at most once a minute)."""
+    """Note that the session was used just now, from `address` (at most once a minute).
+    Runs before every signed-in request: it opens a unit of work only when it writes."""
     now = now or utcnow()
     if now - row.last_seen_at < TOUCH_EVERY:
         return
-    row.last_seen_at, row.last_ip = now, address[:64]
-    db.session.flush()
+    with transaction():
+        row.last_seen_at, row.last_ip = now, address[:64]
 
 
 @transactional

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import ApiToken, User, utcnow
 from caseapp.core.errors import NotFound, ValidationFailed
-from caseapp.core.transaction import transactional
+from caseapp.core.transaction import transaction, transactional
 
 PREFIX = "cap_"
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
@@ -50,9 +50,9 @@ def revoke(user: User, token_id: int) -> ApiToken:
     return row
 
 
-@transactional
 def authenticate(token: str, now: datetime | None = None) -> User | None:
-    """The active user behind an active token, or None."""
+    """The active user behind an active token, or None. Runs on every API request: it opens
+    a unit of work only when it notes the token's use (at most once a minute)."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
@@ -60,6 +60,6 @@ def authenticate(token: str, now: datetime | None = None) -> User | None:
         return None
     now = now or utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        db.session.flush()
+        with transaction():
+            row.last_used_at = now
     return row.user

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.core import locking
-from caseapp.core.transaction import transaction
+from caseapp.core.transaction import active, transaction
 from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, CaseEvent, OutboxMessage, Reminder, Submission, User, utcnow
 from caseapp.models.types import UTCDateTime
@@ -63,6 +63,8 @@ class PassReport:
 def run_pass(now: datetime) -> PassReport:
     """Queue the mail of every reminder and digest due at `now`, then deliver the outbox.
     Commits as it goes (a batch at a time): never call it inside a unit of work."""
+    if active():
+        raise RuntimeError("run_pass() commits a batch at a time: call it outside a unit of work")
     report = PassReport()
     dispatch_due(now, report)
     digests.queue_due(now, report)

@@ -1,7 +1,7 @@
 """Make user-supplied file names safe to store, show, download and unpack.
 
 The name is only ever displayed, sent back in Content-Disposition and used as a member of
-the evidence bundle; files are stored under their SHA-256 (see evidence_storage), never
+the evidence bundle; files are stored under their SHA-256 (see storage.py), never
 under this name.
 
 Every name is normalised with NFKC before it is cleaned: "．．／．．／.ssh／authorized_keys"

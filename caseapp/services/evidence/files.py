@@ -90,18 +90,19 @@ def list_for_case(actor: User, case_id: int, oldest_first: bool = False) -> list
         .options(joinedload(Evidence.uploaded_by)).order_by(*order)))
 
 
-@transactional
 def open_file(actor: User, evidence_id: int, preview: bool = False) -> tuple[Evidence, BinaryIO]:
     """The row and its bytes, opened; the caller closes the stream.
 
-    With `preview`, only the types shown inside the page (images and PDF) are opened.
+    With `preview`, only the types shown inside the page (images and PDF) are opened, and
+    nothing is written; a download is a unit of work for its audit entry.
     """
     row = get(actor, evidence_id)
     if preview and not is_previewable(row):
         raise NotFound("This type of file has no preview. Download it instead.")
     if not preview:
-        audit.record("download", actor, target=f"evidence {row.id} of case {row.case_id}",
-                     detail=row.filename)
+        with transaction():
+            audit.record("download", actor, target=f"evidence {row.id} of case {row.case_id}",
+                         detail=row.filename)
     return row, get_storage().open(row.sha256)
 
 

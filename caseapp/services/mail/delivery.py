@@ -212,6 +212,8 @@ def record_failure(message_id: int, outcome: str, error: str, lease: datetime, n
 def clear_old_bodies(now: datetime) -> int:
     """Empty the bodies of mail sent more than OUTBOX_BODY_RETENTION_DAYS ago (0: keep them),
     a chunk per commit (one short write lock each). Returns how many."""
+    if transaction.active():
+        raise RuntimeError("clear_old_bodies() commits per chunk: call it outside a unit of work")
     days = int(current_app.config.get("OUTBOX_BODY_RETENTION_DAYS") or 0)
     if days <= 0:
         return 0

@@ -23,7 +23,6 @@ from datetime import datetime
 from markupsafe import escape
 
 from caseapp.services.mail import kinds
-from caseapp.services.mail.kinds import is_security, security_kinds  # noqa: F401 - the Outbox page asks
 
 PLACEHOLDER = "[personal link, added when sent]"
 

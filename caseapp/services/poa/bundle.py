@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from caseapp.core import timezones
 from caseapp.core.errors import Conflict
-from caseapp.core.transaction import transactional
+from caseapp.core.transaction import on_rollback, transactional
 from caseapp.models import Evidence, User
 from caseapp.services.accounts import audit
 from caseapp.services.cases import records
@@ -48,6 +48,7 @@ def bundle(actor: User, case_id: int) -> Bundle:
     storage = evidence.get_storage()
     zone = actor.effective_timezone
     out = tempfile.TemporaryFile()
+    on_rollback(out.close)  # the zip is not handed out when its audit entry cannot be saved
     names = []
     try:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

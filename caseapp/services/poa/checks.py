@@ -99,7 +99,7 @@ def review(content: PoaContent, facts: CaseFacts, starter: PoaContent | None = N
 
     ``starter`` is the starter the draft was begun from; without it the draft
     is compared with every starter for these facts. A draft stored before the
-    limits of poa_content existed may be longer than they allow: an
+    limits of poa/content.py existed may be longer than they allow: an
     ``over_limit`` finding says so, and no more than MAX_DRAFT_CHARS of it is read.
     """
     read, over = _within_limits(content)

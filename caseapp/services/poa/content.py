@@ -36,7 +36,7 @@ class PoaContent:
         return {key: list(getattr(self, key)) if key in LIST_SECTIONS else getattr(self, key) for key in SECTION_KEYS}
 
 
-# What a draft may hold. A good POA is 150 to 1,000 words (see poa_review), about 1,000 to
+# What a draft may hold. A good POA is 150 to 1,000 words (see poa/checks.py), about 1,000 to
 # 6,500 characters in all; the limits are several times that, so no real draft meets them,
 # and small enough that no page showing a draft can be made slow. A starter for a case at
 # every limit of its own (200 ASINs, a 200-character client name) fits within them.

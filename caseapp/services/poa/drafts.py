@@ -73,7 +73,7 @@ def _newlines(text: str) -> str:
 def clean_content(data: dict[str, Any]) -> PoaContent:
     """Validate a body of sections (lists as lists or as text with one item per line).
 
-    The limits are in poa_content; each bad field gets its own message. A section's or
+    The limits are in poa/content.py; each bad field gets its own message. A section's or
     an item's length is counted as sent, before trimming (as the OpenAPI document's
     maxLength says: a line break a browser sends as CRLF counts two); lines and the whole
     draft are counted as stored.
@@ -209,6 +209,7 @@ EXPORT_TYPES = {
 }
 
 
+@transactional
 def export(actor: User, draft_id: int, fmt: str, with_evidence: bool = False) -> tuple[bytes, str, str]:
     """The draft as a file: (bytes, content type, file name)."""
     if fmt not in EXPORT_TYPES:

@@ -192,9 +192,8 @@ def draft_export(draft_id: int):
     if with_evidence not in ("0", "1"):
         raise ValidationFailed({"evidence": "Use 1 to append the evidence index, 0 not to."},
                                "Invalid query parameter.")
-    with transaction():  # the export's audit entry
-        return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
-                                           with_evidence=with_evidence == "1"))
+    return export_response(*poa.export(user(), draft_id, request.args.get("format", "txt"),
+                                       with_evidence=with_evidence == "1"))
 
 
 # ---- submissions, replies, reminders ------------------------------------------------------
@@ -261,6 +260,5 @@ def evidence_upload(case_id: int):
 
 @bp.get("/evidence/<int:evidence_id>/download")
 def evidence_download(evidence_id: int):
-    with transaction():  # the download's audit entry
-        row, stream = files.open_file(user(), evidence_id)
-        return send_evidence(row, stream, as_attachment=True)
+    row, stream = files.open_file(user(), evidence_id)
+    return send_evidence(row, stream, as_attachment=True)
