@@ -1,6 +1,6 @@
-"""The house rules, read off the source: who may import whom, who commits, what each
-package offers. (Views: tests/views/test_view_layering.py; the one writer of mail:
-tests/services/mail/test_outbox.py; the one status change: tests/services/appeals/test_workflow.py.)"""
+"""The house rules, read off the source: who may import whom, who commits, who builds mail,
+what each package offers, and what views may not do. (The one status change:
+tests/services/appeals/test_workflow.py.)"""
 from __future__ import annotations
 
 import ast
@@ -101,6 +101,43 @@ def test_only_the_unit_of_work_and_mail_delivery_commit():
     assert sources_matching(r"\.commit\(\)") <= {
         "caseapp/core/transaction.py", "caseapp/core/locking.py",
         "caseapp/services/mail/delivery.py", "caseapp/services/mail/sent_log.py"}
+
+
+def test_one_module_builds_outbox_rows():
+    assert sources_matching(r"(?<!class )\bOutboxMessage\(") == {"caseapp/services/mail/outbox.py"}
+
+
+def view_sources():
+    return {module: found for module, found in SOURCES.items() if module.startswith("caseapp.views")}
+
+
+def test_no_view_touches_the_database_session():
+    offenders = [str(path.relative_to(ROOT)) for path, _ in view_sources().values()
+                 if "db.session" in path.read_text() or "caseapp.extensions import db" in path.read_text()]
+    assert offenders == []
+
+
+def test_views_import_no_other_view_module_but_the_shared_helpers():
+    """The API is one blueprint split in modules; its own modules may import each other."""
+    offenders = []
+    for module, (path, tree) in view_sources().items():
+        own_package = "caseapp.views.api" if module.startswith("caseapp.views.api") else None
+        for name, line, _ in imports(tree, module):
+            if not name.startswith("caseapp.views.") or name.startswith("caseapp.views.helpers"):
+                continue
+            if own_package and (name == own_package or name.startswith(own_package + ".")):
+                continue
+            offenders.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert offenders == []
+
+
+def test_forms_live_in_caseapp_forms():
+    offenders = {
+        str(path.relative_to(ROOT)): [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                                      and any(getattr(base, "id", getattr(base, "attr", "")) in ("FlaskForm", "Form")
+                                              for base in node.bases)]
+        for path, tree in view_sources().values()}
+    assert {path: forms for path, forms in offenders.items() if forms} == {}
 
 
 @pytest.mark.parametrize("package", ["accounts", "cases", "evidence", "poa", "appeals", "mail", "ops"])
