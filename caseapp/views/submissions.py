@@ -101,7 +101,7 @@ def snooze(reminder_id: int):
 @login_required
 def dismiss(reminder_id: int):
     try:
-        followups.dismiss(current_user, reminder_id, utcnow())
+        followups.dismiss(current_user, reminder_id)
     except Conflict as error:
         flash(error.message, "warning")
     else:
@@ -125,7 +125,7 @@ def act_from_email(token: str):
         hours = whole_number(action.removeprefix("snooze-")) if action.startswith("snooze-") else None
         try:
             if action == "dismiss":
-                followups.dismiss(person, reminder.id, utcnow())
+                followups.dismiss(person, reminder.id)
                 done = "No more follow-up reminders for this submission."
             elif hours is not None:
                 followups.snooze(person, reminder.id, hours, utcnow())

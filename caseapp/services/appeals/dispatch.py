@@ -187,7 +187,7 @@ def _dispatch_one(reminder: Reminder, facts: _Batch, now: datetime, report: Pass
     case = facts.cases[reminder.case_id]
     if not facts.still_awaited(reminder):
         followups.cancel([reminder], case, "the case is no longer waiting on this submission",
-                         None, now)
+                         None)
         return
     admins = facts.admins[case.agency_id]
     assignee = case.assignee if case.assignee is not None and case.assignee.active else None
@@ -291,7 +291,7 @@ def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) ->
         reminder.status = "failed"
         followups.cancel_for_submission(case, reminder.submission_id,
                                         "every reminder email was refused; check the address",
-                                        None, now)
+                                        None)
 
 
 # Recording a sent reminder email beside the message (mail/sent_log.py runs these once per

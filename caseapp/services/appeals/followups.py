@@ -49,7 +49,7 @@ def _pending(where) -> list[Reminder]:
 
 
 def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
-           now: datetime, mail_of=None) -> int:
+           mail_of=None) -> int:
     """Cancel reminders, and mail of theirs not yet sent; one timeline entry per reminder.
 
     `mail_of` selects which queued mail goes too (by default, that of the cancelled
@@ -70,14 +70,13 @@ def cancel(pending: list[Reminder], case: Case, reason: str, actor: User | None,
     return len(pending)
 
 
-def cancel_for_submission(case: Case, submission_id: int, reason: str, actor: User | None,
-                          now: datetime) -> int:
-    return cancel(_pending([Reminder.submission_id == submission_id]), case, reason, actor, now,
+def cancel_for_submission(case: Case, submission_id: int, reason: str, actor: User | None) -> int:
+    return cancel(_pending([Reminder.submission_id == submission_id]), case, reason, actor,
                   mail_of=Reminder.submission_id == submission_id)
 
 
-def cancel_for_case(case: Case, reason: str, actor: User | None, now: datetime) -> int:
-    return cancel(_pending([Reminder.case_id == case.id]), case, reason, actor, now,
+def cancel_for_case(case: Case, reason: str, actor: User | None) -> int:
+    return cancel(_pending([Reminder.case_id == case.id]), case, reason, actor,
                   mail_of=Reminder.case_id == case.id)
 
 
@@ -167,12 +166,12 @@ def snooze(actor: User, reminder_id: int, hours: int, now: datetime) -> Reminder
 
 
 @transactional
-def dismiss(actor: User, reminder_id: int, now: datetime) -> int:
+def dismiss(actor: User, reminder_id: int) -> int:
     """Stop following up on this submission: every pending reminder of it is cancelled."""
     reminder, case = _own_reminder(actor, reminder_id)
     if not _pending([Reminder.submission_id == reminder.submission_id]):
         raise Conflict("There is no pending follow-up for this submission any more.")
-    return cancel_for_submission(case, reminder.submission_id, f"dismissed by {actor.name}", actor, now)
+    return cancel_for_submission(case, reminder.submission_id, f"dismissed by {actor.name}", actor)
 
 
 def has_pending(submission_id: int) -> bool:

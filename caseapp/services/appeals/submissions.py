@@ -83,7 +83,7 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     is_latest = newer is None or newer.submitted_at <= submitted_at
     if is_latest:
         for older in db.session.scalars(select(Submission.id).where(Submission.case_id == case.id)):
-            followups.cancel_for_submission(case, older, "superseded by a new submission", actor, now)
+            followups.cancel_for_submission(case, older, "superseded by a new submission", actor)
     submission = Submission(case_id=case.id, poa_draft_id=draft.id if draft else None,
                             submitted_at=submitted_at, channel=channel,
                             amazon_reference=reference.strip(), recorded_by_id=actor.id)
@@ -175,7 +175,7 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     db.session.flush()
     timeline.record(case, "amazon_replied", actor, f"Amazon replied: {OUTCOME_LABELS[outcome]}",
                     {"submission_id": submission.id, "response_id": response.id, "outcome": outcome})
-    followups.cancel_for_submission(case, submission.id, "Amazon replied", actor, now)
+    followups.cancel_for_submission(case, submission.id, "Amazon replied", actor)
     target = OUTCOME_STATUS[outcome]
     # A late reply to an older submission does not move a case that was resubmitted since,
     # and a reply logged on a closed case is kept for the record without reopening it.

@@ -135,7 +135,7 @@ def set_status(actor: User | None, case: Case, status: str, *, by: str = PERSON,
                     f"Status: {LABELS[previous]} → {LABELS[status]}",
                     {"from": previous, "to": status})
     if previous == "submitted" or status in ("reinstated", "denied", "closed"):
-        followups.cancel_for_case(case, f"status moved to {LABELS[status]}", actor, now)
+        followups.cancel_for_case(case, f"status moved to {LABELS[status]}", actor)
         case.awaiting_since = None
 
 
