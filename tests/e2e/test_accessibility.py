@@ -161,10 +161,47 @@ def check_pages(page, pages: dict[str, str], who: str) -> list[str]:
     return problems
 
 
+def submit_without_checks(page, form_selector: str) -> None:
+    """Send a form as it stands, past the browser's own checks and our confirm script, as a
+    hurried user (or a browser without JavaScript) would: the page that answers is checked."""
+    with page.expect_navigation():
+        page.locator(form_selector).first.evaluate("f => f.submit()")
+
+
+def check_states(page, urls: Urls, who: str) -> list[str]:
+    """The pages that only a form sends you to: refused input, and the delete confirmation
+    that a browser without JavaScript gets; then the daily pages at phone width."""
+    problems = []
+    page.goto(urls.consultant["client form (new)"])
+    submit_without_checks(page, "main form")
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    problems += describe(f"{who}, client form refused", axe_violations(page))
+    page.goto(urls.consultant["case page"])
+    submit_without_checks(page, "form[action$='/delete'][data-confirm]")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete this note?")
+    problems += describe(f"{who}, note delete confirmation", axe_violations(page))
+    page.set_viewport_size(PHONE)
+    try:
+        for name in ("dashboard", "case page", "POA editor", "POA compare", "evidence page"):
+            page.goto(urls.consultant[name])
+            problems += describe(f"{who}, {name} at 390 px", axe_violations(page))
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    return problems
+
+
 def test_axe_finds_nothing_serious_on_any_page(page, urls, world):
     problems = check_pages(page, urls.signed_out, "signed out")
+    page.goto("/login")
+    page.fill("#email", world.consultant_a.email)
+    page.fill("#password", "not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".alert, .invalid-feedback").first).to_be_visible()
+    problems += describe("signed out, sign in refused", axe_violations(page))
+
     sign_in(page, world.consultant_a.email)
     problems += check_pages(page, urls.consultant, "consultant")
+    problems += check_states(page, urls, "consultant")
     page.context.clear_cookies()
     sign_in(page, world.admin_a.email)
     problems += check_pages(page, urls.admin, "admin")
@@ -200,6 +237,8 @@ def test_skip_link_is_the_first_stop_and_lands_on_the_content(page, urls, world)
         expect(skip).to_be_focused()
         box = skip.bounding_box()
         assert box and box["width"] > 20 and box["height"] > 10, f"skip link not visible on focus: {box}"
+        if SHOTS:
+            page.screenshot(path=os.path.join(SHOTS, f"skip-link-{'signed-out' if url == '/login' else 'case'}.png"))
         page.keyboard.press("Enter")
         assert page.evaluate("location.hash") == "#content"
         expect(page.locator("main#content")).to_be_attached()
