@@ -30,9 +30,12 @@ def for_case(case_id: int):
 @bp.post("/cases/<int:case_id>/poa/start")
 @login_required
 def start(case_id: int):
-    draft = drafts.start_from_starter(current_user, case_id)
-    flash(f"Version {draft.version} started from the starter for this case. "
-          "Fill in every [bracketed] blank; the review lists what is left.", "success")
+    draft, started = drafts.open_or_start(current_user, case_id)
+    if started:
+        flash(f"Version {draft.version} started from the starter for this case. "
+              "Fill in every [bracketed] blank; the review lists what is left.", "success")
+    else:
+        flash(f"This case already has a POA: here is its latest version, v{draft.version}.", "info")
     return redirect(url_for("poa.editor", draft_id=draft.id))
 
 

@@ -153,6 +153,18 @@ def start_from_starter(actor: User, case_id: int) -> PoaDraft:
 
 
 @transactional
+def open_or_start(actor: User, case_id: int) -> tuple[PoaDraft, bool]:
+    """The case's POA to work on, and whether it was started now: a case without one gets v1
+    from its starter; a case that has one (a second click, a page left open while a colleague
+    started it) gets its latest version, and nothing new is made."""
+    case = records.get_case(actor, case_id, for_update=True)
+    existing = latest(actor, case.id)
+    if existing is not None:
+        return existing, False
+    return start_from_starter(actor, case.id), True
+
+
+@transactional
 def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
     case = records.get_case(actor, case_id, for_update=True)
     content = clean_content(data)
