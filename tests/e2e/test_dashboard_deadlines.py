@@ -12,10 +12,12 @@ pytestmark = pytest.mark.browser
 
 def test_next_deadline_fits_a_phone(page, world):
     now = datetime.now(timezone.utc)
-    late = make_case(world.consultant_a, world.client_a, title="A rather long case title about a suspended account",
+    late = make_case(world.consultant_a, world.client_a,
+                     title="A rather long case title about a suspended account",
                      asins=["B07XJ8C8F5", "B08N5WRWNW", "B0C1TENT01"])
     submissions.record_submission(world.consultant_a, late.id, {"submitted_at": now - timedelta(hours=51)})
-    submissions.record_submission(world.consultant_a, world.case_a.id, {"submitted_at": now - timedelta(hours=2)})
+    submissions.record_submission(world.consultant_a, world.case_a.id,
+                                  {"submitted_at": now - timedelta(hours=2)})
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/login")
     page.fill("#email", world.consultant_a.email)

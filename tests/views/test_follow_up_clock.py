@@ -39,7 +39,8 @@ def awaiting_rows(page: str) -> list[tuple[str, str]]:
 
 def deadline_cells(page: str) -> list[tuple[str, str]]:
     """(data-overdue, text) of each "Next deadline" cell of the dashboard's case list."""
-    cells = re.findall(r'class="text-nowrap small next-deadline" data-overdue="(yes|no)">(.*?)</td>', page, re.S)
+    cells = re.findall(r'class="text-nowrap small next-deadline" data-overdue="(yes|no)">(.*?)</td>',
+                       page, re.S)
     return [(flag, re.sub(r"<[^>]+>", " ", text).split()) for flag, text in cells]
 
 
@@ -74,7 +75,8 @@ def test_a_truly_overdue_follow_up_is_red_with_its_hours(browser, world, clock):
 
 
 @pytest.mark.parametrize("acted", ["sent", "snoozed", "dismissed"])
-def test_a_sent_snoozed_or_dismissed_reminder_leaves_the_case_not_red(browser, world, clock, smtp_server, acted):
+def test_a_sent_snoozed_or_dismissed_reminder_leaves_the_case_not_red(browser, world, clock, smtp_server,
+                                                                      acted):
     submit(world)
     if acted == "sent":
         assert dispatch.run_pass(NOW).sent == 1

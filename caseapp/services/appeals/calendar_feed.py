@@ -79,7 +79,8 @@ def render(user: User, now: datetime | None = None) -> bytes:
         due_at = followups.next_follow_up(case, now).due_at
         case_url = external_url("cases.detail", case_id=case.id)
         event = Event()
-        event.add("uid", f"reminder-{reminder.id}@caseapp" if reminder else f"case-{case.id}-follow-up@caseapp")
+        uid = f"reminder-{reminder.id}" if reminder else f"case-{case.id}-follow-up"
+        event.add("uid", f"{uid}@caseapp")
         event.add("summary", f"Follow up with Amazon: {case.client.name}, {case.title}")
         event.add("dtstart", due_at)
         event.add("dtend", due_at + timedelta(minutes=15))
