@@ -137,13 +137,6 @@ class FollowUp:
         return int(abs((self.due_at - self.now).total_seconds()) // 3600)
 
     @property
-    def due_in_hours(self) -> int | None:
-        """Hours until due; negative: overdue by that many hours (0 in its first hour)."""
-        if self.due_at is None:
-            return None
-        return -self.hours if self.overdue else self.hours
-
-    @property
     def amount(self) -> str:
         """The hours of `hours` as words: "5 h", "less than 1 h"."""
         if self.due_at is None:
@@ -195,8 +188,8 @@ def newer_than(submission: Submission) -> Submission | None:
     """The case's latest submission when `submission` is dated before it, else None.
 
     Such a submission (an earlier appeal entered late) is history: it moves no status and
-    starts no follow-up, and the newer submission keeps its own. The same order as
-    submissions.latest_submission: of two at the same moment, the one recorded last is the latest.
+    starts no follow-up, and the newer submission keeps its own. One at the same moment as
+    the latest is not history: recording it superseded the other (submissions.record_submission).
     """
     return db.session.scalar(
         select(Submission).where(Submission.case_id == submission.case_id,

@@ -236,10 +236,6 @@ class Clock:
         return self.follow_up.due_at
 
     @property
-    def due_in_hours(self) -> int | None:  # negative: overdue by that many hours
-        return self.follow_up.due_in_hours
-
-    @property
     def overdue(self) -> bool:
         return self.follow_up.overdue
 
