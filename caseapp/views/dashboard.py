@@ -1,12 +1,10 @@
 """The dashboard: the cases a user works on, filtered, searched and counted."""
 from dataclasses import replace
-from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
-from caseapp.services.accounts import people
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.core.parsing import page_number, parse_id
@@ -56,14 +54,12 @@ def root():
 def index():
     f = filters_from_args(request.args)
     awaiting, awaiting_total = records.awaiting_amazon(current_user, f)
-    follow_up_hours = people.follow_up_hours(current_user.agency)
     return render_template(
         "dashboard/index.html",
         filters=f,
         awaiting=awaiting,
         awaiting_total=awaiting_total,
         now=utcnow(),
-        overdue_after=timedelta(hours=follow_up_hours),
         page=_page_of_cases(f),
         counts=records.status_counts(current_user, f),
         statuses=STATUSES,

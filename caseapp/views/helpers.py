@@ -21,7 +21,7 @@ from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, Status
 from caseapp.models import Case, Evidence, User, UserSession, utcnow
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services.accounts import sessions
-from caseapp.services.appeals import overview, submissions, workflow
+from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.cases.records import COUNT_CAP
 from caseapp.services.evidence.filenames import content_disposition
@@ -41,6 +41,11 @@ def localdate(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return timezones.to_local(moment, viewer_timezone()).strftime("%d %b %Y")
+
+
+def next_follow_up(case: Case, now: datetime | None = None) -> followups.FollowUp:
+    """The case's next follow-up, and whether it is overdue (services/appeals/followups.py)."""
+    return followups.next_follow_up(case, now or utcnow())
 
 
 def capped(count: int) -> str:
@@ -149,6 +154,7 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
         evidence_files=view.evidence_files,
         evidence_form=evidence_form,  # None: the card makes an empty one
         clock=view.clock,
+        standing=view.standing,
         pending_reminders=view.pending_reminders,
         submission_list=view.submission_list,
         sent_evidence=view.sent_evidence,
@@ -197,6 +203,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(label)
     app.add_template_filter(capped)
     app.add_template_global(COUNT_CAP, "count_cap")
+    app.add_template_global(next_follow_up)
     app.add_template_filter(markdown.render, "markdown")
     app.add_template_filter(records.note_html, "note_html")
     app.add_template_global(labels.STATUS_COLOURS, "status_colours")

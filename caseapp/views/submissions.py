@@ -54,14 +54,17 @@ def record(case_id: int):
     except (ValidationFailed, Conflict) as error:
         _errors_flash(error)
     else:
-        flash(f"Submission recorded. Follow-up due {submission_due(submission)}.", "success")
+        history = followups.history_note(submission, localtime)
+        if history:
+            flash(history, "warning")
+        else:
+            flash(f"Submission recorded. Follow-up due {submission_due(submission)}.", "success")
     return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
 
 
 def submission_due(submission) -> str:
-    pending = [r for r in followups.pending_for_case(submission.case_id)
-               if r.submission_id == submission.id]
-    return localtime(pending[0].due_at) if pending else "never"
+    due = followups.submission_follow_up(submission, utcnow()).due_at
+    return localtime(due) if due else "never"
 
 
 @bp.post("/submissions/<int:submission_id>/responses")

@@ -5,7 +5,9 @@
   exactly while a case is reinstated or closed.
 - `submissions`: record which POA version went to Amazon, and Amazon's reply.
 - `followups`: the follow-up reminders a submission schedules (48 hours of silence, then
-  repeats), snooze, dismiss; `followup_mail` writes their mail and its secret links.
+  repeats), snooze, dismiss, and `next_follow_up`, the one definition of a case's next
+  follow-up and of "overdue" that every page, mail, feed and the API show; `followup_mail`
+  writes their mail and its secret links.
 - `digests`: the daily digest of each person's open follow-ups.
 - `calendar_feed`: the private iCalendar feed of follow-up deadlines.
 - `dispatch`: the scheduler's pass: due reminders into the outbox, then mail delivery.
@@ -16,13 +18,14 @@ Stands on poa, evidence, cases, accounts and mail.
 """
 from caseapp.services.appeals import calendar_feed, digests
 from caseapp.services.appeals.dispatch import register_mail_kinds, run_pass
-from caseapp.services.appeals.followups import dismiss, list_reminders, pending_for_case, snooze
+from caseapp.services.appeals.followups import (dismiss, list_reminders, next_follow_up, pending_for_case,
+                                               snooze)
 from caseapp.services.appeals.overview import case_overview
 from caseapp.services.appeals.submissions import get_submission, record_response, record_submission
 from caseapp.services.appeals.workflow import change_status, check_move, set_status
 
 __all__ = [
     "calendar_feed", "case_overview", "change_status", "check_move", "digests", "dismiss", "get_submission",
-    "list_reminders", "pending_for_case", "record_response", "record_submission", "register_mail_kinds",
-    "run_pass", "set_status", "snooze",
+    "list_reminders", "next_follow_up", "pending_for_case", "record_response", "record_submission",
+    "register_mail_kinds", "run_pass", "set_status", "snooze",
 ]

@@ -1,19 +1,24 @@
-"""The personal iCalendar feed: every follow-up due time of a person's cases, overdue included."""
+"""The personal iCalendar feed: the next follow-up of each of a person's cases, overdue included.
+
+One event per case at its next follow-up (followups.next_follow_up, the time the dashboard,
+the case page, the digest and the API show): a snooze moves it, a reminder that went out is
+replaced by its repeat, a reply or a dismissal removes it."""
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
 from caseapp.core.errors import NotFound
 from caseapp.core.transaction import transactional
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
-from caseapp.models import Case, Reminder, User
+from caseapp.models import Case, Reminder, User, utcnow
+from caseapp.services.appeals import followups
 from caseapp.services.cases import records
 
 
@@ -52,24 +57,36 @@ def owner_of(token: str) -> User:
     return user
 
 
-def render(user: User) -> bytes:
+def render(user: User, now: datetime | None = None) -> bytes:
+    now = now or utcnow()
+    # The reminder at the case's next follow-up names the event (its id: the event's UID, so
+    # a snooze moves the same event) and its number; one query for the whole feed.
+    chased = and_(Reminder.case_id == Case.id, Reminder.status == "pending",
+                  Reminder.dispatched_at.is_(None), Reminder.due_at == Case.follow_up_due_at)
     rows = db.session.execute(
-        select(Reminder, Case).join(Case, Case.id == Reminder.case_id)
-        .where(Reminder.status == "pending", records.looked_after_by(user))
-        .options(joinedload(Case.client)).order_by(Reminder.due_at))
+        select(Case, Reminder).outerjoin(Reminder, chased)
+        .where(records.looked_after_by(user), followups.open_sql())
+        .options(joinedload(Case.client)).order_by(Case.follow_up_due_at, Case.id, Reminder.id))
     calendar = Calendar()
     calendar.add("prodid", "-//caseapp//follow-ups//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", "caseapp follow-ups")
-    for reminder, case in rows:
+    seen: set[int] = set()
+    for case, reminder in rows:
+        if case.id in seen:
+            continue
+        seen.add(case.id)
+        due_at = followups.next_follow_up(case, now).due_at
         case_url = external_url("cases.detail", case_id=case.id)
         event = Event()
-        event.add("uid", f"reminder-{reminder.id}@caseapp")
+        uid = f"reminder-{reminder.id}" if reminder else f"case-{case.id}-follow-up"
+        event.add("uid", f"{uid}@caseapp")
         event.add("summary", f"Follow up with Amazon: {case.client.name}, {case.title}")
-        event.add("dtstart", reminder.due_at)
-        event.add("dtend", reminder.due_at + timedelta(minutes=15))
-        event.add("dtstamp", reminder.created_at)
+        event.add("dtstart", due_at)
+        event.add("dtend", due_at + timedelta(minutes=15))
+        event.add("dtstamp", now)
         event.add("url", case_url)
-        event.add("description", f"Follow-up {reminder.sequence} for {case.title}. {case_url}")
+        number = f" {reminder.sequence}" if reminder else ""
+        event.add("description", f"Follow-up{number} for {case.title}. {case_url}")
         calendar.add_component(event)
     return calendar.to_ical()

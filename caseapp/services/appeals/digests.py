@@ -18,7 +18,7 @@ from caseapp.core.transaction import transaction
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
 from caseapp.models import Case, User
-from caseapp.services.accounts import people
+from caseapp.services.appeals import followups
 from caseapp.services.cases import records
 from caseapp.services.mail import outbox
 
@@ -53,12 +53,20 @@ def queue_due(now: datetime, report) -> None:
 
 def _queue(person: User, cases: list[Case], now: datetime, local: datetime) -> None:
     zone = person.effective_timezone
-    hours = people.follow_up_hours(person.agency)
-    rows = [dict(case=c, client=c.client, asins=c.asins,
-                 silent_hours=int((now - c.awaiting_since).total_seconds() // 3600),
-                 overdue=c.awaiting_since + timedelta(hours=hours) <= now,
-                 submitted_local=timezones.format_local(c.awaiting_since, zone),
-                 url=external_url("cases.detail", case_id=c.id)) for c in cases]
+    # The follow-ups that fell due since the last digest: for whoever chose the digest over
+    # an email per reminder, this digest is their reminder.
+    came_due = followups.came_due_since([c.id for c in cases], now - timedelta(days=1))
+    rows = []
+    for c in cases:
+        follow_up = followups.next_follow_up(c, now)  # the dashboard's and the case page's
+        due = came_due.get(c.id)
+        rows.append(dict(case=c, client=c.client, asins=c.asins,
+                         silent_hours=int((now - c.awaiting_since).total_seconds() // 3600),
+                         overdue=follow_up.overdue, follow_up=follow_up, came_due=due,
+                         came_due_local=timezones.format_local(due.due_at, zone) if due else "",
+                         next_due_local=timezones.format_local(follow_up.due_at, zone),
+                         submitted_local=timezones.format_local(c.awaiting_since, zone),
+                         url=external_url("cases.detail", case_id=c.id)))
     context = dict(person=person, rows=rows, day=local.strftime("%A %d %B %Y"))
     outbox.queue(
         "digest", person.email,

@@ -4,20 +4,28 @@ The helpers add to the caller's unit of work; `snooze` and `dismiss`, which a pe
 are units of work of their own (core.transaction). The rules:
 - a submission schedules a follow-up at submitted_at + the agency's follow-up hours;
 - it repeats every FOLLOW_UP_REPEAT_HOURS until a reply, the case closing, or a dismissal;
-- a reply cancels the submission's pending reminders, a new submission supersedes them.
+- a reply cancels the submission's pending reminders, a new submission supersedes them;
+- a submission dated before the case's latest one is history: it starts no follow-up
+  (`newer_than`, `history_note` say so to whoever records it).
+
+`next_follow_up` is the one definition of a case's next follow-up and of "overdue" that the
+dashboard, the case page, the digest, the calendar feed and the API all show; `open_sql` and
+`overdue_sql` are the same rule as SQL conditions.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from caseapp.core import paging
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, Reminder, Submission, User
+from caseapp.models import Agency, Case, CaseEvent, Reminder, Submission, User
 from caseapp.services.accounts import people
 from caseapp.services.cases import records, timeline
 from caseapp.services.mail import outbox
@@ -96,6 +104,172 @@ def refresh_deadlines(cases: list[Case]) -> None:
             Reminder.dispatched_at.is_(None)).group_by(Reminder.case_id)).all())
     for case in cases:
         case.follow_up_due_at = earliest.get(case.id)
+
+
+# ---- the next follow-up: one definition for every page, mail, feed and the API ----------
+
+# The one status in which a follow-up can be open: a reply, closing the case or moving it
+# by hand all leave "submitted" (workflow.set_status cancels the reminders then).
+OPEN_STATUS = "submitted"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A case's next follow-up with Amazon, or none (`due_at` None).
+
+    `due_at` is the earliest reminder still to be handed to the mail: a snooze moves it, a
+    reminder that went out is replaced by its repeat, a reply, a dismissal or the case
+    leaving "submitted" ends it. It is overdue once `due_at` has passed.
+    """
+
+    due_at: datetime | None
+    now: datetime
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at <= self.now
+
+    @property
+    def hours(self) -> int | None:
+        """Whole hours until it is due, or, when overdue, since it fell due."""
+        if self.due_at is None:
+            return None
+        return int(abs((self.due_at - self.now).total_seconds()) // 3600)
+
+    @property
+    def amount(self) -> str:
+        """The hours of `hours` as words: "5 h", "less than 1 h"."""
+        if self.due_at is None:
+            return ""
+        return f"{self.hours} h" if self.hours else "less than 1 h"
+
+    @property
+    def relative(self) -> str:
+        """"due in 5 h", "due in less than 1 h", "overdue by 3 h", "overdue by less than 1 h"."""
+        if self.due_at is None:
+            return ""
+        return f"overdue by {self.amount}" if self.overdue else f"due in {self.amount}"
+
+
+def next_follow_up(case: Case, now: datetime) -> FollowUp:
+    """The case's next follow-up at `now`, read from the row alone (no query): lists of any
+    length call it per row. `case.follow_up_due_at` is kept by `refresh_deadlines`."""
+    due = case.follow_up_due_at if case.status == OPEN_STATUS else None
+    return FollowUp(due, now)
+
+
+def open_sql() -> ColumnElement[bool]:
+    """`next_follow_up(case, now).due_at is not None`, as a condition on Case."""
+    return and_(Case.status == OPEN_STATUS, Case.follow_up_due_at.is_not(None))
+
+
+def overdue_sql(now: datetime) -> ColumnElement[bool]:
+    """`next_follow_up(case, now).overdue`, as a condition on Case."""
+    return and_(open_sql(), Case.follow_up_due_at <= now)
+
+
+def submission_follow_up(submission: Submission, now: datetime) -> FollowUp:
+    """The follow-up a submission has running: the case's next follow-up when its reminder
+    chases this submission; none for a submission that is history, answered or dismissed."""
+    case = db.session.get(Case, submission.case_id)
+    follow_up = next_follow_up(case, now)
+    if follow_up.due_at is None:
+        return follow_up
+    chased = db.session.scalar(select(Reminder.submission_id).where(
+        Reminder.case_id == case.id, Reminder.status == "pending", Reminder.dispatched_at.is_(None),
+        Reminder.due_at == follow_up.due_at).limit(1))
+    return follow_up if chased == submission.id else FollowUp(None, now)
+
+
+HISTORY_NOTE = "Recorded as history: it is older than the submission of {date}, so it starts no follow-up."
+
+
+def newer_than(submission: Submission) -> Submission | None:
+    """The case's latest submission when `submission` is dated before it, else None.
+
+    Such a submission (an earlier appeal entered late) is history: it moves no status and
+    starts no follow-up, and the newer submission keeps its own. One at the same moment as
+    the latest is not history: recording it superseded the other (submissions.record_submission).
+    """
+    return db.session.scalar(
+        select(Submission).where(Submission.case_id == submission.case_id,
+                                 Submission.id != submission.id,
+                                 Submission.submitted_at > submission.submitted_at)
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))
+
+
+def history_note(submission: Submission, show: Callable[[datetime], str]) -> str | None:
+    """What to tell whoever recorded `submission` when it is history (see `newer_than`), with
+    the newer submission's time written by `show` (the viewer's zone on a page, ISO 8601 in
+    the API); None when it is the case's latest."""
+    newer = newer_than(submission)
+    return HISTORY_NOTE.format(date=show(newer.submitted_at)) if newer is not None else None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What became of the follow-ups of a submission still waiting on Amazon, for the case
+    page: the next one and the reminder before it, or why there is none any more."""
+
+    next: FollowUp
+    previous: Reminder | None  # the reminder before the next one (handed to the mail)
+    stopped: Reminder | None  # no next one: the last reminder (cancelled or failed), if any
+    stopped_at: datetime | None  # when it was cancelled or failed (from the timeline)
+
+    @property
+    def stopped_what(self) -> str:
+        """"follow-ups dismissed by Sam", "follow-ups stopped", "no follow-up is scheduled"."""
+        if self.next.due_at is not None:
+            return ""
+        reason = self.stopped.cancelled_reason if self.stopped is not None else ""
+        if reason.startswith("dismissed by "):
+            return f"follow-ups {reason}"
+        return "follow-ups stopped" if self.stopped is not None else "no follow-up is scheduled"
+
+    @property
+    def stopped_detail(self) -> str:
+        """Why they stopped, when not a dismissal: the cancelled reminder's reason."""
+        if self.next.due_at is not None or self.stopped is None:
+            return ""
+        if self.stopped.status == "failed":
+            return f"follow-up reminder {self.stopped.sequence} failed"
+        reason = self.stopped.cancelled_reason
+        if self.stopped.status == "cancelled" and not reason.startswith("dismissed by "):
+            return reason or "cancelled"
+        if self.stopped.status == "sent":
+            return f"follow-up reminder {self.stopped.sequence} was the last"
+        return ""
+
+
+def standing(case: Case, submission: Submission, now: datetime) -> Standing:
+    """The follow-ups of `submission`, the case's latest, still unanswered: a query or two."""
+    follow_up = next_follow_up(case, now)
+    last_two = list(db.session.scalars(
+        select(Reminder).where(Reminder.submission_id == submission.id)
+        .order_by(Reminder.sequence.desc(), Reminder.id.desc()).limit(2)))
+    handed = [r for r in last_two if r.dispatched_at is not None]
+    if follow_up.due_at is not None or not last_two or last_two[0].status == "pending":
+        # A next one, or the last one handed to the mail still to be delivered.
+        return Standing(follow_up, handed[0] if handed else None, None, None)
+    last = last_two[0]
+    event = db.session.scalar(
+        select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                CaseEvent.kind.in_(("reminder_cancelled", "reminder_failed")))
+        .order_by(CaseEvent.occurred_at.desc(), CaseEvent.id.desc()).limit(1))
+    matches = event is not None and (event.data or {}).get("reminder_id") == last.id
+    return Standing(follow_up, None, last, event.occurred_at if matches else None)
+
+
+def came_due_since(case_ids: list[int], since: datetime) -> dict[int, Reminder]:
+    """Per case, its latest reminder handed to the mail after `since` (a follow-up that fell
+    due then): the digest says so, since for whoever chose the digest it is the reminder."""
+    found: dict[int, Reminder] = {}
+    for reminder in db.session.scalars(
+            select(Reminder).where(Reminder.case_id.in_(case_ids), Reminder.dispatched_at > since,
+                                   Reminder.status.in_(("pending", "sent")))
+            .order_by(Reminder.sequence)):
+        found[reminder.case_id] = reminder
+    return found
 
 
 def pending_for_case(case_id: int) -> list[Reminder]:

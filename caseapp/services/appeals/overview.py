@@ -30,6 +30,9 @@ class CaseOverview:
     poa_versions: list[PoaDraft]
     evidence_files: list[Evidence]
     clock: submissions.Clock
+    # While the latest submission waits on Amazon: its next follow-up, the reminder before
+    # it, or why there is none (dismissed, refused mail...). None when nothing waits.
+    standing: followups.Standing | None
     pending_reminders: list[Reminder]
     submission_list: list[Submission]
     sent_evidence: dict[int, list[Evidence]]  # submission id -> the files sent with it
@@ -48,6 +51,9 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
     more_events = timeline_limit is not None and len(events) > timeline_limit
     events = events[:timeline_limit]
     notes = records.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
+    clock = submissions.clock(case, now)
+    standing = (followups.standing(case, submissions.latest_submission(case.id), now)
+                if clock.silent_hours is not None else None)
     return CaseOverview(
         case=case,
         events=events,
@@ -58,7 +64,8 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         people=records.assignee_choices(actor),
         poa_versions=drafts.versions(actor, case.id),
         evidence_files=files.list_for_case(actor, case.id),
-        clock=submissions.clock(case, now),
+        clock=clock,
+        standing=standing,
         pending_reminders=followups.pending_for_case(case.id),
         submission_list=submissions.submissions_for_case(case.id),
         sent_evidence=submissions.evidence_by_submission(case.id),

@@ -227,14 +227,17 @@ class Clock:
 
     submitted_at: datetime | None
     silent_hours: int | None
-    next_due_at: datetime | None
-    due_in_hours: int | None  # negative: overdue by that many hours
+    follow_up: followups.FollowUp  # the case's next follow-up (followups.next_follow_up)
     submissions: int
     rejections: int
 
     @property
+    def next_due_at(self) -> datetime | None:
+        return self.follow_up.due_at
+
+    @property
     def overdue(self) -> bool:
-        return self.due_in_hours is not None and self.due_in_hours < 0
+        return self.follow_up.overdue
 
     @property
     def risky(self) -> bool:
@@ -249,17 +252,10 @@ def clock(case: Case, now: datetime | None = None) -> Clock:
     awaiting = latest is not None and not answered and case.status == "submitted"
     rejections = db.session.scalar(select(func.count(AmazonResponse.id)).where(
         AmazonResponse.case_id == case.id, AmazonResponse.outcome == "rejected"))
-    due = case.follow_up_due_at
     return Clock(
         submitted_at=latest.submitted_at if latest else None,
         silent_hours=int((now - latest.submitted_at).total_seconds() // 3600) if awaiting else None,
-        next_due_at=due,
-        due_in_hours=_hours_until(due, now) if due else None,
+        follow_up=followups.next_follow_up(case, now),
         submissions=submission_count(case.id),
         rejections=rejections,
     )
-
-
-def _hours_until(moment: datetime, now: datetime) -> int:
-    seconds = (moment - now).total_seconds()
-    return int(seconds // 3600) if seconds >= 0 else -int(-seconds // 3600)

@@ -442,7 +442,7 @@ SORTS = {
     "oldest": "Notice date, oldest first",
     "priority": "Priority",
     "client": "Client name",
-    "follow_up": "Follow-up due",
+    "follow_up": "Next deadline, soonest first",
 }
 
 

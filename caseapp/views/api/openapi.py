@@ -89,9 +89,15 @@ SCHEMAS = {
         "reason": CASE_IN["reason"], "asins": {"type": "array", "items": {"type": "string"}},
         "assignee_id": ID_NULL, "amazon_notice": {"type": "string"}, "priority": CASE_IN["priority"],
         "status": {"type": "string", "enum": list(STATUSES)}, "opened_at": TS, "closed_at": TS_NULL,
-        "follow_up_due_at": TS_NULL, "created_at": TS, "updated_at": TS,
+        "follow_up_due_at": {**TS_NULL, "description": (
+            "The case's next follow-up with Amazon: the earliest reminder not yet sent (a snooze "
+            "moves it, a sent reminder's repeat replaces it); null when no follow-up is open "
+            "(Amazon replied, it was dismissed, or the case is no longer submitted)")},
+        "follow_up_overdue": {"type": "boolean", "description": (
+            "follow_up_due_at has passed and the follow-up is still open: the dashboard's red")},
+        "created_at": TS, "updated_at": TS,
     }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
-        "follow_up_due_at"]),
+        "follow_up_due_at", "follow_up_overdue"]),
     "Event": obj({"id": ID, "kind": {"type": "string"}, "occurred_at": TS, "actor_id": ID_NULL,
                   "summary": {"type": "string"}, "data": {
                       "type": "object", "description": "Depends on the kind; note_added: note_id; note_edited: "
@@ -122,9 +128,14 @@ SCHEMAS = {
     "Submission": obj({"id": ID, "case_id": ID, "poa_draft_id": ID_NULL, "submitted_at": TS,
                        "evidence_ids": {"type": "array", "items": ID},
                        "channel": {"type": "string", "enum": list(CHANNELS)},
-                       "amazon_reference": {"type": "string"}, "follow_up_due_at": TS_NULL,
+                       "amazon_reference": {"type": "string"},
+                       "follow_up_due_at": {**TS_NULL, "description": (
+                           "The follow-up this submission started; null when it starts none")},
+                       "note": {"type": ["string", "null"], "description": (
+                           "Said when the submission is dated before the case's latest one: it is "
+                           "recorded as history and starts no follow-up (follow_up_due_at null)")},
                        "created_at": TS},
-                      ["id", "case_id", "submitted_at", "channel", "follow_up_due_at"]),
+                      ["id", "case_id", "submitted_at", "channel", "follow_up_due_at", "note"]),
     "ResponseInput": obj({"received_at": {**TS_NULL, "description": "null: now"}, "outcome": {"type": "string", "enum": list(OUTCOMES)},
                           "body": text(50000)}, ["outcome"]),
     "Response": obj({"id": ID, "submission_id": ID, "case_id": ID, "received_at": TS,

@@ -7,7 +7,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from caseapp.core.errors import ValidationFailed
 from caseapp.core.paging import BadCursor
 from caseapp.core.transaction import transaction
-from caseapp.models import STATUSES
+from caseapp.models import STATUSES, utcnow
 from caseapp.models.submission import REMINDER_STATUSES
 from caseapp.services.accounts import invitations
 from caseapp.services.appeals import followups, submissions, workflow
@@ -204,10 +204,10 @@ def submission_create(case_id: int):
     data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
-    due = next((r.due_at for r in followups.pending_for_case(case_id)
-                if r.submission_id == submission.id), None)
+    due = followups.submission_follow_up(submission, utcnow()).due_at
     sent = submissions.evidence_by_submission(case_id).get(submission.id, [])
-    return created(serialize.submission(submission, due, [e.id for e in sent]))
+    return created(serialize.submission(submission, due, [e.id for e in sent],
+                                        followups.history_note(submission, serialize.ts)))
 
 
 @bp.post("/submissions/<int:submission_id>/responses")

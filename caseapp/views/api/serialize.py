@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Invitation, Note, PoaDraft, Reminder,
-                            Submission)
+                            Submission, utcnow)
+from caseapp.services.appeals import followups
 
 
 def ts(moment: datetime | None) -> str | None:
@@ -17,11 +18,13 @@ def client(c: Client) -> dict:
             "created_at": ts(c.created_at)}
 
 
-def case(c: Case) -> dict:
+def case(c: Case, now: datetime | None = None) -> dict:
+    follow_up = followups.next_follow_up(c, now or utcnow())  # the dashboard's and the case page's
     return {"id": c.id, "client_id": c.client_id, "title": c.title, "kind": c.kind, "reason": c.reason,
             "asins": c.asins, "assignee_id": c.assignee_id, "amazon_notice": c.amazon_notice,
             "priority": c.priority, "status": c.status, "opened_at": ts(c.opened_at),
-            "closed_at": ts(c.closed_at), "follow_up_due_at": ts(c.follow_up_due_at),
+            "closed_at": ts(c.closed_at), "follow_up_due_at": ts(follow_up.due_at),
+            "follow_up_overdue": follow_up.overdue,
             "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
 
 
@@ -44,11 +47,12 @@ def poa_draft(d: PoaDraft) -> dict:
             "submitted_at": ts(d.submitted_at)}
 
 
-def submission(s: Submission, follow_up_due_at: datetime | None, evidence_ids: list[int]) -> dict:
+def submission(s: Submission, follow_up_due_at: datetime | None, evidence_ids: list[int],
+               note: str | None = None) -> dict:
     return {"id": s.id, "case_id": s.case_id, "poa_draft_id": s.poa_draft_id, "evidence_ids": evidence_ids,
             "submitted_at": ts(s.submitted_at), "channel": s.channel,
             "amazon_reference": s.amazon_reference, "follow_up_due_at": ts(follow_up_due_at),
-            "created_at": ts(s.created_at)}
+            "note": note, "created_at": ts(s.created_at)}
 
 
 def response(r: AmazonResponse) -> dict:
