@@ -225,8 +225,12 @@ def _report_faults(now: datetime, faults: _Faults) -> bool:
     was queued)."""
     failures, faults.failures = faults.failures, []
     server_agencies, faults.server_agencies = faults.server_agencies, set()
-    if not (failures or server_agencies or faults.sent):
+    if not (failures or server_agencies):
+        if faults.sent:
+            problems.server_recovered(now)
+            db.session.commit()
         return False
+    locking.write_lock()  # SQLite: before the reads the problems depend on
     opened = False
 
     def problem(agency_id: int, kind: str, detail: str) -> None:
@@ -250,8 +254,6 @@ def _report_faults(now: datetime, faults: _Faults) -> bool:
             problem(agency_id, "mail", f"The mail server refused {recipient}: {error}")
         else:
             problem(agency_id, "mail", f"The mail server refused an email to {recipient}: {error}")
-    if faults.sent and not server_agencies:
-        problems.server_recovered(now)
     db.session.commit()  # the pass's problems and bounces
     return opened
 

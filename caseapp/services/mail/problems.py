@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from caseapp.core import locking
 from caseapp.extensions import db
 from caseapp.models import MailProblem
 from caseapp.services.mail import kinds, outbox
@@ -62,9 +63,14 @@ def after_retry(agency_id: int, now: datetime) -> None:
 
 def server_recovered(now: datetime) -> None:
     """The server accepted mail again: server problems end, or, where failed mail remains to
-    be retried, become problems of that mail."""
-    for problem in db.session.scalars(select(MailProblem).where(
-            MailProblem.closed_at.is_(None), MailProblem.kind == "server")):
+    be retried, become problems of that mail. Costs one read when there is none (the
+    usual case, asked by every pass that sent mail)."""
+    server_problems = select(MailProblem).where(MailProblem.closed_at.is_(None),
+                                                MailProblem.kind == "server")
+    if db.session.scalar(server_problems.with_only_columns(MailProblem.id).limit(1)) is None:
+        return
+    locking.write_lock()
+    for problem in db.session.scalars(server_problems.with_for_update()):
         if outbox.has_failed(problem.agency_id):
             problem.kind = "mail"
             problem.detail = "The mail server accepts mail again; some failed mail is still to be retried."
