@@ -30,6 +30,7 @@ from caseapp.services.mail import kinds
 MAX_ATTEMPTS = 8
 SUBJECT_LIMIT = 300
 ERROR_LIMIT = 1000
+RETRIED = "retried by an admin; it had failed: "
 
 
 def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, agency_id: int,
@@ -87,6 +88,7 @@ def retry(agency_id: int, now: datetime, message_id: int | None = None) -> list[
     delivery pass sends each once (a message its owner withdrew meanwhile is cancelled then,
     not sent). One message (`message_id`; None if it is not the agency's or has not failed),
     or every failed one. Returns the messages moved."""
+    locking.write_lock()
     stmt = select(OutboxMessage).where(OutboxMessage.agency_id == agency_id,
                                        OutboxMessage.status == "failed")
     if message_id is not None:
@@ -95,7 +97,8 @@ def retry(agency_id: int, now: datetime, message_id: int | None = None) -> list[
     for message in messages:
         message.status, message.send_after, message.attempts = "pending", now, 0
         message.lease_until = None
-        message.last_error = f"retried after: {message.last_error}"[:ERROR_LIMIT]
+        before = message.last_error.removeprefix(RETRIED)
+        message.last_error = f"{RETRIED}{before}"[:ERROR_LIMIT]
     db.session.flush()
     return messages
 
@@ -186,8 +189,8 @@ def release(message_ids: list[int], lease_until: datetime) -> None:
 def record_failure(message_id: int, outcome: str, error: str, lease_until: datetime,
                    now: datetime) -> str | None:
     """Record a send that did not succeed: `outcome` "server" (the server is unusable),
-    "retry" (4xx), "recipient" (a 5xx for its address) or "failed" (another 5xx). Returns what became of the message ("server",
-    "retried", "failed"), or None when this pass's lease ran out and another pass took
+    "retry" (4xx), "recipient" (a 5xx for its address) or "failed" (another 5xx). Returns
+    what became of the message ("server", "retried", "failed"), or None when this pass's lease ran out and another pass took
     the message over (its outcome is that pass's to record)."""
     locking.write_lock()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
