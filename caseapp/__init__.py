@@ -13,6 +13,7 @@ from caseapp.core.parsing import MAX_ID
 from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
 from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 from caseapp.services.accounts import invitations as invitation_mail
+from caseapp.services.accounts import mail_health
 from caseapp.services.accounts import passwords
 from caseapp.services.appeals import dispatch
 from caseapp.views import (
@@ -116,5 +117,6 @@ def register_mail_kinds() -> None:
     """Each feature tells the mail package about its kinds of mail: the secret links they
     carry, and the hooks delivery tells the feature's outcomes through (services/mail/kinds.py)."""
     invitation_mail.register_mail_kinds()
+    mail_health.register_mail_kinds()
     passwords.register_mail_kinds()
     dispatch.register_mail_kinds()

@@ -1,7 +1,9 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives.
 
 `fail_next(code, n)` makes it answer the next n DATA commands with that code, to
-test the 4xx retry and 5xx failure paths against real SMTP replies.
+test the 4xx retry and 5xx failure paths against real SMTP replies; `refuse(address)`
+answers RCPT TO for that address with a 550, as a server does for a mailbox it does not
+have; `refuse_all(code)` answers every DATA with that code until `accept_all()`.
 """
 from __future__ import annotations
 
@@ -24,7 +26,29 @@ class Mailbox:
     def __init__(self):
         self.messages: list[Message] = []
         self._failures: list[str] = []
+        self._refused: set[str] = set()
+        self._always: str | None = None
         self._lock = threading.Lock()
+
+    def refuse(self, address: str) -> None:
+        with self._lock:
+            self._refused.add(address.lower())
+
+    def refuse_all(self, code: int = 554) -> None:
+        with self._lock:
+            self._always = {554: "554 5.7.1 relaying denied", 550: "550 5.7.1 rejected"}[code]
+
+    def accept_all(self) -> None:
+        with self._lock:
+            self._always = None
+            self._refused.clear()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            if address.lower() in self._refused:
+                return "550 5.1.1 <%s>: mailbox unavailable" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     def fail_next(self, code: int, count: int = 1) -> None:
         reply = {421: "421 4.3.2 try again later", 451: "451 4.3.0 temporary failure",
@@ -34,6 +58,8 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
+            if self._always:
+                return self._always
             if self._failures:
                 return self._failures.pop(0)
             self.messages.append(email.message_from_bytes(envelope.content, policy=default))

@@ -19,6 +19,7 @@ from caseapp.models.submission import (
     CHANNELS,
     OUTCOMES,
     AmazonResponse,
+    MailProblem,
     OutboxMessage,
     Reminder,
     Submission,
@@ -34,7 +35,7 @@ __all__ = [
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
-    "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "CHANNELS", "OUTCOMES",
+    "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "MailProblem", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",
 ]

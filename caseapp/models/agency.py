@@ -6,7 +6,7 @@ from datetime import date, datetime
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, false, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from caseapp.extensions import db
@@ -55,9 +55,21 @@ class User(UserMixin, db.Model):
     # calendar_token: renaming it would make SQLite rebuild the users table, which every
     # other table refers to (migration 0009 hashed the tokens in place).
     calendar_token_hash: Mapped[str | None] = mapped_column("calendar_token", String(64), unique=True)
+    # The mail server refused mail to this address for good (a 5xx for this recipient while
+    # others were accepted): when, and what the server said. Cleared when the address
+    # changes or an admin clears it.
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # No Python-side default: tables written by older code (and migration tests) leave it out.
+    email_bounce_message: Mapped[str] = mapped_column(String(500), server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
+
+    @validates("email")
+    def _new_address_has_not_bounced(self, _key: str, value: str) -> str:
+        if value != self.email:
+            self.email_bounced_at, self.email_bounce_message = None, ""
+        return value
 
     # The key of the sign-in session (a UserSession row) this object was loaded or signed in
     # for; not a column. services.accounts.sessions sets it.

@@ -13,7 +13,7 @@ from caseapp.models.types import UTCDateTime, utcnow
 AUDIT_KINDS = (
     "sign_in", "sign_in_failed", "sign_out", "refused", "export", "download", "deletion",
     "role_change", "deactivation", "password_change", "password_reset", "invitation",
-    "invitation_accepted",
+    "invitation_accepted", "mail_retry", "mail_problem_dismissed", "bounce_cleared",
 )
 
 

@@ -116,6 +116,29 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+MAIL_PROBLEM_KINDS = ("server", "mail")
+
+
+class MailProblem(db.Model):
+    """Something the agency's admins must hear of: the mail server refuses or cannot be
+    reached ("server"), or some of the agency's mail failed for good ("mail"). One open row
+    per agency at most (closed_at NULL): further failures update it, and its admins are
+    mailed once per row. Closed by a Retry that leaves no failed mail, a dismissal, or (a
+    server problem) the server accepting mail again."""
+
+    __tablename__ = "mail_problems"
+    __table_args__ = (Index("ix_mail_problems_agency_id_closed_at", "agency_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(1000), default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_why: Mapped[str] = mapped_column(String(200), default="")
+
+
 class SubmissionEvidence(db.Model):
     """An evidence file that went to Amazon with a submission."""
 

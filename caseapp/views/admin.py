@@ -12,6 +12,7 @@ from caseapp.security import no_store
 from caseapp.services.accounts import people
 from caseapp.services.accounts import audit
 from caseapp.services.accounts import invitations
+from caseapp.services.accounts import mail_health
 from caseapp.services.mail import kinds
 from caseapp.core.errors import Conflict, DomainError
 from caseapp.core.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
@@ -110,6 +111,41 @@ def outbox():
                            status=status, statuses=OUTBOX_STATUSES,
                            security_kinds=kinds.security_kinds(),
                            retention_days=current_app.config["OUTBOX_BODY_RETENTION_DAYS"])
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+def retry_message(message_id: int):
+    try:
+        (message,) = mail_health.retry(current_user, utcnow(), message_id)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash(f"The email to {message.recipient} will be sent again by the next delivery pass "
+              "(within a minute while the scheduler runs).", "success")
+    return redirect(url_for("admin.outbox", status=request.args.get("status", "")))
+
+
+@bp.post("/outbox/retry-failed")
+def retry_failed():
+    moved = mail_health.retry(current_user, utcnow())
+    flash(f"{len(moved)} failed email{'' if len(moved) == 1 else 's'} will be sent again by the next "
+          "delivery pass." if moved else "There is no failed email to retry.",
+          "success" if moved else "info")
+    return redirect(url_for("admin.outbox"))
+
+
+@bp.post("/mail-problem/dismiss")
+def dismiss_mail_problem():
+    mail_health.dismiss(current_user, utcnow())
+    flash("Mail problem dismissed. Failed mail stays listed here.", "info")
+    return redirect(url_for("admin.outbox"))
+
+
+@bp.post("/users/<int:user_id>/bounce/clear")
+def clear_bounce(user_id: int):
+    user = mail_health.clear_bounce(current_user, user_id)
+    flash(f"{user.email} is no longer marked as bouncing.", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.get("/audit")

@@ -20,7 +20,7 @@ from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, Status
                            UploadForm)
 from caseapp.models import Case, Evidence, User, UserSession, utcnow
 from caseapp.models.submission import CHANNELS, OUTCOMES
-from caseapp.services.accounts import sessions
+from caseapp.services.accounts import mail_health, sessions
 from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.cases.records import COUNT_CAP
@@ -214,4 +214,13 @@ def register(app: Flask) -> None:
             return {}
         # formdata=None: only its CSRF field is rendered (sign-out...), so it must not parse the
         # request body, which on a 413 page is the very body that was refused.
-        return {"post_form": EmptyForm(formdata=None), "viewer_timezone": viewer_timezone}
+        return {"post_form": EmptyForm(formdata=None), "viewer_timezone": viewer_timezone,
+                "mail_problem": mail_problem}
+
+
+def mail_problem():
+    """The agency's open mail problem for an admin's page banner (one indexed query, asked
+    only by pages that show the banner), else None."""
+    if not current_user.is_authenticated:
+        return None
+    return mail_health.open_problem(current_user)

@@ -8,9 +8,11 @@ import io
 import pytest
 from werkzeug.datastructures import FileStorage
 
+from caseapp.core.transaction import transaction
 from caseapp.extensions import db
-from caseapp.models import (ApiToken, Case, Client, Evidence, Invitation, Note, PoaDraft, Reminder,
-                            Submission, User)
+from caseapp.models import (ApiToken, Case, Client, Evidence, Invitation, Note, OutboxMessage, PoaDraft,
+                            Reminder, Submission, User, utcnow)
+from caseapp.services.mail import outbox
 from caseapp.services.accounts import tokens
 from caseapp.services.cases import records
 from caseapp.services.evidence import files
@@ -54,6 +56,16 @@ def _invitation(w):
     return existing or invitations.invite(w.admin_a, "invited@agency-a.example", "Invited", "consultant").id
 
 
+def _outbox_message(w):
+    existing = db.session.scalar(db.select(OutboxMessage.id).where(OutboxMessage.agency_id == w.agency_a.id))
+    if existing:
+        return existing
+    with transaction():
+        message = outbox.queue("digest", w.consultant_a.email, "Agency A's digest", "text", "<p>html</p>",
+                               key="digest:tenancy", agency_id=w.agency_a.id, send_after=utcnow())
+    return message.id
+
+
 # Which object of agency A each URL argument names.
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
@@ -66,6 +78,7 @@ ID_ARGUMENTS = {
     "evidence_id": _evidence,
     "token_id": _token,
     "invitation_id": _invitation,
+    "message_id": _outbox_message,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}

@@ -7,10 +7,11 @@
 - `sessions`: sign-in sessions kept on the server, one row per browser.
 - `tokens`: API tokens.
 - `invitations`: an admin invites a person, who chooses their own password.
+- `mail_health`: bouncing addresses, the mail problems admins see and are mailed about, Retry.
 
 Stands on core, models and mail; every feature package above may use it.
 """
-from caseapp.services.accounts import audit, invitations, passwords, sessions, tokens
+from caseapp.services.accounts import audit, invitations, mail_health, passwords, sessions, tokens
 from caseapp.services.accounts.password_rules import check as check_password
 from caseapp.services.accounts.people import (
     authenticate, create_agency, create_user, email_key, find_user, follow_up_hours, get_agency_by_name,
@@ -21,7 +22,7 @@ from caseapp.services.accounts.roles import require_admin
 
 __all__ = [
     "audit", "authenticate", "check_password", "create_agency", "create_user", "email_key", "find_user",
-    "follow_up_hours", "get_agency_by_name", "get_user", "invitations", "list_users", "passwords",
+    "follow_up_hours", "get_agency_by_name", "get_user", "invitations", "list_users", "mail_health", "passwords",
     "require_admin", "sessions", "set_active", "tokens", "update_agency_settings", "update_notifications",
     "update_own_profile", "update_user",
 ]

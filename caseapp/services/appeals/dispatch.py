@@ -270,28 +270,36 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
 
 
 def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) -> None:
-    """A reminder or escalation email was held, failed or sent: its reminder and case say so."""
+    """A reminder or escalation email was held, failed or sent: its reminder and case say so.
+
+    A held or failed email leaves its reminder pending (handed to the mail, not yet
+    delivered): the follow-up stays open, its repeat stays scheduled and the case keeps its
+    clock. The email itself goes out later, once: held mail with the first pass that has a
+    mail server, failed mail when an admin retries it from the Outbox; the reminder is
+    marked sent then (sent_log, below).
+    """
     if message.reminder_id is None:
         return
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == message.reminder_id)
                                  .with_for_update().execution_options(populate_existing=True))
     case = db.session.get(Case, message.case_id)
     label = "Escalation" if message.kind == "escalation" else "Follow-up reminder"
+    data = {"reminder_id": reminder.id, "outbox_id": message.id}
     if status == "failed":
+        still_open = (" The follow-up is still open; an admin can retry the email from the Outbox."
+                      if reminder.status == "pending" else "")
         timeline.record(case, "reminder_failed", None,
-                        f"{label} {reminder.sequence} to {message.recipient} {how}"[:500],
-                        {"reminder_id": reminder.id, "outbox_id": message.id})
-    if message.kind != "reminder" or reminder.status != "pending":
+                        f"{label} {reminder.sequence} to {message.recipient} not delivered: "
+                        f"{how}.{still_open}"[:500], data)
         return
-    if status in ("sent", "held"):
-        _mark_sent(reminder, case, now, how)
+    if status == "held":
+        if reminder.status == "pending":
+            timeline.record(case, "reminder_held", None,
+                            f"{label} {reminder.sequence} not emailed to {message.recipient}: no "
+                            "mail server is configured; it will be sent once one is"[:500], data)
         return
-    if all(s in ("failed", "cancelled") for s in outbox.copy_statuses(reminder.id, "reminder")):
-        # Nobody can be reached: say so once and stop repeating into the void.
-        reminder.status = "failed"
-        followups.cancel_for_submission(case, reminder.submission_id,
-                                        "every reminder email was refused; check the address",
-                                        None)
+    if status == "sent" and message.kind == "reminder" and reminder.status == "pending":
+        _mark_sent(reminder, case, now, f"emailed to {message.recipient}")
 
 
 # Recording a sent reminder email beside the message (mail/sent_log.py runs these once per

@@ -9,13 +9,14 @@
   feature what became of its mail. Mail imports no feature.
 - `delivery`: `deliver(now, tally)`, the outbox to SMTP, and `clear_old_bodies(now)`; the
   only commits outside core.transaction, per batch, documented there.
+- `problems`: the mail problems an agency's admins are shown until someone acts.
 - `sent_log`: the fast write of a message the server accepted (with its kind's share).
 - `links`: secret links kept out of stored mail, put in on the wire.
 - `smtp`, `senders`: one SMTP conversation, and a few of them at once.
 
 Stands on core and models only; every feature package may use it.
 """
-from caseapp.services.mail import delivery, kinds, links, outbox
+from caseapp.services.mail import delivery, kinds, links, outbox, problems
 from caseapp.services.mail.links import PLACEHOLDER
 
-__all__ = ["PLACEHOLDER", "delivery", "kinds", "links", "outbox"]
+__all__ = ["PLACEHOLDER", "delivery", "kinds", "links", "outbox", "problems"]

@@ -17,6 +17,12 @@ registers its kinds when the app is made (`create_app` → `register_mail_kinds`
 - `after_sent`: the owner's share of the fast sent-write (`sent_log.py`), for kinds whose
   every send is recorded beside the message: SQL run in the same statement or transaction.
 
+Beside the kinds, a feature may listen to what delivery learns of the agency's mail as a
+whole (`listen`): `bounced` (agency id, address, now, what the server said), told when the
+server refused one recipient for good while it took mail for others; `problem_opened`
+(problem, now), told when a MailProblem row is opened (the admins are to be told, once).
+Both run in delivery's transaction.
+
 A kind nobody registered cannot be queued (`outbox.queue` raises): a typo is a bug found at
 once, not mail the delivery pass does not know how to treat.
 """
@@ -58,6 +64,30 @@ class MailKind:
 
 
 _kinds: dict[str, MailKind] = {}
+
+Bounced = Callable[[int, str, datetime, str], None]
+ProblemOpened = Callable[[Any, datetime], None]
+_bounced: list[Bounced] = []
+_problem_opened: list[ProblemOpened] = []
+
+
+def listen(*, bounced: Bounced | None = None, problem_opened: ProblemOpened | None = None) -> None:
+    """Hear of bounces and of newly opened mail problems (create_app registers these once;
+    registering the same function again changes nothing)."""
+    if bounced is not None and bounced not in _bounced:
+        _bounced.append(bounced)
+    if problem_opened is not None and problem_opened not in _problem_opened:
+        _problem_opened.append(problem_opened)
+
+
+def tell_bounced(agency_id: int, address: str, now: datetime, error: str) -> None:
+    for listener in _bounced:
+        listener(agency_id, address, now, error)
+
+
+def tell_problem_opened(problem, now: datetime) -> None:
+    for listener in _problem_opened:
+        listener(problem, now)
 
 
 class UnknownKind(Exception):

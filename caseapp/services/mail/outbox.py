@@ -9,7 +9,9 @@ one commit). The fast write of a sent message is sent_log.py's, for speed.
 States: pending (waiting for `send_after`) → sending (leased by a delivery pass until
 `lease_until`) → sent, or back to pending (a 4xx, the server down, given back untried), or
 failed (a 5xx, too many tries, no link can be made), or cancelled (withdrawn by its owner,
-its link no longer valid). Without a mail server, held: kept, shown on the Outbox page.
+its link no longer valid). Without a mail server, held: kept, shown on the Outbox page, and
+sent by the first delivery pass that has a server. An admin's Retry (`retry`) moves failed
+mail back to pending, to be sent once by the next pass.
 
 Which kinds exist, and what their owner wants to hear of them, is kinds.py's.
 """
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, or_, select, text, update
 
 from caseapp.core import locking
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage
 from caseapp.services.mail import kinds
@@ -27,6 +30,7 @@ from caseapp.services.mail import kinds
 MAX_ATTEMPTS = 8
 SUBJECT_LIMIT = 300
 ERROR_LIMIT = 1000
+RETRIED = "retried by an admin; it had failed: "
 
 
 def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, agency_id: int,
@@ -47,12 +51,14 @@ def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, a
 
 
 def cancel_for_reminders(reminder_ids: Select, reason: str) -> None:
-    """Withdraw the pending mail of these reminders (a select of reminder ids). Mail a
-    delivery pass holds ("sending") is left to it: it asks the kind whether the mail is
-    still wanted before sending (`still_wanted`)."""
+    """Withdraw the pending and held mail of these reminders (a select of reminder ids). Mail
+    a delivery pass holds ("sending") is left to it, and so is failed mail an admin may
+    retry: the pass asks the kind whether the mail is still wanted before sending
+    (`still_wanted`)."""
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.reminder_id.in_(reminder_ids))
+        .where(OutboxMessage.status.in_(("pending", "held")),
+               OutboxMessage.reminder_id.in_(reminder_ids))
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False))
 
@@ -65,19 +71,48 @@ def for_agency(agency_id: int, status: str = "", limit: int = 200) -> list[Outbo
     return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
-def copy_statuses(reminder_id: int, kind: str) -> list[str]:
-    """The status of each email of one kind that one reminder made."""
-    return list(db.session.scalars(select(OutboxMessage.status).where(
-        OutboxMessage.reminder_id == reminder_id, OutboxMessage.kind == kind)))
+def find(agency_id: int, message_id: int) -> OutboxMessage | None:
+    """One of the agency's messages (None: no such message, or another agency's)."""
+    message = db.session.get(OutboxMessage, message_id)
+    return message if message is not None and message.agency_id == agency_id else None
+
+
+def has_failed(agency_id: int) -> bool:
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.agency_id == agency_id, OutboxMessage.status == "failed").limit(1)) is not None
+
+
+@transactional
+def retry(agency_id: int, now: datetime, message_id: int | None = None) -> list[OutboxMessage]:
+    """Failed mail of the agency back to pending, due now, its tries counted afresh: the next
+    delivery pass sends each once (a message its owner withdrew meanwhile is cancelled then,
+    not sent). One message (`message_id`; None if it is not the agency's or has not failed),
+    or every failed one. Returns the messages moved."""
+    locking.write_lock()
+    stmt = select(OutboxMessage).where(OutboxMessage.agency_id == agency_id,
+                                       OutboxMessage.status == "failed")
+    if message_id is not None:
+        stmt = stmt.where(OutboxMessage.id == message_id)
+    messages = list(db.session.scalars(stmt.order_by(OutboxMessage.id).with_for_update()))
+    for message in messages:
+        message.status, message.send_after, message.attempts = "pending", now, 0
+        message.lease_until = None
+        before = message.last_error.removeprefix(RETRIED)
+        message.last_error = f"{RETRIED}{before}"[:ERROR_LIMIT]
+    db.session.flush()
+    return messages
 
 
 # ---- what the delivery pass does to a message ----------------------------------------------
 
-def deliverable(now: datetime) -> Select:
-    """Mail due now, and mail whose lease ran out (its dispatcher died or hung)."""
+def deliverable(now: datetime, held: bool = True) -> Select:
+    """Mail due now, and mail whose lease ran out (its dispatcher died or hung); with `held`,
+    also mail held while no mail server was configured (the pass that holds mail asks
+    without)."""
+    waiting = ("pending", "held") if held else ("pending",)
     return (select(OutboxMessage)
             .where(or_(
-                (OutboxMessage.status == "pending") & (OutboxMessage.send_after <= now),
+                OutboxMessage.status.in_(waiting) & (OutboxMessage.send_after <= now),
                 (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now)))
             .order_by(OutboxMessage.send_after, OutboxMessage.id))
 
@@ -133,7 +168,7 @@ def resolve(message: OutboxMessage, status: str, now: datetime, how: str) -> Non
     """The message was sent, held (no mail server) or failed for good; its owner is told
     through its kind's `on_outcome`, in the same transaction."""
     message.status = status
-    if status in ("sent", "held"):
+    if status == "sent":
         message.sent_at = now
     entry = kinds.get(message.kind)
     if entry is not None and entry.on_outcome is not None:
@@ -154,8 +189,8 @@ def release(message_ids: list[int], lease_until: datetime) -> None:
 def record_failure(message_id: int, outcome: str, error: str, lease_until: datetime,
                    now: datetime) -> str | None:
     """Record a send that did not succeed: `outcome` "server" (the server is unusable),
-    "retry" (4xx) or "failed" (5xx). Returns what became of the message ("server",
-    "retried", "failed"), or None when this pass's lease ran out and another pass took
+    "retry" (4xx), "recipient" (a 5xx for its address) or "failed" (another 5xx). Returns
+    what became of the message ("server", "retried", "failed"), or None when this pass's lease ran out and another pass took
     the message over (its outcome is that pass's to record)."""
     locking.write_lock()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
@@ -174,6 +209,7 @@ def record_failure(message_id: int, outcome: str, error: str, lease_until: datet
         return "retried"
     why = (f"failed after {message.attempts} tries: {error}" if outcome == "retry"
            else f"refused by the mail server: {error}")
+    message.last_error = why[:ERROR_LIMIT]
     resolve(message, "failed", now, why)
     return "failed"
 

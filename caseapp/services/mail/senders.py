@@ -20,6 +20,7 @@ from email.message import Message
 from caseapp.services.mail.smtp import (
     MailSettings,
     PermanentMailError,
+    RecipientRefused,
     ServerUnavailable,
     SmtpConnection,
     TransientMailError,
@@ -40,7 +41,8 @@ class Senders:
 
     def submit(self, email: Message) -> Future:
         """Send in a thread; the future's result is (outcome, error), outcome one of "sent",
-        "server" (the server is unusable), "retry" (4xx) or "failed" (5xx, or unsendable)."""
+        "server" (the server is unusable), "retry" (4xx), "recipient" (a 5xx to this recipient's
+        address) or "failed" (another 5xx, or unsendable)."""
         return self._pool.submit(self._send, email)
 
     def _send(self, email: Message) -> tuple[str, str]:
@@ -56,6 +58,8 @@ class Senders:
             return "server", str(exc)
         except TransientMailError as exc:
             return "retry", str(exc)
+        except RecipientRefused as exc:
+            return "recipient", str(exc)
         except PermanentMailError as exc:
             return "failed", str(exc)
         except Exception as exc:  # a message the library cannot send: give up on it, not the pass

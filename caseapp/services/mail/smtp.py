@@ -21,6 +21,10 @@ class PermanentMailError(Exception):
     """The server refused this message for good (5xx): retrying it will not help."""
 
 
+class RecipientRefused(PermanentMailError):
+    """The server refused this recipient's address for good (a 5xx to RCPT TO)."""
+
+
 class ServerUnavailable(TransientMailError):
     """The mail server cannot be used at all right now (down, wrong password, refuses the
     sender). Not the message's fault: it keeps its place and its tries."""
@@ -107,7 +111,7 @@ class SmtpConnection:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
             error = f"recipient refused: {exc.recipients}"
-            raise (PermanentMailError(error) if any(c >= 500 for c in codes)
+            raise (RecipientRefused(error) if any(c >= 500 for c in codes)
                    else TransientMailError(error)) from exc
         except smtplib.SMTPSenderRefused as exc:
             self.close()
@@ -119,7 +123,7 @@ class SmtpConnection:
             self.close()
             raise TransientMailError(f"connection lost: {exc}") from exc
         if refused:
-            raise PermanentMailError(f"recipient refused: {refused}")
+            raise RecipientRefused(f"recipient refused: {refused}")
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -132,21 +132,21 @@ def test_smtp_4xx_is_retried_with_backoff_then_delivered(world, smtp_server):
     assert reminder.status == "sent"
 
 
-def test_smtp_5xx_marks_failed_and_stops(world, smtp_server):
+def test_smtp_5xx_marks_the_mail_failed_and_keeps_the_follow_up(world, smtp_server):
     submit(world)
     smtp_server.mailbox.fail_next(550)
     report = dispatch.run_pass(NOW)
     assert report.failed == 1
-    assert dispatch.run_pass(NOW + timedelta(hours=1)).failed == 0
+    assert dispatch.run_pass(NOW + timedelta(hours=1)).failed == 0  # not tried again on its own
     (reminder,) = db.session.scalars(db.select(Reminder).where(Reminder.sequence == 1)).all()
-    assert reminder.status == "failed"
+    assert reminder.status == "pending"  # handed to the mail, not delivered
     events = {e.kind: e for e in records.events(world.consultant_a, world.case_a.id)}
     assert "550" in events["reminder_failed"].summary
-    assert "refused" in events["reminder_cancelled"].summary  # no repeats into the void
+    assert "reminder_cancelled" not in events  # the server's refusal ends no follow-up
     message = db.session.scalar(db.select(OutboxMessage))
     assert message.status == "failed" and message.attempts == 1
-    assert dispatch.run_pass(NOW + timedelta(days=3)).reminders_due == 0
-    assert smtp_server.mailbox.messages == []
+    assert dispatch.run_pass(NOW + timedelta(days=1)).reminders_due == 1  # the repeat goes out
+    assert [m["X-Caseapp-Key"].split(":")[0] for m in smtp_server.mailbox.messages].count("reminder") == 1
 
 
 def test_without_a_mail_server_mail_is_held_in_the_outbox(world, app):
@@ -157,7 +157,7 @@ def test_without_a_mail_server_mail_is_held_in_the_outbox(world, app):
     message = db.session.scalar(db.select(OutboxMessage))
     assert message.status == "held" and "Harbor Lane" in message.body_text
     event = records.events(world.consultant_a, world.case_a.id)[0]
-    assert "kept in the outbox" in event.summary
+    assert "not emailed" in event.summary and "no mail server is configured" in event.summary
 
 
 def test_third_follow_up_escalates_to_the_admins(world, smtp_server):
@@ -231,7 +231,8 @@ def test_unreachable_mail_server_fails_nothing_and_keeps_the_mail(world, app):
     report = dispatch.run_pass(NOW)
     assert report.failed == 0 and "unusable" in report.server_error
     messages = db.session.scalars(db.select(OutboxMessage)).all()
-    assert [(m.status, m.attempts) for m in messages] == [("pending", 0)] * 3  # the batch given back
+    assert [(m.kind, m.status, m.attempts) for m in messages] == [("reminder", "pending", 0)] * 3 + [
+        ("mail_problem", "pending", 0)]  # the batch given back, and the admin told when it can be
 
 
 def test_a_hostile_title_does_not_block_other_mail(world, smtp_server):
@@ -313,7 +314,7 @@ def test_reminder_counts_as_sent_when_one_admin_gets_it(world, smtp_server):
     dispatch.run_pass(NOW)
     reminder = db.session.scalar(db.select(Reminder).where(Reminder.sequence == 1))
     assert reminder.status == "sent"
-    assert len(smtp_server.mailbox.messages) == 1
+    assert [m["X-Caseapp-Key"].split(":")[0] for m in smtp_server.mailbox.messages].count("reminder") == 1
     assert "reminder_failed" in kinds(world)
 
 

@@ -19,7 +19,8 @@ from caseapp.extensions import db
 from caseapp.models import OutboxMessage, User
 from caseapp.services.accounts import invitations, passwords
 from caseapp.services.appeals import calendar_feed, dispatch, submissions
-from caseapp.services.mail import kinds
+from caseapp.core.transaction import transaction
+from caseapp.services.mail import kinds, problems
 from caseapp.services.mail.links import PLACEHOLDER
 
 NOW = datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc)  # 15:00 in Berlin: digests go out
@@ -33,6 +34,7 @@ EXPECTED = {
     "digest": {"cases.detail"},
     "password_reset": {"auth.reset_password"},
     "invitation": {"invitations.accept"},
+    "mail_problem": {"admin.outbox"},
 }
 
 
@@ -62,8 +64,9 @@ def base_url(request, app):
 
 
 def make_every_kind(world) -> None:
-    """A reminder, an escalation (the third follow-up), a digest, a password reset and an
-    invitation (with its link, and to an address that has an account: without one)."""
+    """A reminder, an escalation (the third follow-up), a digest, a password reset, an
+    invitation (with its link, and to an address that has an account: without one) and the
+    admins' mail about a mail problem."""
     consultant = db.session.get(User, world.consultant_a.id)
     consultant.notify_daily_digest = True  # and an email per reminder, as by default
     db.session.commit()
@@ -72,6 +75,8 @@ def make_every_kind(world) -> None:
     passwords.request_reset(world.consultant_a.email, now=NOW)
     invitations.invite(world.admin_a, "new.person@agency-a.example", "New Person", "consultant", now=NOW)
     invitations.invite(world.admin_a, world.consultant_b.email, "Ben", "consultant", now=NOW)
+    with transaction():  # the admins are mailed of a problem with the agency's mail
+        problems.record(world.agency_a.id, "mail", "An email to x@agency-a.example failed.", NOW)
     moment = NOW
     for _ in range(3):
         dispatch.run_pass(moment)
@@ -119,8 +124,8 @@ def test_the_links_open_their_pages(app, world, smtp_server, base_url):
         for mail in smtp_server.mailbox.messages:
             for link in links_in(mail.get_body(("plain",)).get_content()):
                 path = urlsplit(link).path[len(prefix):]
-                if path.startswith("/cases/") or path in seen:
-                    continue  # a case page needs a sign-in; tested with the case pages
+                if path.startswith(("/cases/", "/admin/")) or path in seen:
+                    continue  # these pages need a sign-in; tested with their pages
                 seen.add(path)
                 assert Browser(app).get(path).status_code == 200, link
     assert any(p.startswith("/reminders/act/") for p in seen)
