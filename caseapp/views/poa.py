@@ -52,6 +52,7 @@ def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200, saved_from
     case = records.get_case(current_user, draft.case_id)
     return render_template(
         "poa/editor.html", case=case, draft=draft, form=form, saved_from=saved_from,
+        unsaved=status != 200,  # the text sent back with its errors is not saved yet
         findings=drafts.review(current_user, draft.id),
         versions=drafts.versions(current_user, case.id),
         draft_evidence=poa_links.for_draft(current_user, draft.id),

@@ -304,6 +304,18 @@ def test_an_emptied_save_is_refused_beside_the_form(signed_in, world):
     assert [d.version for d in drafts(world.case_a.id)] == [1]
 
 
+def test_the_editor_tells_its_script_once_which_kept_text_a_save_took(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    page = signed_in.get(f"/poa/{v1.id}").get_data(as_text=True)
+    assert f'data-case-id="{world.case_a.id}" data-version="1"' in page and "data-saved-from" not in page
+    assert "poa-editor.js" in page and 'id="poa-restore"' in page
+    response = signed_in.post(f"/poa/{v1.id}", data=form(), follow_redirects=True)
+    assert 'data-saved-from="1"' in response.get_data(as_text=True)
+    assert "data-saved-from" not in signed_in.get(response.request.path).get_data(as_text=True)
+    refused = signed_in.post(f"/poa/{v1.id}", data=form(subject="s" * 3_001))
+    assert refused.status_code == 422 and 'data-unsaved="yes"' in refused.get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- compare
 
 def test_compare_shows_changed_sections_side_by_side(signed_in, world):
