@@ -17,7 +17,7 @@ from caseapp import scheduler
 from caseapp.core import parsing
 from caseapp.core.errors import DomainError
 from caseapp.core.sqlite import sqlite_file
-from caseapp.core.urls import WILDCARD_HOSTS, local_base_url
+from caseapp.core.urls import WILDCARD_HOSTS, follow_server
 from caseapp.extensions import db
 from caseapp.models import ROLES
 from caseapp.services.accounts import passwords, people, tokens
@@ -202,9 +202,8 @@ def serve(host: str, port: int) -> None:
     """Development server with the scheduler inside it (what `make run` uses). Unless
     APP_BASE_URL is set, links in mail follow --host and --port."""
     app = current_app._get_current_object()
-    if not os.environ.get("APP_BASE_URL"):
-        app.config["APP_BASE_URL"] = local_base_url(host, port)
-    click.echo(f"caseapp: http://{host}:{port}  (links in emails: {app.config['APP_BASE_URL']})")
+    base_url = follow_server(app, host, port)
+    click.echo(f"caseapp: http://{host}:{port}  (links in emails: {base_url})")
     if host.strip() in WILDCARD_HOSTS and not os.environ.get("APP_BASE_URL"):
         click.echo("  listening on every address: set APP_BASE_URL to the address others use to reach it")
     logins = demo.demo_logins()

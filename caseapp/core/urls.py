@@ -10,6 +10,7 @@ BuildError) instead of mailing a link that answers 404.
 from __future__ import annotations
 
 import ipaddress
+import os
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -41,3 +42,11 @@ def local_base_url(host: str, port: int) -> str:
     except ValueError:
         pass  # a name such as localhost
     return f"http://{host}:{port}"
+
+
+def follow_server(app, host: str, port: int) -> str:
+    """APP_BASE_URL for a development server on HOST and PORT: the address it serves at,
+    unless APP_BASE_URL was set in the environment. Returns the base URL in force."""
+    if not os.environ.get("APP_BASE_URL"):
+        app.config["APP_BASE_URL"] = local_base_url(host, port)
+    return app.config["APP_BASE_URL"]
