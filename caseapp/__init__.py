@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from caseapp import cli, security
 from caseapp.core.parsing import MAX_ID
-from caseapp.core.sqlite import create_private_database_file, enable_sqlite_pragmas
+from caseapp.core.sqlite import create_file_on_first_connect, enable_sqlite_pragmas
 from caseapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 from caseapp.services.accounts import invitations as invitation_mail
 from caseapp.services.accounts import mail_health
@@ -63,9 +63,9 @@ def register_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    create_private_database_file(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["INSTANCE_DIR"]))
     db.init_app(app)
     with app.app_context():
+        create_file_on_first_connect(db.engine, Path(app.config["INSTANCE_DIR"]))
         enable_sqlite_pragmas(db.engine)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)

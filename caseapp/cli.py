@@ -1,17 +1,24 @@
 """Command line: `flask --app wsgi agencies|users|demo ...`."""
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from datetime import datetime, timezone
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import run_simple
 
 from caseapp import scheduler
 from caseapp.core import parsing
 from caseapp.core.errors import DomainError
+from caseapp.core.sqlite import sqlite_file
+from caseapp.core.urls import WILDCARD_HOSTS, follow_server
+from caseapp.extensions import db
 from caseapp.models import ROLES
 from caseapp.services.accounts import passwords, people, tokens
 from caseapp.services.appeals import dispatch
@@ -24,6 +31,46 @@ reminders_cli = AppGroup("reminders", help="Follow-up reminders.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 
 
+def database_problem() -> str | None:
+    """Why the configured database cannot serve caseapp yet, or None when it has every table.
+
+    Looks without creating anything: a SQLite file that is not there is reported, never made
+    (connecting would make an empty one), and nothing is written to a database that exists.
+    """
+    url = db.engine.url
+    shown = url.render_as_string(hide_password=True)
+    fix = "run `flask --app wsgi db upgrade` to create them, or set DATABASE_URL to caseapp's database"
+    path = sqlite_file(url.render_as_string(hide_password=False))
+    if path is not None and not path.exists():
+        return f"the database at {shown} has no caseapp tables (there is no such file): {fix}."
+    try:
+        present = set(inspect(db.engine).get_table_names())
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return f"cannot open the database at {shown}: {reason}. Check DATABASE_URL."
+    missing = sorted(set(db.metadata.tables) - present)
+    if not missing:
+        return None
+    db.engine.dispose()  # the command stops here: close the look's connection (and SQLite's WAL files)
+    if len(missing) == len(db.metadata.tables):
+        return f"the database at {shown} has no caseapp tables: {fix}."
+    return (f"the database at {shown} lacks caseapp tables ({', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}): {fix}.")
+
+
+def needs_database(command):
+    """A command that reads or writes caseapp's tables: refused with a clear message (exit 1),
+    before anything connects, when the database is not there or not migrated."""
+    @functools.wraps(command)
+    @with_appcontext
+    def checked(*args, **kwargs):
+        problem = database_problem()
+        if problem:
+            raise click.ClickException(problem[0].upper() + problem[1:])
+        return command(*args, **kwargs)
+    return checked
+
+
 def _fail(error: DomainError) -> None:
     details = "".join(f"\n  {field}: {message}" for field, message in error.fields.items())
     raise click.ClickException(error.message + details)
@@ -32,6 +79,7 @@ def _fail(error: DomainError) -> None:
 @agencies_cli.command("create")
 @click.argument("name")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA name, e.g. Europe/Berlin")
+@needs_database
 def create_agency(name: str, timezone: str) -> None:
     try:
         agency = people.create_agency(name, timezone)
@@ -47,6 +95,7 @@ def create_agency(name: str, timezone: str) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--timezone", default=None, help="Defaults to the agency's time zone.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+@needs_database
 def create_user(email, agency_name, name, role, timezone, password_stdin) -> None:
     password = _read_password(password_stdin)
     try:
@@ -66,6 +115,7 @@ def _read_password(password_stdin: bool) -> str:
 @users_cli.command("set-password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+@needs_database
 def set_password(email: str, password_stdin: bool) -> None:
     """Set EMAIL's password (e.g. when no mail server can deliver a reset link); every
     other session of that person is signed out."""
@@ -80,13 +130,18 @@ def set_password(email: str, password_stdin: bool) -> None:
 
 
 @demo_cli.command("seed")
+@needs_database
 def seed() -> None:
     """Fill an empty database with a demo agency; does nothing when data exists."""
     result = demo.seed_if_empty()
     if result is None:
         click.echo("The database already has agencies; demo data not added.")
         return
-    click.echo("Demo data added. Sign in at http://127.0.0.1:5000 with:")
+    click.echo("Demo data added. Sign in with:")
+    _echo_logins(result)
+
+
+def _echo_logins(result: demo.DemoResult) -> None:
     for email, role in result.logins:
         click.echo(f"  {role:<10} {email}  password: {result.password}")
 
@@ -94,6 +149,7 @@ def seed() -> None:
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@needs_database
 def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL; the token is printed alone on the last line."""
     user = people.find_user(email)
@@ -109,6 +165,7 @@ def create_token(email: str, name: str) -> None:
 
 @reminders_cli.command("run-due")
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to treat as now.")
+@needs_database
 def run_due(now_text: str | None) -> None:
     """Run one dispatch pass: send what is due, then exit."""
     now = _parse_now(now_text)
@@ -130,6 +187,7 @@ def _parse_now(text: str | None) -> datetime:
 
 
 @click.command("scheduler")
+@needs_database
 def run_scheduler() -> None:
     """Run the reminder scheduler in the foreground (production: beside gunicorn)."""
     click.echo(f"scheduler: dispatch pass every {scheduler.INTERVAL_SECONDS} s; Ctrl+C stops it")
@@ -139,9 +197,19 @@ def run_scheduler() -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
+@needs_database
 def serve(host: str, port: int) -> None:
-    """Development server with the scheduler inside it (what `make run` uses)."""
+    """Development server with the scheduler inside it (what `make run` uses). Unless
+    APP_BASE_URL is set, links in mail follow --host and --port."""
     app = current_app._get_current_object()
+    base_url = follow_server(app, host, port)
+    click.echo(f"caseapp: http://{host}:{port}  (links in emails: {base_url})")
+    if host.strip() in WILDCARD_HOSTS and not os.environ.get("APP_BASE_URL"):
+        click.echo("  listening on every address: set APP_BASE_URL to the address others use to reach it")
+    logins = demo.demo_logins()
+    if logins is not None:
+        click.echo("Demo sign-in:")
+        _echo_logins(logins)
     if app.config["SCHEDULER_ENABLED"]:
         scheduler.build(app).start()
         click.echo("scheduler: running inside the web process")
@@ -162,6 +230,7 @@ def register(app: Flask) -> None:
 @click.option("--output", "-o", default=None, metavar="PATH",
               help="Archive file or folder (default: caseapp-backup-<UTC time>.tar.gz here).")
 @with_appcontext
+@needs_database
 def backup_command(output: str | None) -> None:
     """Write one archive: a consistent database snapshot, every evidence file, a manifest."""
     try:

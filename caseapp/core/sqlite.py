@@ -17,12 +17,8 @@ def create_private_database_file(uri: str, instance_dir: Path) -> None:
     too. The instance folder is created (0700) when the database lives in it; an existing file
     or folder is left as its owner set it.
     """
-    url = make_url(uri)
-    name = url.database
-    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
-        return
-    path = Path(name)
-    if path.exists():
+    path = sqlite_file(uri)
+    if path is None or path.exists():
         return
     if path.parent.resolve() == instance_dir.resolve():
         make_instance_dir(instance_dir)
@@ -32,6 +28,27 @@ def create_private_database_file(uri: str, instance_dir: Path) -> None:
         pass  # another process made it first
     except OSError:
         pass  # e.g. no such folder: SQLite's own error on connecting says it best
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The file of a SQLite URL, or None (another database, in memory, or a `file:` URI)."""
+    url = make_url(uri)
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def create_file_on_first_connect(engine: Engine, instance_dir: Path) -> None:
+    """Make a missing SQLite file private (create_private_database_file) when something
+    connects, not when the app is made: `flask --help`, or a command refused because the
+    database has no tables, creates no empty database file."""
+    if sqlite_file(engine.url.render_as_string(hide_password=False)) is None:
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(_dialect, _record, _cargs, _cparams):
+        create_private_database_file(engine.url.render_as_string(hide_password=False), instance_dir)
 
 
 def enable_sqlite_pragmas(engine: Engine) -> None:

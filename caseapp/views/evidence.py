@@ -130,7 +130,7 @@ def preview(evidence_id: int):
 @bp.get("/cases/<int:case_id>/evidence/bundle")
 @login_required
 def bundle(case_id: int):
-    result = poa_bundle.bundle(current_user, case_id)
+    result = poa_bundle.bundle(current_user, case_id, all_files=request.args.get("files") == "all")
     response = send_file(result.file, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(result.filename)
     response.headers.update(SANDBOX_HEADERS)

@@ -1,5 +1,5 @@
 """POA drafts: the editor with its review, versions, comparison, final mark and exports."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from caseapp.forms import PoaForm
@@ -15,6 +15,10 @@ from caseapp.services.poa import links as poa_links
 from caseapp.views.helpers import export_response, show_errors
 
 bp = Blueprint("poa", __name__)
+
+# [case id, version]: the version whose editor's text the last save took, told once to the
+# editor's script (static/poa-editor.js) so that it forgets the copy it kept in the browser.
+SAVED_FROM = "poa_saved_from"
 
 
 @bp.get("/cases/<int:case_id>/poa")
@@ -47,10 +51,11 @@ def _form_for(draft: PoaDraft) -> PoaForm:
     return form
 
 
-def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
+def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200, saved_from: int | None = None):
     case = records.get_case(current_user, draft.case_id)
     return render_template(
-        "poa/editor.html", case=case, draft=draft, form=form,
+        "poa/editor.html", case=case, draft=draft, form=form, saved_from=saved_from,
+        unsaved=status != 200,  # the text sent back with its errors is not saved yet
         findings=drafts.review(current_user, draft.id),
         versions=drafts.versions(current_user, case.id),
         draft_evidence=poa_links.for_draft(current_user, draft.id),
@@ -61,7 +66,9 @@ def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200):
 @login_required
 def editor(draft_id: int):
     draft = drafts.get_draft(current_user, draft_id)
-    return _render_editor(draft, _form_for(draft))
+    saved = session.pop(SAVED_FROM, None)
+    saved_from = saved[1] if isinstance(saved, list) and saved[:1] == [draft.case_id] else None
+    return _render_editor(draft, _form_for(draft), saved_from=saved_from)
 
 
 @bp.post("/poa/<int:draft_id>")
@@ -70,19 +77,27 @@ def save(draft_id: int):
     base = drafts.get_draft(current_user, draft_id)
     form = PoaForm()
     try:
-        draft = drafts.save_version(current_user, base.case_id, form.data)
+        saved = drafts.save(current_user, base.case_id, form.data)
     except ValidationFailed as error:
         show_errors(form, error)
         return _render_editor(base, form, status=422)
-    flash(f"Saved as version {draft.version}.", "success")
-    return redirect(url_for("poa.editor", draft_id=draft.id))
+    if not saved.created:
+        flash(f"No changes to save: the text is version {saved.draft.version}'s already.", "info")
+    else:
+        flash(f"Saved as version {saved.draft.version}.", "success")
+    session[SAVED_FROM] = [base.case_id, base.version]  # the text kept in the browser is saved
+    return redirect(url_for("poa.editor", draft_id=saved.draft.id))
 
 
 @bp.post("/poa/<int:draft_id>/final")
 @login_required
 def mark_final(draft_id: int):
     try:
-        draft = drafts.mark_final(current_user, draft_id)
+        draft = drafts.mark_final(current_user, draft_id, accept_errors=request.form.get("confirmed") == "yes")
+    except drafts.OpenReviewErrors as error:
+        # Without JavaScript (or when the review changed since the page was shown), ask here.
+        return render_template("poa/final_confirm.html", draft=error.draft, errors=error.errors,
+                               case=records.get_case(current_user, error.draft.case_id))
     except Conflict as error:
         flash(error.message, "warning")
     else:

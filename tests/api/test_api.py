@@ -192,6 +192,20 @@ def test_poa_drafts_review_and_export(world, api_a):
     assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
 
 
+def test_an_unchanged_poa_draft_answers_200_with_the_latest_and_an_empty_one_422(world, api_a, anonymous):
+    path = f"/cases/{world.case_a.id}/poa-drafts"
+    body = {"subject": "Appeal", "root_cause": "A supplier sent used stock.", "corrective_actions": ["Refunded."]}
+    first = api_a.post(path, json=body)
+    assert first.status_code == 201
+    again = api_a.post(path, json={**body, "corrective_actions": ["  Refunded. ", ""]})
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    empty = api_a.post(path, json={"subject": " ", "corrective_actions": []})
+    assert empty.status_code == 422 and "Every section is empty" in empty.get_json()["error"]["message"]
+    assert [d["version"] for d in api_a.get(path).get_json()["items"]] == [1]
+    answers = anonymous.get("/openapi.json").get_json()["paths"]["/cases/{case_id}/poa-drafts"]["post"]["responses"]
+    assert {"200", "201", "422"} <= set(answers)
+
+
 def test_the_api_document_states_the_poa_limits(anonymous):
     schema = anonymous.get("/openapi.json").get_json()["components"]["schemas"]["PoaDraftInput"]
     fields = schema["properties"]

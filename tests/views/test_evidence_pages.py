@@ -311,6 +311,30 @@ def test_bundle_download(signed_in, world):
     assert text.startswith("Subject\n") and "1. invoice.pdf \u2013 Acme invoice\n2. listing.png\n" in text
 
 
+def test_the_bundle_holds_what_the_poa_links_and_all_files_on_request(signed_in, world):
+    """Issue 14: the POA listed two files and the bundle held every file on the case."""
+    invoice = upload(world, PDF, "invoice.pdf", description="Acme invoice")
+    letter = upload(world, TEXT, "supplier-letter.txt")
+    upload(world, PNG, "listing.png")
+    draft = drafts.start_from_starter(world.consultant_a, world.case_a.id)
+    poa_links.link(world.consultant_a, draft.id, invoice.id)
+    poa_links.link(world.consultant_a, draft.id, letter.id, 0)
+    page = text_of(signed_in.get(f"/cases/{world.case_a.id}"))
+    assert f'href="/cases/{world.case_a.id}/evidence/bundle?files=all"' in page
+    poa_name = f"POA-Harbor-Lane-Home-Goods-case{world.case_a.id}-v{draft.version}.txt"
+
+    archive = zipfile.ZipFile(io.BytesIO(signed_in.get(f"/cases/{world.case_a.id}/evidence/bundle").get_data()))
+    assert archive.namelist() == [poa_name, "evidence/invoice.pdf", "evidence/supplier-letter.txt"]
+    listed = archive.read(poa_name).decode()
+    assert "1. supplier-letter.txt" in listed and "2. invoice.pdf" in listed and "listing.png" not in listed
+
+    response = signed_in.get(f"/cases/{world.case_a.id}/evidence/bundle?files=all")
+    everything = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    assert everything.namelist() == [poa_name, "evidence/invoice.pdf", "evidence/supplier-letter.txt",
+                                     "evidence/listing.png"]
+    assert everything.read(poa_name).decode() == listed
+
+
 def test_an_empty_case_offers_no_bundle(signed_in, world):
     assert 'id="evidence-bundle"' not in text_of(signed_in.get(f"/cases/{world.case_a.id}"))
     assert signed_in.get(f"/cases/{world.case_a.id}/evidence/bundle").status_code == 409
@@ -356,7 +380,8 @@ def test_copying_links_from_the_previous_version(signed_in, world):
     invoice = upload(world)
     first = drafts.start_from_starter(world.consultant_a, world.case_a.id)
     poa_links.link(world.consultant_a, first.id, invoice.id, 0)
-    second = drafts.save_version(world.consultant_a, world.case_a.id, drafts.content_of(first).as_dict())
+    second = drafts.save_version(world.consultant_a, world.case_a.id,
+                                 {**drafts.content_of(first).as_dict(), "closure": "Thank you."})
     assert f"Copy the links of v{first.version}" in text_of(signed_in.get(f"/poa/{second.id}"))
     response = signed_in.post(f"/poa/{second.id}/evidence/copy", follow_redirects=True)
     assert "Copied 1 link from the earlier version." in text_of(response)

@@ -234,7 +234,7 @@ def test_mark_final_moves_the_mark_and_a_second_mark_says_already_final(signed_i
     v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
     v2 = poa.save_version(world.consultant_a, world.case_a.id, form())
 
-    response = signed_in.post(f"/poa/{v1.id}/final", follow_redirects=True)
+    response = signed_in.post(f"/poa/{v1.id}/final", data={"confirmed": "yes"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Version 1 is now the final one." in flashes(page)
     assert [d.is_final for d in drafts(world.case_a.id)] == [True, False]
@@ -251,7 +251,69 @@ def test_mark_final_moves_the_mark_and_a_second_mark_says_already_final(signed_i
 
     page = signed_in.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "Final: v2." in page
-    assert page.count("marked final</a>") == 2  # v1, then v2; the refused mark added nothing
+    # v1 (with the starter's open errors), then v2; the refused mark added nothing
+    assert len(re.findall(r"marked final( with \d+ open review errors?)?</a>", page)) == 2
+
+
+def test_marking_final_with_open_review_errors_asks_first_and_the_timeline_says_so(signed_in, world):
+    starter = poa.start_from_starter(world.consultant_a, world.case_a.id)  # [blanks] left: errors
+    errors = [f for f in poa.review(world.consultant_a, starter.id) if f.severity == "error"]
+    editor = html.unescape(signed_in.get(f"/poa/{starter.id}").get_data(as_text=True))
+    form_tag = re.search(r'<form[^>]*id="mark-final"[^>]*>', editor, re.S).group(0)
+    assert f"has {len(errors)} open review errors" in form_tag and errors[0].message in form_tag
+
+    # Unconfirmed (no JavaScript, or a stale page): a page that names the errors; nothing marked.
+    response = signed_in.post(f"/poa/{starter.id}/final")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert f"Mark version 1 final with {len(errors)} open review errors?" in page
+    assert all(f.message in page for f in errors)
+    assert [d.is_final for d in drafts(world.case_a.id)] == [False]
+
+    response = signed_in.post(f"/poa/{starter.id}/final", data={"confirmed": "yes"}, follow_redirects=True)
+    assert "Version 1 is now the final one." in flashes(response.get_data(as_text=True))
+    assert [d.is_final for d in drafts(world.case_a.id)] == [True]
+    case_page = signed_in.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    assert f"POA v1 marked final with {len(errors)} open review errors" in case_page
+
+
+def test_a_version_without_review_errors_is_marked_final_without_a_question(signed_in, world):
+    v1 = poa.save_version(world.consultant_a, world.case_a.id, form())
+    assert 'data-confirm' not in re.search(r'<form[^>]*id="mark-final"[^>]*>',
+                                           signed_in.get(f"/poa/{v1.id}").get_data(as_text=True)).group(0)
+    response = signed_in.post(f"/poa/{v1.id}/final", follow_redirects=True)
+    assert "Version 1 is now the final one." in flashes(response.get_data(as_text=True))
+
+
+# ---------------------------------------------------------------- saves that change nothing
+
+def test_an_unchanged_save_makes_no_version_and_says_so(signed_in, world):
+    v1 = poa.save_version(world.consultant_a, world.case_a.id, form())
+    response = signed_in.post(f"/poa/{v1.id}", data=form(), follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "No changes to save" in flashes(page)
+    assert [d.version for d in drafts(world.case_a.id)] == [1]
+    assert "Review of v1" in page and "Save as v2" in page
+
+
+def test_an_emptied_save_is_refused_beside_the_form(signed_in, world):
+    v1 = poa.save_version(world.consultant_a, world.case_a.id, form())
+    response = signed_in.post(f"/poa/{v1.id}", data={key: " \r\n" for key in SECTION_KEYS})
+    assert response.status_code == 422
+    assert "Every section is empty, so nothing was saved" in flashes(response.get_data(as_text=True))
+    assert [d.version for d in drafts(world.case_a.id)] == [1]
+
+
+def test_the_editor_tells_its_script_once_which_kept_text_a_save_took(signed_in, world):
+    v1 = poa.start_from_starter(world.consultant_a, world.case_a.id)
+    page = signed_in.get(f"/poa/{v1.id}").get_data(as_text=True)
+    assert f'data-case-id="{world.case_a.id}" data-version="1"' in page and "data-saved-from" not in page
+    assert "poa-editor.js" in page and 'id="poa-restore"' in page
+    response = signed_in.post(f"/poa/{v1.id}", data=form(), follow_redirects=True)
+    assert 'data-saved-from="1"' in response.get_data(as_text=True)
+    assert "data-saved-from" not in signed_in.get(response.request.path).get_data(as_text=True)
+    refused = signed_in.post(f"/poa/{v1.id}", data=form(subject="s" * 3_001))
+    assert refused.status_code == 422 and 'data-unsaved="yes"' in refused.get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- compare

@@ -16,6 +16,7 @@ from caseapp.services.poa import drafts
 from caseapp.services.appeals import submissions, workflow
 
 DEMO_PASSWORD = "caseapp-demo-2026"
+DEMO_EMAILS = ("admin@northwind.example", "sam@northwind.example", "kim@northwind.example")
 
 
 @dataclass
@@ -91,6 +92,17 @@ def seed_if_empty() -> DemoResult | None:
     return DemoResult(logins=[(p.email, p.role) for p in people])
 
 
+def demo_logins() -> DemoResult | None:
+    """The demo people who can still sign in with the demo password, or None when there are
+    none (no demo data, or its passwords were changed): what `flask serve` prints at each start."""
+    found = []
+    for email in DEMO_EMAILS:
+        person = accounts.find_user(email)
+        if person is not None and person.active and person.check_password(DEMO_PASSWORD):
+            found.append((person.email, person.role))
+    return DemoResult(logins=found) if found else None
+
+
 OUTCOME_FOR = {"more_info_requested": "more_info_requested", "reinstated": "reinstated",
                "denied": "rejected"}
 
@@ -104,7 +116,7 @@ def _walk(actor, case_id: int, walk: list[str], silent_hours: int) -> None:
             drafts.start_from_starter(actor, case_id)
         elif status == "submitted":
             draft = drafts.latest(actor, case_id)
-            drafts.mark_final(actor, draft.id)
+            drafts.mark_final(actor, draft.id, accept_errors=True)  # a demo starter keeps its blanks
             submission = submissions.record_submission(actor, case_id, {
                 "poa_draft_id": draft.id, "channel": "account_health_appeal",
                 "submitted_at": utcnow() - timedelta(hours=silent_hours)})

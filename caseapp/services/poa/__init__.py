@@ -15,12 +15,13 @@ from caseapp.services.poa.bundle import bundle as evidence_bundle
 from caseapp.services.poa.content import MAX_DRAFT_CHARS, SECTIONS
 from caseapp.services.poa.diff import compare
 from caseapp.services.poa.drafts import (
-    content_of, export, get_draft, latest, mark_final, review, save_version, start_from_starter, versions,
+    OpenReviewErrors, Saved, content_of, export, get_draft, latest, mark_final, open_errors, review, save,
+    save_version, start_from_starter, versions,
 )
 from caseapp.services.poa.links import copy_links, for_draft, link, links_of, unlink
 
 __all__ = [
-    "MAX_DRAFT_CHARS", "SECTIONS", "compare", "content_of", "copy_links", "evidence_bundle", "export", "for_draft",
-    "get_draft", "latest", "link", "links_of", "mark_final", "review", "save_version", "start_from_starter",
+    "MAX_DRAFT_CHARS", "OpenReviewErrors", "SECTIONS", "Saved", "compare", "content_of", "copy_links", "evidence_bundle", "export", "for_draft",
+    "get_draft", "latest", "link", "links_of", "mark_final", "open_errors", "review", "save", "save_version", "start_from_starter",
     "unlink", "versions",
 ]

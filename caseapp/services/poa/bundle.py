@@ -1,4 +1,4 @@
-"""The evidence bundle: one zip to attach to an appeal, the POA text with every file."""
+"""The evidence bundle: one zip to attach to an appeal, the POA text with the files it encloses."""
 from __future__ import annotations
 
 import shutil
@@ -33,15 +33,22 @@ class Bundle:
 
 
 @transactional
-def bundle(actor: User, case_id: int) -> Bundle:
+def bundle(actor: User, case_id: int, all_files: bool = False) -> Bundle:
     """One zip to attach to an appeal: the POA text of the final version (the latest
-    when none is final) with its list of enclosed files, and every evidence file of the
-    case under evidence/. Named after the client and case: Evidence-<client>-case<id>.zip.
+    when none is final) with its list of enclosed files, and under evidence/ the files
+    that list names: those linked to that version, or every file of the case when the
+    version links none (as its export lists them) or there is no POA yet. `all_files`
+    puts every file of the case in, whatever the POA links. Named after the client and
+    case: Evidence-<client>-case<id>.zip.
     """
     case = records.get_case(actor, case_id)
-    files = evidence.list_for_case(actor, case.id, oldest_first=True)
     drafts = poa.versions(actor, case.id)
     draft = next((d for d in drafts if d.is_final), drafts[0] if drafts else None)
+    enclosed = poa.evidence_entries(case, draft) if draft is not None else []
+    if all_files or draft is None:
+        files = evidence.list_for_case(actor, case.id, oldest_first=True)
+    else:
+        files = sorted((row for row, _description in enclosed), key=lambda row: (row.uploaded_at, row.id))
     if not files and draft is None:
         raise Conflict("There is nothing to bundle yet: upload evidence or write the POA first.")
     entry_names = _entry_names(files)
@@ -53,8 +60,7 @@ def bundle(actor: User, case_id: int) -> Bundle:
     try:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             if draft is not None:
-                index = [(entry_names[row.id], description)
-                         for row, description in poa.evidence_entries(case, draft)]
+                index = [(entry_names[row.id], description) for row, description in enclosed]
                 body = render.to_text(poa.content_of(draft), index).encode("utf-8")
                 name = f"{poa.export_basename(case, draft)}.txt"
                 archive.writestr(_zip_info(name, draft.created_at, zone, deflate=True), body)
@@ -72,7 +78,8 @@ def bundle(actor: User, case_id: int) -> Bundle:
         out.close()
         raise
     result = Bundle(out, f"Evidence-{slug(case.client.name)}-case{case.id}.zip", names)
-    audit.record("download", actor, target=f"case {case_id}", detail=f"evidence bundle, {len(files)} files")
+    audit.record("download", actor, target=f"case {case_id}",
+                 detail=f"evidence bundle, {len(files)} files" + (", all on the case" if all_files else ""))
     return result
 
 

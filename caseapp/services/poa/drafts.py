@@ -4,6 +4,7 @@ A version is never rewritten: every save adds the next version of the case's POA
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,6 +34,7 @@ from caseapp.services.poa.content import (
     CaseFacts,
     PoaContent,
 )
+from caseapp.services.poa.checks import ERROR, Finding
 from caseapp.services.poa.checks import review as review_content
 from caseapp.services.poa.starters import starter_for
 
@@ -152,6 +154,19 @@ def start_from_starter(actor: User, case_id: int) -> PoaDraft:
     return _add_version(actor, case, starter, "POA draft v{v} started from the starter")
 
 
+EMPTY_MESSAGE = ("Every section is empty, so nothing was saved: the earlier versions stay as they were. "
+                 "Write at least one section, or leave the editor without saving.")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: `created` is False when the text was the latest version's already,
+    and `draft` is then that latest version."""
+
+    draft: PoaDraft
+    created: bool
+
+
 @transactional
 def open_or_start(actor: User, case_id: int) -> tuple[PoaDraft, bool]:
     """The case's POA to work on, and whether it was started now: a case without one gets v1
@@ -165,10 +180,23 @@ def open_or_start(actor: User, case_id: int) -> tuple[PoaDraft, bool]:
 
 
 @transactional
-def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
+def save(actor: User, case_id: int, data: dict[str, Any]) -> Saved:
+    """Save the sections as the case's next version, unless they say what the latest
+    version says (then no version is made). A POA with every section blank is refused."""
     case = records.get_case(actor, case_id, for_update=True)
     content = clean_content(data)
-    return _add_version(actor, case, content, "POA v{v} saved")
+    if content == PoaContent():
+        raise ValidationFailed({}, EMPTY_MESSAGE)
+    newest = db.session.scalar(select(PoaDraft).where(PoaDraft.case_id == case.id)
+                               .order_by(PoaDraft.version.desc()).limit(1))
+    if newest is not None and content_of(newest) == content:
+        return Saved(newest, created=False)
+    return Saved(_add_version(actor, case, content, "POA v{v} saved"), created=True)
+
+
+def save_version(actor: User, case_id: int, data: dict[str, Any]) -> PoaDraft:
+    """The version the sections are now: a new one, or the latest when nothing changed."""
+    return save(actor, case_id, data).draft
 
 
 def get_draft(actor: User, draft_id: int) -> PoaDraft:
@@ -188,20 +216,48 @@ def latest(actor: User, case_id: int) -> PoaDraft | None:
     return found[0] if found else None
 
 
+class OpenReviewErrors(Conflict):
+    """Marking final was asked without accepting the review's open errors; `errors` names them."""
+
+    def __init__(self, draft: PoaDraft, errors: list[Finding]):
+        count = len(errors)
+        super().__init__(f"Version {draft.version} has {count} open review error{'' if count == 1 else 's'}: "
+                         "fix them first, or confirm that it goes final as it is.")
+        self.draft = draft
+        self.errors = errors
+
+
+def open_errors(actor: User, draft_id: int) -> list[Finding]:
+    """The review's findings of severity error for this version."""
+    return [f for f in review(actor, draft_id) if f.severity == ERROR]
+
+
 @transactional
-def mark_final(actor: User, draft_id: int) -> PoaDraft:
-    """Make this version the case's final one; any other final version stops being final."""
+def mark_final(actor: User, draft_id: int, accept_errors: bool = False) -> PoaDraft:
+    """Make this version the case's final one; any other final version stops being final.
+
+    A version with open review errors is marked final only with `accept_errors` (the person
+    confirmed it); otherwise OpenReviewErrors names them. The timeline says how many were open.
+    """
     draft = get_draft(actor, draft_id)
     case = records.get_case(actor, draft.case_id, for_update=True)
     db.session.refresh(draft)  # read after the lock: a concurrent mark of this version has committed by now
     if draft.is_final:
         raise Conflict(f"Version {draft.version} is already the final one.")
+    errors = [f for f in review_content(content_of(draft), case_facts(case, actor.effective_timezone))
+              if f.severity == ERROR]
+    if errors and not accept_errors:
+        raise OpenReviewErrors(draft, errors)
     for other in db.session.scalars(
             select(PoaDraft).where(PoaDraft.case_id == case.id, PoaDraft.final_at.is_not(None))):
         other.final_at = None
     draft.final_at = utcnow()
-    timeline.record(case, "poa_final", actor, f"POA v{draft.version} marked final",
-                    {"poa_draft_id": draft.id, "version": draft.version})
+    summary = f"POA v{draft.version} marked final"
+    data: dict[str, Any] = {"poa_draft_id": draft.id, "version": draft.version}
+    if errors:
+        summary += f" with {len(errors)} open review error{'' if len(errors) == 1 else 's'}"
+        data["open_review_errors"] = [f.code for f in errors]
+    timeline.record(case, "poa_final", actor, summary, data)
     case.updated_at = utcnow()
     db.session.flush()
     return draft

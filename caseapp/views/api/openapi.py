@@ -273,8 +273,13 @@ def document() -> dict:
             "parameters": [path_id("case_id")],
             "get": operation("listPoaDrafts", "Every POA version of the case, newest first",
                              ok("PoaDraftList"), *READ),
-            "post": operation("createPoaDraft", "Save the next POA version", ok("PoaDraft", "201", "Created"),
-                              *WRITE, requestBody=json_body("PoaDraftInput")),
+            "post": operation("createPoaDraft", "Save the next POA version",
+                              {**ok("PoaDraft", "201", "Created"),
+                               **ok("PoaDraft", "200", "Unchanged: the body says what the latest version "
+                                    "says, so no version was made; this is that latest version")},
+                              *WRITE, requestBody=json_body("PoaDraftInput"),
+                              description="A body whose every section is blank is refused with a 422: "
+                                          "an empty POA is never a version."),
         },
         "/poa-drafts/{draft_id}": {
             "parameters": [path_id("draft_id")],

@@ -172,7 +172,9 @@ def draft_create(case_id: int):
              if key in data and not isinstance(data[key], list)}
     if wrong:  # the pages send one item per line; the API takes real lists
         raise ValidationFailed(wrong)
-    return created(serialize.poa_draft(poa.save_version(user(), case_id, data)))
+    saved = poa.save(user(), case_id, data)
+    # The same text as the latest version makes none: 200 with that version, not 201.
+    return created(serialize.poa_draft(saved.draft)) if saved.created else serialize.poa_draft(saved.draft)
 
 
 @bp.get("/poa-drafts/<int:draft_id>")

@@ -210,7 +210,7 @@ def test_mark_final_moves_the_mark_and_refuses_a_second_mark(world):
     c = world.consultant_a
     v1 = drafts.start_from_starter(c, world.case_a.id)
     v2 = drafts.save_version(c, world.case_a.id, body())
-    drafts.mark_final(c, v1.id)
+    drafts.mark_final(c, v1.id, accept_errors=True)  # the starter's blanks are open errors
     drafts.mark_final(c, v2.id)
     db.session.expire_all()
     assert [(d.version, d.is_final) for d in drafts.versions(c, world.case_a.id)] == [(2, True), (1, False)]
@@ -334,3 +334,66 @@ def test_an_export_is_made_once_until_what_it_prints_changes(world, monkeypatch)
     assert len(made) == 3
     drafts.export(world.consultant_a, draft.id, "pdf")  # without the index
     assert len(made) == 4
+
+
+# ---------------------------------------------------------------- saves that change nothing (issue 14)
+
+def test_an_unchanged_save_makes_no_version_and_no_timeline_entry(world):
+    c = world.consultant_a
+    v1 = drafts.save_version(c, world.case_a.id, body())
+    # The same text as a browser sends it: CRLF line breaks, blank lines, spaces around items.
+    again = drafts.save(c, world.case_a.id, body(
+        closure="Thank you for your review.\r\n\r\nDana Reyes, Catalogue Lead  ",
+        preventive_measures=["  Our catalogue lead checks every new title against the trademark register.", " "]))
+    assert again.created is False and again.draft.id == v1.id
+    assert [d.version for d in drafts.versions(c, world.case_a.id)] == [1]
+    assert [e.kind for e in events(world.case_a.id)] == ["poa_created"]
+    changed = drafts.save(c, world.case_a.id, body(closure="Thank you."))
+    assert changed.created is True and changed.draft.version == 2
+
+
+def test_an_unchanged_save_compares_with_the_latest_version(world):
+    c = world.consultant_a
+    drafts.save_version(c, world.case_a.id, body())
+    drafts.save_version(c, world.case_a.id, body(closure="Thank you."))
+    restored = drafts.save(c, world.case_a.id, body())  # v1's text again: differs from v2
+    assert restored.created is True and restored.draft.version == 3
+
+
+def test_an_emptied_save_is_refused_and_keeps_the_versions(world):
+    c = world.consultant_a
+    drafts.save_version(c, world.case_a.id, body())
+    blank = {key: ([] if key in ("corrective_actions", "preventive_measures") else "  \r\n ") for key in SECTION_KEYS}
+    with pytest.raises(ValidationFailed) as error:
+        drafts.save(c, world.case_a.id, blank)
+    assert "Every section is empty, so nothing was saved" in error.value.message
+    db.session.rollback()
+    assert [d.version for d in drafts.versions(c, world.case_a.id)] == [1]
+
+
+# ---------------------------------------------------------------- final with open review errors (issue 14)
+
+def test_marking_final_with_open_errors_needs_acceptance_and_the_timeline_says_so(world):
+    c = world.consultant_a
+    starter = drafts.start_from_starter(c, world.case_a.id)  # its [blanks] are review errors
+    open_errors = drafts.open_errors(c, starter.id)
+    assert open_errors
+    with pytest.raises(drafts.OpenReviewErrors) as error:
+        drafts.mark_final(c, starter.id)
+    assert error.value.errors == open_errors
+    assert f"has {len(open_errors)} open review errors" in error.value.message
+    db.session.rollback()
+    assert not drafts.get_draft(c, starter.id).is_final
+    assert events(world.case_a.id, ("poa_final",)) == []
+
+    drafts.mark_final(c, starter.id, accept_errors=True)
+    [entry] = events(world.case_a.id, ("poa_final",))
+    assert entry.summary == f"POA v1 marked final with {len(open_errors)} open review errors"
+    assert entry.data["open_review_errors"] == [f.code for f in open_errors]
+
+
+def test_a_version_without_errors_is_marked_final_without_asking(world):
+    draft = drafts.save_version(world.consultant_a, world.case_a.id, body())
+    assert drafts.open_errors(world.consultant_a, draft.id) == []
+    drafts.mark_final(world.consultant_a, draft.id)
+    assert [e.summary for e in events(world.case_a.id, ("poa_final",))] == ["POA v1 marked final"]

@@ -137,29 +137,34 @@ def open_bundle(result) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(data))
 
 
-def test_bundle_holds_every_file_and_the_poa_text_of_the_final_version(world, draft):
+def test_bundle_holds_the_files_the_final_version_links_and_all_of_them_on_request(world, draft):
     invoice = upload(world, PDF, "invoice.pdf", description="Acme invoice")
     upload(world, PNG, "listing.png")
     duplicate_name = upload(world, TEXT, "Invoice.PDF")
     poa_links.link(world.consultant_a, draft.id, invoice.id, 1)
-    drafts.mark_final(world.consultant_a, draft.id)
+    drafts.mark_final(world.consultant_a, draft.id, accept_errors=True)
     drafts.save_version(world.consultant_a, world.case_a.id, {**drafts.content_of(draft).as_dict(),
                                                           "closure": "A later, not final, version."})
     result = poa_bundle.bundle(world.consultant_a, world.case_a.id)
     assert result.filename == f"Evidence-Harbor-Lane-Home-Goods-case{world.case_a.id}.zip"
     archive = open_bundle(result)
     poa_name = f"POA-Harbor-Lane-Home-Goods-case{world.case_a.id}-v{draft.version}.txt"
-    assert archive.namelist() == [poa_name, "evidence/invoice.pdf", "evidence/listing.png",
-                                  "evidence/Invoice (2).PDF"]
+    # The POA lists one file, so the bundle holds that one: what the appeal says it encloses.
+    assert archive.namelist() == [poa_name, "evidence/invoice.pdf"]
     assert archive.read("evidence/invoice.pdf") == PDF
-    assert archive.read("evidence/listing.png") == PNG
-    assert archive.read("evidence/Invoice (2).PDF") == TEXT
     assert archive.testzip() is None
     text = archive.read(poa_name).decode("utf-8")
     assert text == drafts.export(world.consultant_a, draft.id, "txt", with_evidence=True)[0].decode()
     assert "Switched to an authorised supplier." in text
     assert "A later, not final, version." not in text
     assert text.endswith("1. invoice.pdf \u2013 Acme invoice (supports corrective action 2)\n")
+
+    everything = open_bundle(poa_bundle.bundle(world.consultant_a, world.case_a.id, all_files=True))
+    assert everything.namelist() == [poa_name, "evidence/invoice.pdf", "evidence/listing.png",
+                                     "evidence/Invoice (2).PDF"]
+    assert everything.read("evidence/listing.png") == PNG
+    assert everything.read("evidence/Invoice (2).PDF") == TEXT
+    assert everything.read(poa_name).decode("utf-8") == text  # the POA still lists what it links
     assert duplicate_name.filename == "Invoice.PDF"
 
 
