@@ -90,8 +90,12 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons (sign out, deactivate...)."""
 
 
+# The client, case and invitation forms have no "required" validators: a validator that
+# stops the form before the service looks would show the service's errors only on the next
+# try. The services check every field at once (views/helpers.save_form).
+
 class ClientForm(OnceForm):
-    name = StringField("Business name", validators=[DataRequired()])
+    name = StringField("Business name")
     seller_id = StringField("Seller ID / merchant token")
     marketplace = SelectField("Marketplace", choices=[(m, m) for m in MARKETPLACES], default="US")
     contact_name = StringField("Contact name")
@@ -100,8 +104,8 @@ class ClientForm(OnceForm):
 
 
 class CaseForm(OnceForm):
-    client_id = SelectField("Client", validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired()])
+    client_id = SelectField("Client")
+    title = StringField("Title")
     kind = SelectField("Kind", choices=list(KIND_LABELS.items()))
     reason = SelectField("Reason", choices=list(REASON_LABELS.items()))
     priority = SelectField("Priority", choices=list(PRIORITY_LABELS.items()), default="normal")

@@ -26,10 +26,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, message: str, code: str | None = None, fields=None):
+def json_error(status: int, message: str, code: str | None = None, fields=None,
+               existing_id: int | None = None):
     body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
     if fields:
         body["error"]["fields"] = fields
+    if existing_id is not None:
+        body["error"]["existing_id"] = existing_id
     return jsonify(body), status
 
 
@@ -132,7 +135,8 @@ def register(app: Flask) -> None:
         if error.status == 403:
             _audit_refusal(error.message)
         if wants_json():
-            return json_error(error.status, error.message, error.code, error.fields)
+            return json_error(error.status, error.message, error.code, error.fields,
+                              error.existing[1] if error.existing else None)
         return render_template("errors/error.html", status=error.status, title="Not possible",
                                message=error.message), error.status
 

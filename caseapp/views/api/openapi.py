@@ -77,6 +77,8 @@ SCHEMAS = {
     "Error": obj({"error": obj({
         "code": {"type": "string"}, "message": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "existing_id": {**ID, "description": "A 409 for a duplicate (a client's seller ID, a file "
+                                             "already on the case): the id of the one that exists"},
     }, ["code", "message"])}, ["error"]),
     "ClientInput": obj(CLIENT_IN, ["name"]),
     "ClientUpdate": obj(CLIENT_IN),
@@ -203,6 +205,28 @@ def operation(op_id: str, summary: str, responses: dict, *errors: str, **extra) 
             "responses": {**responses, **error_responses(*errors)}, **extra}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
+    "description": "Any string of yours, new for each new request. The same key from the same token "
+                   "within 24 hours answers the first answer again (with `Idempotent-Replayed: true`) "
+                   "and changes nothing; the same key with another body or path is a 422. An error "
+                   "answer keeps no key. Another token's key is another key.",
+}
+REPLAYED = {"Idempotent-Replayed": {"description": "true: the answer of an earlier request with this "
+                                                   "Idempotency-Key, given again",
+                                    "schema": {"type": "string", "enum": ["true"]}}}
+
+
+def honour_idempotency_key(post: dict) -> None:
+    post.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    for status, answer in post["responses"].items():
+        if status.startswith("2"):
+            answer["headers"] = REPLAYED
+    post["responses"].update({code: answer for code, answer in error_responses("400", "422").items()
+                              if code not in post["responses"]})
+
+
 @lru_cache(maxsize=1)
 def document() -> dict:
     paths = {
@@ -210,13 +234,15 @@ def document() -> dict:
             "get": operation("listClients", "Clients of your agency, by name", ok("ClientList"),
                              "400", "401", "422", "429",
                              parameters=[query("q", {"type": "string"}, "Name or seller ID contains"), *PAGING]),
-            "post": operation("createClient", "Add a seller client", ok("Client", "201", "Created"), *WRITE,
+            "post": operation("createClient", "Add a seller client; a seller ID another client of "
+                              "your agency has is a 409 naming it (`existing_id`)",
+                              ok("Client", "201", "Created"), *WRITE, "409",
                               requestBody=json_body("ClientInput")),
         },
         "/clients/{client_id}": {
             "parameters": [path_id("client_id")],
             "get": operation("getClient", "One client", ok("Client"), *READ),
-            "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE,
+            "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE, "409",
                                requestBody=json_body("ClientUpdate")),
             "delete": operation("deleteClient", "Delete a client without cases (admins)",
                                 {"204": {"description": "Deleted"}}, "400", "401", "403", "404", "409", "429"),
@@ -326,6 +352,9 @@ def document() -> dict:
                                          *PAGING]),
         },
     }
+    for item in paths.values():
+        if "post" in item:
+            honour_idempotency_key(item["post"])
     return {
         "openapi": "3.1.0",
         "info": {"title": "caseapp API", "version": "1.0.0",
