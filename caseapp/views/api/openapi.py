@@ -315,8 +315,10 @@ def document() -> dict:
         "/cases/{case_id}/evidence": {
             "parameters": [path_id("case_id")],
             "get": operation("listEvidence", "The case's evidence files, newest first", ok("EvidenceList"), *READ),
-            "post": operation("uploadEvidence", "Upload one evidence file; its type is read from its content",
-                              ok("Evidence", "201", "Created"), *WRITE, "413",
+            "post": operation("uploadEvidence", "Upload one evidence file; its type is read from its "
+                              "content. The same bytes (SHA-256) as a file of the case already are a "
+                              "409 naming that file (`existing_id`), and add nothing",
+                              ok("Evidence", "201", "Created"), *WRITE, "409", "413",
                               requestBody={"required": True, "content": {"multipart/form-data": {
                                   "schema": ref("EvidenceUpload")}}}),
         },
