@@ -7,6 +7,7 @@ import time_machine
 
 from caseapp.extensions import db
 from caseapp.models import Evidence, IdempotencyKey, Note, Submission, utcnow
+from caseapp.services import idempotency
 
 
 def count(model) -> int:
@@ -89,3 +90,19 @@ def test_an_unusable_key_is_400(api_a, world):
                           headers={"Idempotency-Key": "has space"})
     assert response.status_code == 400
     assert count(Note) == 0
+
+
+def test_two_requests_racing_with_one_key_save_once(api_a, world, monkeypatch):
+    headers = {"Idempotency-Key": "race"}
+    path = f"/cases/{world.case_a.id}/notes"
+    first = api_a.post(path, json={"body": "Once."}, headers=headers)
+    real, calls = idempotency.find, []
+
+    def find(*args, **kwargs):  # the first look-up misses, as while the first was being saved
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+    monkeypatch.setattr(idempotency, "find", find)
+    second = api_a.post(path, json={"body": "Once."}, headers=headers)
+    assert second.status_code == 201 and second.get_json() == first.get_json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert count(Note) == 1

@@ -6,6 +6,7 @@ import re
 from caseapp.extensions import db
 from caseapp.models import (AmazonResponse, Case, Client, Evidence, IdempotencyKey, Note, PoaDraft,
                             Reminder, Submission)
+from caseapp.services import idempotency
 from caseapp.services.poa import drafts
 
 KEY_RE = re.compile(r'name="(?:[a-z]+-)?form_key" type="hidden" value="([^"]+)"')
@@ -123,3 +124,27 @@ def test_another_persons_key_is_not_mine(browser, other_browser, world):
     browser.post(f"/cases/{world.case_a.id}/notes", data={"body": "Mine.", "form_key": key})
     other_browser.post(f"/cases/{world.case_a.id}/notes", data={"body": "Theirs.", "form_key": key})
     assert count(Note) == 2
+
+
+def racing(monkeypatch):
+    """The first look-up misses the key, as for a second click arriving while the first was
+    still being saved: the database's unique key must then stop the second."""
+    real = idempotency.find
+    calls = []
+
+    def find(*args, **kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+    monkeypatch.setattr(idempotency, "find", find)
+
+
+def test_two_clicks_racing_save_one_note_and_the_second_shows_the_first_result(browser, world,
+                                                                               monkeypatch):
+    browser.login(world.consultant_a.email)
+    key = key_on(browser, f"/cases/{world.case_a.id}")
+    data = {"body": "Called the seller.", "form_key": key}
+    first = browser.post(f"/cases/{world.case_a.id}/notes", data=data)
+    racing(monkeypatch)
+    second = browser.post(f"/cases/{world.case_a.id}/notes", data=data)
+    assert count(Note) == 1  # the second note was rolled back with its key
+    assert second.status_code == 303 and second.location == first.location
