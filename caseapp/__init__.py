@@ -17,8 +17,8 @@ from caseapp.services.accounts import mail_health
 from caseapp.services.accounts import passwords
 from caseapp.services.appeals import dispatch
 from caseapp.views import (
-    admin, api, auth, cases, clients, dashboard, errors, evidence, health, helpers, invitations, poa,
-    settings, submissions)
+    admin, api, auth, cases, clients, dashboard, errors, evidence, form_keys, health, helpers,
+    invitations, poa, settings, submissions)
 from config import Config, config_from_env
 
 
@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     errors.register(app)
+    form_keys.register(app)  # after the session hooks: a form's key joins what the view saves
 
 
 def register_template_helpers(app: Flask) -> None:

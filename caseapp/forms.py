@@ -1,4 +1,6 @@
 """Flask-WTF forms: they parse and carry CSRF; the services own the rules."""
+import secrets
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField  # only real files: a text field of that name is none
 from wtforms import (
@@ -6,6 +8,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -55,6 +58,28 @@ class LocalMomentField(DateTimeLocalField):
             raise ValueError("Give a date and time such as 2026-11-29 14:30.")
 
 
+FORM_KEY = "form_key"
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class FormKeyField(HiddenField):
+    """The one-time key of a rendered form (views/form_keys.py): a second POST with it does
+    nothing and shows what the first one led to. Each rendering makes a new key, so a form
+    shown again after a refusal, or a second reply form on the same page, is a new form."""
+
+    def _value(self):
+        return new_form_key()
+
+
+class OnceForm(FlaskForm):
+    """A form whose POST is done once however often it is sent (a double click)."""
+
+    form_key = FormKeyField(default=new_form_key)
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
@@ -65,8 +90,12 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons (sign out, deactivate...)."""
 
 
-class ClientForm(FlaskForm):
-    name = StringField("Business name", validators=[DataRequired()])
+# The client, case and invitation forms have no "required" validators: a validator that
+# stops the form before the service looks would show the service's errors only on the next
+# try. The services check every field at once (views/helpers.save_form).
+
+class ClientForm(OnceForm):
+    name = StringField("Business name")
     seller_id = StringField("Seller ID / merchant token")
     marketplace = SelectField("Marketplace", choices=[(m, m) for m in MARKETPLACES], default="US")
     contact_name = StringField("Contact name")
@@ -74,9 +103,9 @@ class ClientForm(FlaskForm):
     notes = TextAreaField("Notes")
 
 
-class CaseForm(FlaskForm):
-    client_id = SelectField("Client", validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired()])
+class CaseForm(OnceForm):
+    client_id = SelectField("Client")
+    title = StringField("Title")
     kind = SelectField("Kind", choices=list(KIND_LABELS.items()))
     reason = SelectField("Reason", choices=list(REASON_LABELS.items()))
     priority = SelectField("Priority", choices=list(PRIORITY_LABELS.items()), default="normal")
@@ -91,7 +120,7 @@ class StatusForm(FlaskForm):
     status = SelectField("Move to")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(OnceForm):
     body = TextAreaField("Note", validators=[DataRequired()], description="Markdown is allowed.")
 
 
@@ -99,7 +128,7 @@ class AssignForm(FlaskForm):
     assignee_id = SelectField("Assignee")
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(OnceForm):
     # No field validators: the service checks every field at once, so all errors show together.
     email = EmailField("Email",
                        description="The invitation goes to this address; its link works once, "
@@ -135,7 +164,7 @@ class ProfileForm(FlaskForm):
     timezone = SelectField("Your time zone", validators=[Optional()])
 
 
-class PoaForm(FlaskForm):
+class PoaForm(OnceForm):
     subject = StringField("Subject")
     introduction = TextAreaField("Introduction",
                                  description="Say what happened and that the seller takes responsibility.")
@@ -147,7 +176,7 @@ class PoaForm(FlaskForm):
     closure = TextAreaField("Closure")
 
 
-class SubmissionForm(FlaskForm):
+class SubmissionForm(OnceForm):
     poa_draft_id = SelectField("POA version")
     submitted_at = LocalMomentField("Submitted at", validators=[Optional()],
                                       description="In your time zone. Leave empty for now.")
@@ -155,7 +184,7 @@ class SubmissionForm(FlaskForm):
     amazon_reference = StringField("Amazon's reference", description="Case ID or appeal reference, if any.")
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(OnceForm):
     outcome = SelectField("Outcome")
     received_at = LocalMomentField("Received at", validators=[Optional()],
                                      description="In your time zone. Leave empty for now.")
@@ -189,7 +218,7 @@ EVIDENCE_CATEGORY_CHOICES = list(CATEGORY_LABELS.items())
 EVIDENCE_DESCRIPTION_HELP = "What it shows and why it matters. The POA export prints it beside the file name."
 
 
-class UploadForm(FlaskForm):
+class UploadForm(OnceForm):
     """Evidence files for a case; made with `prefix="evidence"` on the case page."""
 
     # CSRF is checked for every POST by CSRFProtect; the template adds the token.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from dataclasses import dataclass
 
 import pytest
@@ -167,6 +168,9 @@ def make_user(agency, email, role="consultant", name=None, timezone=None):
 
 def make_client(actor, **fields):
     data = {"name": "Harbor Lane Home Goods", "seller_id": "A1B2C3D4E5F6G7", "marketplace": "US"}
+    if "seller_id" not in fields and clients.same_seller(actor, data["seller_id"]) is not None:
+        # A seller ID is one client's in an agency: another client gets one of its own.
+        data["seller_id"] = f"A1B2C3D4{secrets.token_hex(3).upper()}"
     data.update(fields)
     return clients.create_client(actor, data)
 

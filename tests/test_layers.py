@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "caseapp"
 
 # Lowest first. A module may import its own layer and the layers below it.
-LAYERS = ["extensions", "core", "models", "mail", "accounts", "cases", "evidence", "poa",
+LAYERS = ["extensions", "core", "models", "idempotency", "mail", "accounts", "cases", "evidence", "poa",
           "appeals", "ops", "top"]
 # Libraries heavy enough to load only when the one feature that needs them runs.
 LAZY_LIBRARIES = {"fpdf", "docx", "boto3", "botocore", "openpyxl"}

@@ -9,6 +9,13 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        # What already exists in the way (a duplicate): (kind, id, field), e.g. ("client", 7,
+        # "seller_id"); the pages link to it beside that field, the API answers `existing_id`.
+        self.existing: tuple[str, int, str] | None = None
+
+    def naming(self, kind: str, existing_id: int, field: str) -> "DomainError":
+        self.existing = (kind, existing_id, field)
+        return self
 
 
 class NotFound(DomainError):

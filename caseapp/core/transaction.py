@@ -36,6 +36,7 @@ _AFTER = "caseapp.transaction.after_commit"
 _ABANDON = "caseapp.transaction.abandon"
 _UNDO = "caseapp.transaction.on_rollback"
 _DOOMED = "caseapp.transaction.doomed"
+_NEXT = "caseapp.transaction.before_next_commit"
 
 F = TypeVar("F", bound=Callable)
 
@@ -85,6 +86,7 @@ def _end(session: Session, *, commit: bool) -> None:
     session.info.pop(_DOOMED, None)
     if commit:
         try:
+            _run(session.info.pop(_NEXT, []))
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -116,6 +118,19 @@ def after_commit(callback: Callable[[], None]) -> None:
     if not active():
         raise RuntimeError("after_commit() needs an open transaction()")
     _session().info.setdefault(_AFTER, []).append(callback)
+
+
+def before_next_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` inside the next unit of work that is saved, just before it is saved, as
+    part of it (a unit of work rolled back leaves it waiting for the next). A POST's one-time
+    key is written so, with the first thing the request saves (services/idempotency). If the
+    callback raises, that unit of work is rolled back and the error goes to its caller."""
+    _session().info.setdefault(_NEXT, []).append(callback)
+
+
+def drop_before_next_commit() -> None:
+    """Forget the callbacks no unit of work has run (at the end of a request)."""
+    _session().info.pop(_NEXT, None)
 
 
 def on_rollback(callback: Callable[[], None]) -> None:

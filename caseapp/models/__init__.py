@@ -14,6 +14,7 @@ from caseapp.models.case import (
 )
 from caseapp.models.client import MARKETPLACES, Client
 from caseapp.models.evidence import CATEGORIES, Evidence, PoaEvidenceLink
+from caseapp.models.idempotency import IdempotencyKey
 from caseapp.models.poa import PoaDraft
 from caseapp.models.submission import (
     CHANNELS,
@@ -35,6 +36,7 @@ __all__ = [
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
+    "IdempotencyKey",
     "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "MailProblem", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",

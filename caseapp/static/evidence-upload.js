@@ -1,4 +1,5 @@
-// Drag and drop for the evidence upload form, and a list of the chosen files.
+// Drag and drop for the evidence upload form, a list of the chosen files, and a check that
+// stops an upload over the size limit before it is sent (its message beside the field).
 // Without JavaScript the file picker works alone; the server checks everything again.
 (function () {
   "use strict";
@@ -30,11 +31,52 @@
     }
   }
 
+  function totalSize(input) {
+    var total = 0;
+    Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+    return total;
+  }
+
+  function tooLarge(zone, input) {
+    var limit = Number(zone.dataset.maxBytes) || 0;
+    return limit && totalSize(input) > limit ? limit : 0;
+  }
+
+  function showLimit(zone, input, limit) {
+    var message = zone.querySelector(".evidence-too-large");
+    if (!message) return;
+    if (limit) {
+      message.textContent = "These files are " + formatSize(totalSize(input)) + " together, more than the " +
+        formatSize(limit) + " an upload may have, so nothing was sent. Choose fewer or smaller files.";
+      message.classList.add("d-block");
+      input.classList.add("is-invalid");
+      input.setAttribute("aria-describedby", message.id);
+    } else {
+      message.textContent = "";
+      message.classList.remove("d-block");
+      input.classList.remove("is-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
   function setUp(zone) {
     var input = zone.querySelector("input[type=file]");
     if (!input) return;
     var highlight = ["border-primary", "bg-light"];
-    input.addEventListener("change", function () { showChosen(zone, input); });
+    input.addEventListener("change", function () {
+      showChosen(zone, input);
+      if (!tooLarge(zone, input)) showLimit(zone, input, 0);
+    });
+    var form = zone.closest("form");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        var limit = tooLarge(zone, input);
+        if (!limit) return;
+        event.preventDefault();  // the server would refuse it after the whole upload
+        showLimit(zone, input, limit);
+        input.focus();
+      });
+    }
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {
         event.preventDefault();

@@ -16,7 +16,7 @@ from caseapp.services.accounts import mail_health
 from caseapp.services.mail import kinds
 from caseapp.core.errors import Conflict, DomainError
 from caseapp.core.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
-from caseapp.views.helpers import localtime, show_errors, timezone_choices
+from caseapp.views.helpers import localtime, save_form, show_errors, timezone_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,16 +37,12 @@ def users():
 def invite():
     form = InvitationForm()
     form.timezone.choices = timezone_choices("Same as the agency")
-    if form.validate_on_submit():
-        try:
-            invitation = invitations.invite(current_user, form.email.data, form.name.data,
-                                            form.role.data, form.timezone.data or None)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"Invitation sent to {invitation.email}. The link works once, until "
-                  f"{localtime(invitation.expires_at)}.", "success")
-            return redirect(url_for("admin.users"))
+    invitation = form.is_submitted() and save_form(form, lambda: invitations.invite(
+        current_user, form.email.data, form.name.data, form.role.data, form.timezone.data or None))
+    if invitation:
+        flash(f"Invitation sent to {invitation.email}. The link works once, until "
+              f"{localtime(invitation.expires_at)}.", "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form)
 
 

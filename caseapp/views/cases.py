@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.core.errors import Conflict, DomainError, ValidationFailed
+from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.forms import CaseForm, NoteForm
 from caseapp.models import Case
 from caseapp.services.appeals import workflow
 from caseapp.services.cases import clients, records
-from caseapp.views.helpers import people_choices, render_case_page, show_errors
+from caseapp.views.helpers import people_choices, render_case_page, save_form, show_errors
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -50,14 +50,10 @@ def _case_data(form: CaseForm, case: Case | None = None) -> dict:
 @login_required
 def new():
     form = _case_form()
-    if form.validate_on_submit():
-        try:
-            case = records.create_case(current_user, _case_data(form))
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("Case opened.", "success")
-            return redirect(url_for("cases.detail", case_id=case.id))
+    case = form.is_submitted() and save_form(form, lambda: records.create_case(current_user, _case_data(form)))
+    if case:
+        flash("Case opened.", "success")
+        return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/form.html", form=form, case=None)
 
 
@@ -72,14 +68,10 @@ def detail(case_id: int):
 def edit(case_id: int):
     case = records.get_case(current_user, case_id)
     form = _case_form(case)
-    if form.validate_on_submit():
-        try:
-            records.update_case(current_user, case.id, _case_data(form, case))
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("Case saved.", "success")
-            return redirect(url_for("cases.detail", case_id=case.id))
+    if form.is_submitted() and save_form(form, lambda: records.update_case(current_user, case.id,
+                                                                           _case_data(form, case))):
+        flash("Case saved.", "success")
+        return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/form.html", form=form, case=case)
 
 

@@ -6,9 +6,9 @@ from caseapp.forms import ClientForm
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.services.cases.records import CaseFilters
-from caseapp.core.errors import Conflict, DomainError
+from caseapp.core.errors import Conflict
 from caseapp.core.parsing import page_number
-from caseapp.views.helpers import show_errors
+from caseapp.views.helpers import save_form
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -25,14 +25,10 @@ def index():
 @login_required
 def new():
     form = ClientForm()
-    if form.validate_on_submit():
-        try:
-            client = clients.create_client(current_user, form.data)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"Client {client.name} added.", "success")
-            return redirect(url_for("clients.detail", client_id=client.id))
+    client = form.is_submitted() and save_form(form, lambda: clients.create_client(current_user, form.data))
+    if client:
+        flash(f"Client {client.name} added.", "success")
+        return redirect(url_for("clients.detail", client_id=client.id))
     return render_template("clients/form.html", form=form, client=None)
 
 
@@ -49,14 +45,9 @@ def detail(client_id: int):
 def edit(client_id: int):
     client = clients.get_client(current_user, client_id)
     form = ClientForm(obj=client)
-    if form.validate_on_submit():
-        try:
-            clients.update_client(current_user, client.id, form.data)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("Client saved.", "success")
-            return redirect(url_for("clients.detail", client_id=client.id))
+    if form.is_submitted() and save_form(form, lambda: clients.update_client(current_user, client.id, form.data)):
+        flash("Client saved.", "success")
+        return redirect(url_for("clients.detail", client_id=client.id))
     return render_template("clients/form.html", form=form, client=client)
 
 

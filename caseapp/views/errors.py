@@ -1,9 +1,12 @@
 """Error pages for the browser and JSON errors for the API, chosen by path."""
-from flask import Flask, current_app, g, jsonify, render_template, request
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.wsgi import LimitedStream
 
@@ -11,6 +14,7 @@ from caseapp.core import parsing
 from caseapp.core import transaction
 from caseapp.core.errors import DomainError
 from caseapp.services.accounts import audit
+from caseapp.views.helpers import render_case_page, upload_form
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -26,10 +30,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, message: str, code: str | None = None, fields=None):
+def json_error(status: int, message: str, code: str | None = None, fields=None,
+               existing_id: int | None = None):
     body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
     if fields:
         body["error"]["fields"] = fields
+    if existing_id is not None:
+        body["error"]["existing_id"] = existing_id
     return jsonify(body), status
 
 
@@ -73,11 +80,15 @@ def _audit_refusal(message: str) -> None:
 DRAIN_FACTOR = 4
 
 
-def _discard_body() -> None:
-    """Read and drop the rest of a refused (too large) body.
+HEAD_BYTES = 64 * 1024
+
+
+def _discard_body() -> bytes:
+    """Read and drop the rest of a refused (too large) body; return its first bytes (up to
+    64 KB), from which the text fields sent before the files can still be read.
 
     A server that closes the connection with request bytes still unread makes the client
-    see a connection reset instead of the 413 page; nothing is parsed from it any more.
+    see a connection reset instead of the 413 page; nothing else is parsed from it.
     """
     request.__dict__["form"] = ImmutableMultiDict()
     request.__dict__["files"] = ImmutableMultiDict()
@@ -86,19 +97,68 @@ def _discard_body() -> None:
     if "wsgi.input_terminated" in environ:
         source = environ["wsgi.input"]  # the server ends it where the body ends
     elif request.content_length is None or request.content_length > budget:
-        return
+        return b""
     elif "stream" in request.__dict__:
         source = request.__dict__["stream"]  # parsing began: it knows how much is left
     else:
         source = LimitedStream(environ["wsgi.input"], request.content_length)
+    head = b""
     try:
         while budget > 0:
             chunk = source.read(min(budget, 64 * 1024))
             if not chunk:
                 break
+            if len(head) < HEAD_BYTES:
+                head += chunk[:HEAD_BYTES - len(head)]
             budget -= len(chunk)
     except (OSError, HTTPException):
         pass  # the client went away, or the stream refuses to read further: nothing to save
+    return head
+
+
+def text_fields_before_files(head: bytes, boundary: str) -> MultiDict:
+    """The complete text parts at the start of a multipart body, up to its first file: what a
+    refused upload's form said (its category and description) besides the files."""
+    found = MultiDict()
+    if not boundary:
+        return found
+    parts = head.split(b"--" + boundary.encode("latin-1"))
+    for part in parts[1:-1]:  # the last one may be cut off: only parts a boundary closes
+        headers, _, value = part.partition(b"\r\n\r\n")
+        disposition = next((line for line in headers.split(b"\r\n")
+                            if line.lower().startswith(b"content-disposition:")), b"")
+        if b"filename=" in disposition:
+            break
+        name = re.search(rb'name="([^"]*)"', disposition)
+        if name:
+            found.add(name.group(1).decode("utf-8", "replace"),
+                      value.removesuffix(b"\r\n").decode("utf-8", "replace"))
+    return found
+
+
+def _upload_page_again(head: bytes, message: str):
+    """The case page again after an upload over the limit: the category and description the
+    form sent before its files, the message beside the file field. None when that page
+    cannot be shown (not the person's case, not signed in)."""
+    if request.endpoint != "evidence.upload" or not current_user.is_authenticated:
+        return None
+    form = upload_form(formdata=text_fields_before_files(head, request.mimetype_params.get("boundary", "")))
+    limit = current_app.config["MAX_UPLOAD_MB"]
+    form.files.errors = [f"The upload is larger than the {limit} MB limit. Choose the files again: "
+                         "fewer at a time, or smaller ones. The category and description are kept."]
+    flash(f"Upload too large. {message}", "danger")
+    try:
+        return render_case_page(request.view_args["case_id"], evidence_form=form, status=413)
+    except DomainError:
+        transaction.abandon()
+        return None
+
+
+def _same_site_referrer() -> str | None:
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return None
 
 
 def register(app: Flask) -> None:
@@ -132,7 +192,8 @@ def register(app: Flask) -> None:
         if error.status == 403:
             _audit_refusal(error.message)
         if wants_json():
-            return json_error(error.status, error.message, error.code, error.fields)
+            return json_error(error.status, error.message, error.code, error.fields,
+                              error.existing[1] if error.existing else None)
         return render_template("errors/error.html", status=error.status, title="Not possible",
                                message=error.message), error.status
 
@@ -155,14 +216,17 @@ def register(app: Flask) -> None:
             message = error.description  # a limit that says why, and what the person can do
         if error.code == 403:
             _audit_refusal(message)
-        if error.code == 413:
-            _discard_body()
+        head = _discard_body() if error.code == 413 else b""
+        again = None if wants_json() or error.code != 413 else _upload_page_again(head, message)
         if wants_json():
             response, status = json_error(error.code, message)
+        elif again is not None:
+            response, status = app.response_class(again[0], mimetype="text/html"), again[1]
         else:
             response = app.response_class(
                 render_template("errors/error.html", status=error.code,
-                                title=titles.get(error.code, error.name), message=message),
+                                title=titles.get(error.code, error.name), message=message,
+                                back_url=_same_site_referrer() if error.code == 413 else None),
                 mimetype="text/html")
             status = error.code
         response.status_code = status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from caseapp.core.errors import Conflict, DomainError, ValidationFailed
 from caseapp.forms import EvidenceEditForm, UploadForm
@@ -13,8 +14,8 @@ from caseapp.services.evidence import files as evidence
 from caseapp.services.evidence.filenames import content_disposition
 from caseapp.services.poa import bundle as poa_bundle
 from caseapp.services.poa import links as poa_links
-from caseapp.views.helpers import (SANDBOX_HEADERS, render_case_page, send_file_row, show_errors,
-                                   upload_form)
+from caseapp.views.helpers import (SANDBOX_HEADERS, existing_link, render_case_page, send_file_row,
+                                   show_errors, upload_form)
 
 bp = Blueprint("evidence", __name__)
 
@@ -61,10 +62,14 @@ def upload(case_id: int):
         names = ", ".join(row.filename for row in result.saved)
         flash(f"Uploaded {names}." if len(result.saved) == 1
               else f"Uploaded {len(result.saved)} files: {names}.", "success")
-    if result.refused:
-        for name, error in result.refused:
+    already = [(name, error) for name, error in result.refused if isinstance(error, evidence.AlreadyAttached)]
+    refused = [(name, error) for name, error in result.refused if (name, error) not in already]
+    for name, error in already:  # not a mistake: the file is there, under its first name
+        flash(Markup("{}: {}").format(name, error.message) + existing_link(error, "the file"), "info")
+    if refused:
+        for name, error in refused:
             flash(f"{name}: {error.message}", "danger")
-        return _case_page(case_id, form, result.refused[0][1].status)
+        return _case_page(case_id, form, refused[0][1].status)
     return redirect(url_for("cases.detail", case_id=case_id) + "#evidence", code=303)
 
 

@@ -7,15 +7,18 @@ imports besides the services (views never import each other).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable, TypeVar
 
 from flask import (Flask, Response, flash, g, has_request_context, render_template, request,
-                   send_file, session)
+                   send_file, session, url_for)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from caseapp import labels
 from caseapp.core import markdown, timezones
 from caseapp.core.errors import DomainError
+from caseapp.core.transaction import abandon, transaction
 from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, StatusForm, SubmissionForm,
                            UploadForm)
 from caseapp.models import Case, Evidence, User, UserSession, utcnow
@@ -25,6 +28,9 @@ from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.cases.records import COUNT_CAP
 from caseapp.services.evidence.filenames import content_disposition
+
+
+T = TypeVar("T")
 
 
 def viewer_timezone() -> str:
@@ -59,15 +65,56 @@ def label(value: str | None, vocabulary: str) -> str:
     return labels.ALL[vocabulary].get(value, value)
 
 
-def show_errors(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's field errors beside the fields of the form, the rest in a flash."""
+EXISTING_PAGES = {"client": ("clients.detail", "client_id", "Open {}"),
+                  "evidence": ("evidence.detail", "evidence_id", "Open {}")}
+
+
+def existing_link(error: DomainError, name: str = "") -> Markup:
+    """A link to what a duplicate refusal found in the way ("Open Harbor Lane"), or nothing."""
+    if error.existing is None:
+        return Markup("")
+    kind, existing_id, _field = error.existing
+    endpoint, argument, text = EXISTING_PAGES[kind]
+    return Markup(' <a href="{}" class="existing-link">{}</a>').format(
+        url_for(endpoint, **{argument: existing_id}), text.format(name or "it"))
+
+
+def show_errors(form: FlaskForm, error: DomainError, *, keep_form_errors: bool = False) -> None:
+    """Put a service's field errors beside the fields of the form, the rest in a flash. With
+    `keep_form_errors`, a field the form itself could not read keeps only its own message."""
     unplaced = []
     for name, message in error.fields.items():
+        if error.existing is not None and error.existing[2] == name:
+            message = Markup("{}").format(message) + existing_link(error, "the existing one")
         if name in form._fields:
+            if keep_form_errors and form._fields[name].errors:
+                continue
             form._fields[name].errors = list(form._fields[name].errors or []) + [message]
         else:
             unplaced.append(message)
     flash(" ".join([error.message] + unplaced), "danger")
+
+
+def save_form(form: FlaskForm, action: Callable[[], T]) -> T | None:
+    """Every mistake of a sent form in one round, each beside its field, every value kept.
+
+    The form reads what it can (a date that is no date); the service checks the rest (required
+    fields, an ASIN, an email, a duplicate). When the form could not read a field, the service
+    is still asked, in a unit of work thrown away afterwards, so both kinds of error show
+    together instead of one after the other. Returns what `action` returned once it saved,
+    else None (the form then carries its errors)."""
+    readable = form.validate()
+    try:
+        if readable:
+            return action()
+        with transaction():
+            action()
+            abandon()  # only its verdict was wanted: the form has mistakes of its own
+    except DomainError as error:
+        show_errors(form, error, keep_form_errors=True)
+        return None
+    flash("Please correct the highlighted fields.", "danger")
+    return None
 
 
 def sign_in(user: User, remember: bool) -> UserSession:

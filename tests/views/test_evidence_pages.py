@@ -22,6 +22,7 @@ from caseapp.services.poa import drafts
 from caseapp.services.evidence.storage import LocalStorage
 from caseapp.services.evidence.file_types import ALLOWED_TYPES_TEXT
 from caseapp.services.poa import links as poa_links
+from tests.conftest import make_case
 from tests.services.evidence.test_files import PDF, PNG, TEXT, sha, upload
 
 MB = 1024 * 1024
@@ -132,10 +133,16 @@ def test_good_files_are_kept_when_another_in_the_same_upload_is_refused(signed_i
     assert stored(app) == [sha(PDF)]
 
 
-def test_same_file_twice_through_the_page_is_one_blob_two_rows(signed_in, world, app):
+def test_same_file_twice_through_the_page_says_already_attached_and_links_it(signed_in, world, app):
     post_upload(signed_in, world.case_a, (PDF, "invoice.pdf"))
-    post_upload(signed_in, world.case_a, (PDF, "invoice.pdf"))
-    assert len(all_rows()) == 2 and stored(app) == [sha(PDF)]
+    response = post_upload(signed_in, world.case_a, (PDF, "invoice-again.pdf"), (PNG, "listing.png"))
+    assert response.status_code == 303  # not a mistake: the rest was uploaded
+    page = text_of(signed_in.get(response.location))
+    first = all_rows()[0]
+    assert "invoice-again.pdf: Already attached to this case as invoice.pdf" in page
+    assert f'href="/evidence/{first.id}"' in page
+    assert [r.filename for r in all_rows()] == ["invoice.pdf", "listing.png"]
+    assert stored(app) == sorted([sha(PDF), sha(PNG)])
 
 
 def test_upload_without_the_csrf_token_is_refused(browser, world, app):
@@ -277,7 +284,7 @@ def test_a_consultant_cannot_delete_and_sees_no_delete_button(signed_in, world, 
 
 def test_an_admin_deletes_and_the_timeline_records_it(browser, world, app):
     row = upload(world, PDF, "invoice.pdf")
-    upload(world, PDF, "same-bytes.pdf")
+    upload(world, PDF, "same-bytes.pdf", case=make_case(world.consultant_a, world.client_a, title="Second"))
     browser.login(world.admin_a.email)
     assert "Delete file" in text_of(browser.get(f"/evidence/{row.id}"))
     response = browser.post(f"/evidence/{row.id}/delete")

@@ -393,10 +393,17 @@ def test_flash_messages_with_stored_text_are_escaped(stored, consultant):
 
     response = consultant.post(f"/cases/{stored.case_id}/evidence", content_type="multipart/form-data",
                                follow_redirects=True, data={
-                                   "evidence-files": [(io.BytesIO(PDF), "second " + FILENAME)],
+                                   "evidence-files": [(io.BytesIO(PDF + b"\n"), "second " + FILENAME)],
                                    "evidence-category": "invoice", "evidence-description": ""})
     assert_safe(response.get_data(as_text=True), f"Uploaded {safe_display_name('second ' + FILENAME)}.",
                 where="upload flash")
+
+    response = consultant.post(f"/cases/{stored.case_id}/evidence", content_type="multipart/form-data",
+                               follow_redirects=True, data={
+                                   "evidence-files": [(io.BytesIO(PDF), "third " + FILENAME)],
+                                   "evidence-category": "invoice", "evidence-description": ""})
+    assert_safe(response.get_data(as_text=True), f"{safe_display_name('third ' + FILENAME)}: Already attached",
+                where="already attached flash")
 
 
 def test_refused_input_is_shown_back_escaped(stored, consultant):

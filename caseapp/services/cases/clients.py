@@ -22,8 +22,13 @@ LIMITS = {"name": 200, "seller_id": 40, "marketplace": 10, "contact_name": 120, 
 SELLER_ID_RE = re.compile(r"^[A-Z0-9]{8,20}$")
 
 
-def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
-    """Validate client fields; return them cleaned or raise ValidationFailed listing each bad one."""
+def clean_fields(data: dict[str, Any], partial: bool = False, *, actor: User | None = None,
+                 client_id: int | None = None) -> dict[str, str]:
+    """Validate client fields; return them cleaned or raise ValidationFailed listing each bad one.
+
+    With `actor`, a seller ID another client of the actor's agency has (not `client_id`
+    itself) is refused too, in the same round as every other mistake: a Conflict (409) when it
+    is the only one, naming the existing client (error.existing)."""
     errors: dict[str, str] = {}
     out: dict[str, str] = {}
     for field in FIELDS:
@@ -57,14 +62,30 @@ def clean_fields(data: dict[str, Any], partial: bool = False) -> dict[str, str]:
             ).normalized
         except EmailNotValidError as exc:
             errors["contact_email"] = str(exc)
+    same = None
+    if actor is not None and out.get("seller_id") and "seller_id" not in errors:
+        same = same_seller(actor, out["seller_id"], client_id)
+        if same is not None:
+            errors["seller_id"] = (f"{same.name} already has seller ID {same.seller_id} in your "
+                                   "agency: open that client instead of adding it again.")
     if errors:
-        raise ValidationFailed(errors)
+        error = (Conflict(errors["seller_id"], errors) if same is not None and len(errors) == 1
+                 else ValidationFailed(errors))
+        raise error.naming("client", same.id, "seller_id") if same is not None else error
     return out
+
+
+def same_seller(actor: User, seller_id: str, other_than: int | None = None) -> Client | None:
+    """The agency's client with this seller ID (another agency's is none of our business)."""
+    stmt = select(Client).where(Client.agency_id == actor.agency_id, Client.seller_id == seller_id)
+    if other_than is not None:
+        stmt = stmt.where(Client.id != other_than)
+    return db.session.scalar(stmt.order_by(Client.id).limit(1))
 
 
 @transactional
 def create_client(actor: User, data: dict[str, Any]) -> Client:
-    fields = clean_fields(data)
+    fields = clean_fields(data, actor=actor)
     client = Client(agency_id=actor.agency_id, **fields)
     db.session.add(client)
     db.session.flush()
@@ -81,7 +102,7 @@ def get_client(actor: User, client_id: int) -> Client:
 @transactional
 def update_client(actor: User, client_id: int, data: dict[str, Any]) -> Client:
     client = get_client(actor, client_id)
-    for field, value in clean_fields(data, partial=True).items():
+    for field, value in clean_fields(data, partial=True, actor=actor, client_id=client.id).items():
         setattr(client, field, value)
     return client
 

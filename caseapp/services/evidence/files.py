@@ -2,8 +2,8 @@
 bundle live in the poa package, which stands on this one).
 
 The bytes live in the evidence storage under their SHA-256 (storage.py); a row
-names them, so the same file uploaded twice is one blob and two rows. Row and blob
-never disagree:
+names them, so the same file on two cases is one blob and two rows; uploaded twice to one
+case, it is refused the second time as already attached. Row and blob never disagree:
 
 - upload stores the blob, then saves the row. When anything fails after the blob
   was stored, the blob is removed again, if this call created it and no row uses it.
@@ -127,13 +127,18 @@ def _clean_fields(category: Any, description: Any) -> tuple[str, str]:
     return category, description
 
 
+class AlreadyAttached(Conflict):
+    """These exact bytes (by SHA-256) are a file of the case already: no second row."""
+
+
 @transactional
 def upload(actor: User, case_id: int, file, category: str | None = None,
            description: str | None = None) -> Evidence:
     """Store one uploaded file (a werkzeug FileStorage) as evidence of the case.
 
     Raises NotFound (not the actor's case), ValidationFailed (no file, bad category or
-    description), TooLarge (over MAX_UPLOAD_MB) or RefusedType (a type not accepted; the
+    description), AlreadyAttached (the same bytes are a file of this case already; its
+    `existing` names that file), TooLarge (over MAX_UPLOAD_MB) or RefusedType (a type not accepted; the
     message names the accepted ones). On any failure nothing is left behind.
     """
     case = records.get_case(actor, case_id)
@@ -145,6 +150,13 @@ def upload(actor: User, case_id: int, file, category: str | None = None,
     blob = storage.put(file.stream, max_upload_bytes())
     if blob.created:  # a failure from here on removes the bytes again, unless a row uses them
         on_rollback(lambda: _remove_if_unreferenced(storage, blob.sha256))
+    same = db.session.scalar(select(Evidence).where(Evidence.case_id == case.id,
+                                                    Evidence.sha256 == blob.sha256)
+                             .order_by(Evidence.id).limit(1))
+    if same is not None:  # the same bytes twice on one case are one file, under its first name
+        raise AlreadyAttached(f"Already attached to this case as {same.filename}; nothing was added.",
+                              {"file": f"Already attached as {same.filename}."}
+                              ).naming("evidence", same.id, "file")
     kind = types.detect(blob.head, name, open_full=lambda: storage.open(blob.sha256))
     row = Evidence(case_id=case.id, sha256=blob.sha256, size=blob.size,
                    content_type=kind.content_type, filename=name, category=category,

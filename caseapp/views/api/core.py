@@ -1,18 +1,113 @@
 """Shared parts of the JSON API: the blueprint, token sign-in, body and query parsing."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from typing import Any
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, make_response, request, url_for
 from werkzeug.exceptions import Unauthorized, UnsupportedMediaType
 
 from caseapp.extensions import csrf, limiter
+from caseapp.models import utcnow
+from caseapp.services import idempotency
 from caseapp.services.accounts import tokens
 from caseapp.core import parsing
-from caseapp.core.errors import DomainError, ValidationFailed
+from caseapp.core.errors import Conflict, DomainError, ValidationFailed
+from caseapp.core.transaction import abandon, transaction
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def _request_fingerprint() -> str:
+    """The method, path and body, read the way the endpoint reads them: JSON by its value (key
+    order and spacing do not matter), a multipart upload by its fields and the files' bytes
+    (not by the boundary a client picks anew for each request), anything else as sent."""
+    parts: list[bytes | str] = [request.method, request.path]
+    if request.is_json:
+        value = request.get_json(silent=True)
+        parts.append(json.dumps(value, sort_keys=True, separators=(",", ":")) if value is not None
+                     else request.get_data(cache=True))
+    elif request.mimetype == "multipart/form-data":
+        for name, value in sorted(request.form.items(multi=True)):
+            parts += ["form", name, value]
+        for name, file in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            stream = file.stream
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: stream.read(64 * 1024), b""):
+                digest.update(chunk)
+            stream.seek(0)
+            parts += ["file", name, file.filename or "", digest.hexdigest()]
+    else:
+        parts.append(request.get_data(cache=True))
+    return idempotency.fingerprint(*parts)
+
+
+def _replay(row):
+    response = current_app.response_class(row.body or "", status=row.status_code,
+                                          content_type=row.content_type or "application/json")
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def honours_idempotency_key(view):
+    """Any POST of the API: the same Idempotency-Key from the same token within 24 hours
+    answers the first answer again and changes nothing; with another body it is a 422.
+
+    The key is written in the unit of work of the POST's effect, with the answer, so both
+    are saved or neither is; a refused request (an error answer) saves no key. Another
+    token's key is another key."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not idempotency.valid_key(key):
+            raise BadRequest(f"The Idempotency-Key header must be 1 to {idempotency.keys.MAX_KEY} "
+                             "printable ASCII characters, without spaces.",
+                             {IDEMPOTENCY_HEADER: "Not a usable key."})
+        scope = "token:" + hashlib.sha256(_bearer().encode()).hexdigest()[:32]
+        fingerprint = _request_fingerprint()
+        try:
+            with transaction():
+                row = idempotency.find(scope, key)
+                if row is None:
+                    row = idempotency.claim(scope, key, fingerprint, utcnow())
+                    response = make_response(view(*args, **kwargs))
+                    if response.status_code < 400:
+                        idempotency.remember_answer(
+                            row, status_code=response.status_code, content_type=response.content_type,
+                            body=response.get_data(as_text=True))
+                    else:
+                        abandon()  # an error answered: nothing saved, the key stays unused
+                    return response
+        except idempotency.KeyTaken:
+            row = idempotency.find(scope, key)  # the request that saved it first
+            if row is None or row.status_code is None:
+                raise Conflict("A request with this Idempotency-Key is still being handled; "
+                               "try again in a moment.") from None
+        if row.fingerprint != fingerprint:
+            raise ValidationFailed(
+                {IDEMPOTENCY_HEADER: "Already used, within the last 24 hours, for a request with "
+                                     "another body or path."},
+                "This Idempotency-Key belongs to another request; use a new key for a new request.")
+        return _replay(row)
+    return wrapper
+
+
+class ApiBlueprint(Blueprint):
+    """The API's blueprint: every POST route it gets honours Idempotency-Key."""
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
+                     **options):
+        if view_func is not None and "POST" in (options.get("methods") or ()):
+            view_func = honours_idempotency_key(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_PER_PAGE = 100

@@ -77,6 +77,8 @@ SCHEMAS = {
     "Error": obj({"error": obj({
         "code": {"type": "string"}, "message": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "existing_id": {**ID, "description": "A 409 for a duplicate (a client's seller ID, a file "
+                                             "already on the case): the id of the one that exists"},
     }, ["code", "message"])}, ["error"]),
     "ClientInput": obj(CLIENT_IN, ["name"]),
     "ClientUpdate": obj(CLIENT_IN),
@@ -214,6 +216,28 @@ def operation(op_id: str, summary: str, responses: dict, *errors: str, **extra) 
             "responses": {**responses, **error_responses(*errors)}, **extra}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
+    "description": "Any string of yours, new for each new request. The same key from the same token "
+                   "within 24 hours answers the first answer again (with `Idempotent-Replayed: true`) "
+                   "and changes nothing; the same key with another body or path is a 422. An error "
+                   "answer keeps no key. Another token's key is another key.",
+}
+REPLAYED = {"Idempotent-Replayed": {"description": "true: the answer of an earlier request with this "
+                                                   "Idempotency-Key, given again",
+                                    "schema": {"type": "string", "enum": ["true"]}}}
+
+
+def honour_idempotency_key(post: dict) -> None:
+    post.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    for status, answer in post["responses"].items():
+        if status.startswith("2"):
+            answer["headers"] = REPLAYED
+    post["responses"].update({code: answer for code, answer in error_responses("400", "422").items()
+                              if code not in post["responses"]})
+
+
 @lru_cache(maxsize=1)
 def document() -> dict:
     paths = {
@@ -221,13 +245,15 @@ def document() -> dict:
             "get": operation("listClients", "Clients of your agency, by name", ok("ClientList"),
                              "400", "401", "422", "429",
                              parameters=[query("q", {"type": "string"}, "Name or seller ID contains"), *PAGING]),
-            "post": operation("createClient", "Add a seller client", ok("Client", "201", "Created"), *WRITE,
+            "post": operation("createClient", "Add a seller client; a seller ID another client of "
+                              "your agency has is a 409 naming it (`existing_id`)",
+                              ok("Client", "201", "Created"), *WRITE, "409",
                               requestBody=json_body("ClientInput")),
         },
         "/clients/{client_id}": {
             "parameters": [path_id("client_id")],
             "get": operation("getClient", "One client", ok("Client"), *READ),
-            "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE,
+            "patch": operation("updateClient", "Change a client's fields", ok("Client"), *WRITE, "409",
                                requestBody=json_body("ClientUpdate")),
             "delete": operation("deleteClient", "Delete a client without cases (admins)",
                                 {"204": {"description": "Deleted"}}, "400", "401", "403", "404", "409", "429"),
@@ -305,8 +331,10 @@ def document() -> dict:
         "/cases/{case_id}/evidence": {
             "parameters": [path_id("case_id")],
             "get": operation("listEvidence", "The case's evidence files, newest first", ok("EvidenceList"), *READ),
-            "post": operation("uploadEvidence", "Upload one evidence file; its type is read from its content",
-                              ok("Evidence", "201", "Created"), *WRITE, "413",
+            "post": operation("uploadEvidence", "Upload one evidence file; its type is read from its "
+                              "content. The same bytes (SHA-256) as a file of the case already are a "
+                              "409 naming that file (`existing_id`), and add nothing",
+                              ok("Evidence", "201", "Created"), *WRITE, "409", "413",
                               requestBody={"required": True, "content": {"multipart/form-data": {
                                   "schema": ref("EvidenceUpload")}}}),
         },
@@ -342,6 +370,9 @@ def document() -> dict:
                                          *PAGING]),
         },
     }
+    for item in paths.values():
+        if "post" in item:
+            honour_idempotency_key(item["post"])
     return {
         "openapi": "3.1.0",
         "info": {"title": "caseapp API", "version": "1.0.0",

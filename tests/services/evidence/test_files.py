@@ -46,6 +46,11 @@ def stored_blobs(app) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def second_case(world):
+    """Another case of the agency: the same bytes are attached to one case once."""
+    return make_case(world.consultant_a, world.client_a, title="Second case")
+
+
 def rows() -> list[Evidence]:
     db.session.expire_all()
     return list(db.session.scalars(db.select(Evidence).order_by(Evidence.id)))
@@ -105,13 +110,24 @@ def test_no_file_is_a_validation_error(world):
     assert refused.value.fields == {"file": "Choose a file to upload."}
 
 
-def test_same_file_twice_is_one_blob_and_two_rows(app, world):
+def test_same_file_on_two_cases_is_one_blob_and_two_rows(app, world):
     first = upload(world, PDF, "invoice.pdf")
-    second = upload(world, PDF, "invoice-copy.pdf", description="sent again by the supplier")
+    second = upload(world, PDF, "invoice-copy.pdf", case=second_case(world))
     assert first.id != second.id and first.sha256 == second.sha256
     assert stored_blobs(app) == [sha(PDF)]
     assert [r.filename for r in rows()] == ["invoice.pdf", "invoice-copy.pdf"]
-    assert len(events(world.case_a, "evidence_added")) == 2
+
+
+def test_same_file_twice_on_one_case_is_already_attached_and_adds_no_row(app, world):
+    first = upload(world, PDF, "invoice.pdf")
+    with pytest.raises(evidence.AlreadyAttached) as refused:
+        upload(world, PDF, "invoice-copy.pdf", description="sent again by the supplier")
+    assert refused.value.status == 409
+    assert refused.value.existing == ("evidence", first.id, "file")
+    assert "Already attached to this case as invoice.pdf" in refused.value.message
+    assert [r.filename for r in rows()] == ["invoice.pdf"]
+    assert len(events(world.case_a, "evidence_added")) == 1
+    assert stored_blobs(app) == [sha(PDF)]  # the first file's bytes stay
 
 
 def test_same_file_in_two_agencies_is_still_one_blob(app, world):
@@ -219,8 +235,8 @@ def test_a_300_character_name_is_cut_to_200_keeping_the_extension(world):
 
 
 def test_no_stored_name_has_separators_controls_or_direction_marks(world):
-    for raw in HOSTILE_NAMES:
-        upload(world, PDF, raw)
+    for number, raw in enumerate(HOSTILE_NAMES):
+        upload(world, PDF + b"\n%" + str(number).encode(), raw)  # other bytes each: one case
     for row in rows():
         assert "/" not in row.filename and "\\" not in row.filename
         assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in row.filename), row.filename
@@ -267,7 +283,7 @@ def test_a_failed_write_keeps_a_blob_that_another_row_uses(app, world, monkeypat
 
     monkeypatch.setattr(db.session, "commit", commit)
     with pytest.raises(OperationalError):
-        upload(world, PDF, "invoice-again.pdf")
+        upload(world, PDF, "invoice-again.pdf", case=second_case(world))
     assert [r.id for r in rows()] == [first.id]
     assert stored_blobs(app) == [sha(PDF)]
 
@@ -298,7 +314,7 @@ def test_upload_stores_the_bytes_again_when_a_concurrent_delete_removed_them(app
             return blob
 
     monkeypatch.setattr(evidence, "get_storage", lambda: VanishingOnce(app.config["EVIDENCE_DIR"]))
-    row = upload(world, PDF, "invoice-again.pdf")
+    row = upload(world, PDF, "invoice-again.pdf", case=second_case(world))
     assert VanishingOnce.vanished
     with evidence.get_storage().open(row.sha256) as stored:
         assert stored.read() == PDF
@@ -348,7 +364,7 @@ def test_only_an_admin_deletes(app, world):
 
 def test_deleting_one_of_two_rows_keeps_the_blob_and_the_last_removes_it(app, world):
     first = upload(world, PDF, "invoice.pdf")
-    second = upload(world, PDF, "invoice-copy.pdf")
+    second = upload(world, PDF, "invoice-copy.pdf", case=second_case(world))
     gone = evidence.delete(world.admin_a, first.id)
     assert (gone.filename, gone.case_id) == ("invoice.pdf", world.case_a.id)
     assert [r.id for r in rows()] == [second.id]

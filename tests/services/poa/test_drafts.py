@@ -186,7 +186,7 @@ def test_the_whole_draft_has_a_limit_named_beside_its_longest_section():
 
 
 def test_a_starter_for_a_case_at_every_limit_can_be_saved_as_it_is(world):
-    client = make_client(world.consultant_a, name="Harbor " * 28 + "Ltd", seller_id="A1B2C3D4E5F6G7")
+    client = make_client(world.consultant_a, name="Harbor " * 28 + "Ltd", seller_id="A1B2C3D4E5F6G8")
     asins = [f"B{n:09d}" for n in range(200)]
     case = make_case(world.consultant_a, client, title="T" * 200, kind="listing_deactivation", asins=asins)
     starter = drafts.start_from_starter(world.consultant_a, case.id)

@@ -170,12 +170,12 @@ def test_bundle_holds_the_files_the_final_version_links_and_all_of_them_on_reque
 
 def test_bundle_uses_the_latest_version_when_none_is_final_and_zip_names_match_the_list(world, draft):
     upload(world, PDF, "invoice.pdf")
-    upload(world, PDF, "invoice.pdf", description="the same invoice again")
+    upload(world, PDF + b"\n", "invoice.pdf", description="the same invoice again")  # other bytes
     archive = open_bundle(poa_bundle.bundle(world.consultant_a, world.case_a.id))
     poa_name = f"POA-Harbor-Lane-Home-Goods-case{world.case_a.id}-v{draft.version}.txt"
     text = archive.read(poa_name).decode()
     assert text.endswith("1. invoice.pdf\n2. invoice (2).pdf \u2013 the same invoice again\n")
-    assert archive.read("evidence/invoice (2).pdf") == PDF
+    assert archive.read("evidence/invoice (2).pdf") == PDF + b"\n"
 
 
 def test_bundle_without_a_poa_has_only_the_files(world):
