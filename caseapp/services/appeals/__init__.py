@@ -4,6 +4,8 @@
   changes a case's status (a person, a submission or Amazon's reply); `closed_at` is set
   exactly while a case is reinstated or closed.
 - `submissions`: record which POA version went to Amazon, and Amazon's reply.
+- `corrections`: correct or withdraw either (its recorder within a day, admins always); the
+  case's status, follow-ups and clock are recomputed from what still counts.
 - `followups`: the follow-up reminders a submission schedules (48 hours of silence, then
   repeats), snooze, dismiss; `followup_mail` writes their mail and its secret links.
 - `digests`: the daily digest of each person's open follow-ups.
@@ -14,7 +16,7 @@
 
 Stands on poa, evidence, cases, accounts and mail.
 """
-from caseapp.services.appeals import calendar_feed, digests
+from caseapp.services.appeals import calendar_feed, corrections, digests
 from caseapp.services.appeals.dispatch import register_mail_kinds, run_pass
 from caseapp.services.appeals.followups import dismiss, list_reminders, pending_for_case, snooze
 from caseapp.services.appeals.overview import case_overview
@@ -22,7 +24,7 @@ from caseapp.services.appeals.submissions import get_submission, record_response
 from caseapp.services.appeals.workflow import change_status, check_move, set_status
 
 __all__ = [
-    "calendar_feed", "case_overview", "change_status", "check_move", "digests", "dismiss", "get_submission",
+    "calendar_feed", "case_overview", "corrections", "change_status", "check_move", "digests", "dismiss", "get_submission",
     "list_reminders", "pending_for_case", "record_response", "record_submission", "register_mail_kinds",
     "run_pass", "set_status", "snooze",
 ]
