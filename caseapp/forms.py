@@ -156,10 +156,18 @@ class SubmissionForm(FlaskForm):
 
 
 class ResponseForm(FlaskForm):
-    outcome = SelectField("Outcome")
+    # No default: an untouched form recorded "Reinstated" once. The choices (first "Choose…")
+    # are set where the form is made; the service refuses an empty one beside the field.
+    outcome = SelectField("Outcome", render_kw={"required": True})
     received_at = LocalMomentField("Received at", validators=[Optional()],
                                      description="In your time zone. Leave empty for now.")
     body = TextAreaField("Amazon's reply")
+
+
+class SubmissionCorrectionForm(FlaskForm):
+    submitted_at = LocalMomentField("Submitted at", description="In your time zone.")
+    channel = SelectField("Channel")
+    amazon_reference = StringField("Amazon's reference", description="Case ID or appeal reference, if any.")
 
 
 class NotificationForm(FlaskForm):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, Note, PoaDraft, Reminder, Submission, User
-from caseapp.services.appeals import followups, submissions, workflow
+from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
@@ -35,6 +35,8 @@ class CaseOverview:
     sent_evidence: dict[int, list[Evidence]]  # submission id -> the files sent with it
     responses: dict[int, list[AmazonResponse]]  # submission id -> Amazon's replies
     submittable: bool  # a submission can be recorded in the case's status
+    # ("submission", id) and ("response", id) the actor may correct or withdraw
+    changeable: set[tuple[str, int]]
 
 
 def case_overview(actor: User, case_id: int, now: datetime, *,
@@ -48,6 +50,8 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
     more_events = timeline_limit is not None and len(events) > timeline_limit
     events = events[:timeline_limit]
     notes = records.notes_by_id(case, [e.data.get("note_id") for e in events if e.kind == "note_added"])
+    submission_list = submissions.submissions_for_case(case.id)
+    responses = submissions.responses_by_submission(case.id)
     return CaseOverview(
         case=case,
         events=events,
@@ -60,8 +64,9 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         evidence_files=files.list_for_case(actor, case.id),
         clock=submissions.clock(case, now),
         pending_reminders=followups.pending_for_case(case.id),
-        submission_list=submissions.submissions_for_case(case.id),
+        submission_list=submission_list,
         sent_evidence=submissions.evidence_by_submission(case.id),
-        responses=submissions.responses_by_submission(case.id),
+        responses=responses,
         submittable=workflow.may_submit(case.status),
+        changeable=corrections.changeable(actor, submission_list, responses),
     )

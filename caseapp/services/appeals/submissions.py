@@ -1,4 +1,7 @@
-"""Recording submissions to Amazon and Amazon's replies; the case status follows them."""
+"""Recording submissions to Amazon and Amazon's replies; the case status follows them.
+
+Correcting or withdrawing either: corrections.py. A withdrawn row no longer counts here
+(latest submission, counts, the clock, "already answered")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,6 +37,12 @@ OUTCOME_LABELS = {
 # What Amazon's answer does to the case status (None: the status stays).
 OUTCOME_STATUS = {"reinstated": "reinstated", "rejected": "denied",
                   "more_info_requested": "more_info_requested", "other": None}
+# The outcomes that end the case or deny it: the page asks before recording them.
+CONFIRM_OUTCOMES = {
+    "reinstated": "Record Amazon's reply as Reinstated? The case is closed as won and its "
+                  "follow-ups stop.",
+    "rejected": "Record Amazon's reply as Rejected? The case moves to Denied and its follow-ups stop.",
+}
 # From this many rejected appeals on, the case page warns before the next one.
 RISKY_AFTER_REJECTIONS = 2
 MAX_BACKDATE_DAYS = 365
@@ -55,12 +64,17 @@ def _moment(value: Any, field: str, now: datetime, errors: dict[str, str]) -> da
     return value
 
 
-@transactional
-def record_submission(actor: User, case_id: int, data: dict[str, Any],
-                      now: datetime | None = None) -> Submission:
-    """Record that the case went to Amazon; schedule its follow-up; supersede older ones."""
-    now = now or utcnow()
-    case = records.get_case(actor, case_id, for_update=True)
+def check_submission(actor: User, case_id: int, data: dict[str, Any],
+                     now: datetime | None = None) -> None:
+    """ValidationFailed naming every bad field of a submission at once, Conflict when the
+    case cannot be submitted in its status; changes nothing (the page asks before it saves)."""
+    case = records.get_case(actor, case_id)
+    _clean_submission(case, data, now or utcnow())
+    if case.status != "submitted":
+        workflow.check_move(case.status, "submitted", workflow.SUBMISSION)
+
+
+def _clean_submission(case: Case, data: dict[str, Any], now: datetime):
     errors: dict[str, str] = {}
     submitted_at = _moment(data.get("submitted_at"), "submitted_at", now, errors)
     channel = data.get("channel") or "account_health_appeal"
@@ -78,6 +92,16 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     files = _own_evidence(case, data.get("evidence_ids"), errors)
     if errors:
         raise ValidationFailed(errors)
+    return submitted_at, channel, reference, draft, files
+
+
+@transactional
+def record_submission(actor: User, case_id: int, data: dict[str, Any],
+                      now: datetime | None = None) -> Submission:
+    """Record that the case went to Amazon; schedule its follow-up; supersede older ones."""
+    now = now or utcnow()
+    case = records.get_case(actor, case_id, for_update=True)
+    submitted_at, channel, reference, draft, files = _clean_submission(case, data, now)
     if case.status != "submitted":
         workflow.check_move(case.status, "submitted", workflow.SUBMISSION)
     newer = latest_submission(case.id)
