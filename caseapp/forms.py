@@ -47,6 +47,10 @@ class DayField(DateField):
 class LocalMomentField(DateTimeLocalField):
     """A date and time in the person's own zone, without an offset (datetime-local)."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M"])  # how a stored value is shown to edit
+        super().__init__(*args, **kwargs)
+
     def process_formdata(self, valuelist):
         if not valuelist:
             return

@@ -61,11 +61,14 @@ def record(case_id: int):
         if typed:
             _checked(submissions.check_submission, typed, current_user, case_id, data)
         submission = submissions.record_submission(current_user, case_id, data)
-    except (ValidationFailed, Conflict) as error:
+    except ValidationFailed as error:
         # The page again, the form as typed with each error under its field, landing on it.
         place_errors(form, error, typed)
         return render_case_page(case_id, submission_form=form, status=error.status,
                                 chosen_evidence={whole_number(i) for i in chosen})
+    except Conflict as error:  # the case cannot be submitted now: the page offers no form
+        flash(error.message, "danger")
+        return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
     flash(f"Submission recorded. Follow-up due {submission_due(submission)}.", "success")
     return redirect(url_for("cases.detail", case_id=case_id) + "#submissions")
 
@@ -89,10 +92,13 @@ def respond(submission_id: int):
         if _unconfirmed(data["outcome"]):
             return _confirm_page(submission.case_id, data["outcome"])
         submissions.record_response(current_user, submission.id, data)
-    except (ValidationFailed, Conflict) as error:
+    except ValidationFailed as error:
         place_errors(form, error, typed)
         return render_case_page(submission.case_id, reply_form=form, reply_to=submission.id,
                                 status=error.status)
+    except Conflict as error:  # answered or withdrawn meanwhile: the page offers no form
+        flash(error.message, "danger")
+        return redirect(url_for("cases.detail", case_id=submission.case_id) + "#submissions")
     flash("Amazon's reply recorded; the follow-ups for that submission stopped.", "success")
     return redirect(url_for("cases.detail", case_id=submission.case_id) + "#submissions")
 
