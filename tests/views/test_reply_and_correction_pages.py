@@ -89,9 +89,19 @@ def test_a_refused_submission_keeps_every_value_and_lands_on_the_form(browser, w
     assert '<option selected value="notification_reply">' in form
     assert f'value="{sent.id}" id="send-ev-{sent.id}" checked>' in form
     assert f'value="{kept_back.id}" id="send-ev-{kept_back.id}">' in form
-    assert f'action="/cases/{world.case_a.id}/submissions#submission-form"' in page
     assert re.search(r"<details open><summary>Record a submission", page)
     assert db.session.scalar(db.select(db.func.count(Submission.id))) == 0
+
+
+def test_an_error_of_the_whole_form_is_where_the_page_lands(browser, world, clock):
+    browser.login(world.consultant_a.email)
+    response = browser.post(f"/cases/{world.case_a.id}/submissions", data={
+        "channel": "email", "amazon_reference": "CASE-1", "evidence_ids": ["999999"]})
+    assert response.status_code == 422
+    form = response.get_data(as_text=True).split('id="submission-form"', 1)[1]
+    assert ('<div class="alert alert-danger py-1 small mb-2" tabindex="-1" autofocus>'
+            'Choose evidence files of this case.</div>') in form
+    assert 'value="CASE-1"' in form
 
 
 def test_the_author_withdraws_a_reply_and_the_case_is_waiting_again(browser, world, submission):
