@@ -50,6 +50,10 @@ class DayField(DateField):
 class LocalMomentField(DateTimeLocalField):
     """A date and time in the person's own zone, without an offset (datetime-local)."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M"])  # how a stored value is shown to edit
+        super().__init__(*args, **kwargs)
+
     def process_formdata(self, valuelist):
         if not valuelist:
             return
@@ -185,10 +189,18 @@ class SubmissionForm(OnceForm):
 
 
 class ResponseForm(OnceForm):
-    outcome = SelectField("Outcome")
+    # No default: an untouched form recorded "Reinstated" once. The choices (first "Choose…")
+    # are set where the form is made; the service refuses an empty one beside the field.
+    outcome = SelectField("Outcome", render_kw={"required": True})
     received_at = LocalMomentField("Received at", validators=[Optional()],
                                      description="In your time zone. Leave empty for now.")
     body = TextAreaField("Amazon's reply")
+
+
+class SubmissionCorrectionForm(FlaskForm):
+    submitted_at = LocalMomentField("Submitted at", description="In your time zone.")
+    channel = SelectField("Channel")
+    amazon_reference = StringField("Amazon's reference", description="Case ID or appeal reference, if any.")
 
 
 class NotificationForm(FlaskForm):

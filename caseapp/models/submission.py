@@ -27,8 +27,12 @@ class Submission(db.Model):
     amazon_reference: Mapped[str] = mapped_column(String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Withdrawn: recorded by mistake. The row stays (the timeline refers to it) but no longer
+    # counts for the case's status, its follow-ups or its clock (services/appeals/corrections.py).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    recorded_by: Mapped[User | None] = relationship(lazy="raise")
+    recorded_by: Mapped[User | None] = relationship(lazy="raise", foreign_keys=[recorded_by_id])
 
 
 class AmazonResponse(db.Model):
@@ -42,6 +46,9 @@ class AmazonResponse(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # As for a submission; a withdrawn submission's replies are withdrawn with it.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Reminder(db.Model):

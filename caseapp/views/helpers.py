@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from caseapp import labels
 from caseapp.core import markdown, timezones
-from caseapp.core.errors import DomainError
+from caseapp.core.errors import DomainError, ValidationFailed
 from caseapp.core.transaction import abandon, transaction
 from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, StatusForm, SubmissionForm,
                            UploadForm)
@@ -163,20 +163,69 @@ def upload_form(**kwargs) -> UploadForm:
     return UploadForm(prefix="evidence", **kwargs)
 
 
-def _submission_form(versions) -> SubmissionForm:
-    form = SubmissionForm(formdata=None)
-    form.poa_draft_id.choices = [("", "No POA version")] + [
-        (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
-    final = next((v for v in versions if v.is_final), versions[0] if versions else None)
-    form.poa_draft_id.data = str(final.id) if final else ""
-    form.channel.choices = [(c, submissions.CHANNEL_LABELS[c]) for c in CHANNELS]
+def new_submission_form(versions=None) -> SubmissionForm:
+    """The case page's submission form; with `versions` None, filled from the request."""
+    form = SubmissionForm() if versions is None else SubmissionForm(formdata=None)
+    form.channel.choices = channel_choices()
+    if versions is not None:
+        form_versions(form, versions)
+        final = next((v for v in versions if v.is_final), versions[0] if versions else None)
+        form.poa_draft_id.data = str(final.id) if final else ""
     return form
 
 
+def form_versions(form: SubmissionForm, versions) -> None:
+    form.poa_draft_id.choices = [("", "No POA version")] + [
+        (str(v.id), f"v{v.version}" + (" (final)" if v.is_final else "")) for v in versions]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return [(c, submissions.CHANNEL_LABELS[c]) for c in CHANNELS]
+
+
+def outcome_choices() -> list[tuple]:
+    """No default outcome: "Choose…" first; those that end or deny the case carry the
+    question static/confirm-submit.js asks before the form is sent."""
+    return [("", "Choose…")] + [
+        (o, submissions.OUTCOME_LABELS[o],
+         {"data-confirm": submissions.CONFIRM_OUTCOMES[o]} if o in submissions.CONFIRM_OUTCOMES else {})
+        for o in OUTCOMES]
+
+
+def response_form(**kwargs) -> ResponseForm:
+    form = ResponseForm(**kwargs)
+    form.outcome.choices = outcome_choices()
+    return form
+
+
+def typed_errors(form: FlaskForm) -> dict[str, str]:
+    """What the form's fields could not even read (a garbled date), by field name; a field
+    left empty is not among them (the service says whether it may be)."""
+    return {name: str(f.process_errors[0]) for name, f in form._fields.items()
+            if f.process_errors and any(f.raw_data or ())}
+
+
+def place_errors(form: FlaskForm, error: DomainError, typed: dict[str, str] | None = None) -> None:
+    """Put every error beside its field (what could not be read first), the rest at the top of
+    the form (`form.form_errors`): the form is shown again as typed, with all of them at once."""
+    fields = {**error.fields, **(typed or {})}
+    for name, message in fields.items():
+        if name in form._fields and name != "csrf_token":
+            form._fields[name].errors = [message]
+        else:
+            form.form_errors.append(message)
+    if not isinstance(error, ValidationFailed):  # a conflict: the reason, said where it was asked
+        form.form_errors.insert(0, error.message)
+
+
 def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
-                     evidence_form: UploadForm | None = None, status: int = 200):
+                     evidence_form: UploadForm | None = None,
+                     submission_form: SubmissionForm | None = None, chosen_evidence: set[int] | None = None,
+                     reply_form: ResponseForm | None = None, reply_to: int | None = None,
+                     status: int = 200):
     """The case page (services/appeals/overview.py gathers what it shows), with a form the
-    person filled in kept as typed when it is shown again with its errors."""
+    person filled in kept as typed when it is shown again with its errors (the reply form of
+    submission `reply_to`; the evidence boxes `chosen_evidence` of the submission form)."""
     limit = None if request.args.get("timeline") == "all" else overview.TIMELINE_LIMIT
     view = overview.case_overview(current_user, case_id, utcnow(), timeline_limit=limit)
     case = view.case
@@ -185,8 +234,8 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
     assign_form = AssignForm()
     assign_form.assignee_id.choices = people_choices(case, view.people)
     assign_form.assignee_id.data = str(case.assignee_id or "")
-    response_form = ResponseForm(formdata=None)
-    response_form.outcome.choices = [(o, submissions.OUTCOME_LABELS[o]) for o in OUTCOMES]
+    if submission_form is not None:
+        form_versions(submission_form, view.poa_versions)
     return render_template(
         "cases/detail.html",
         case=case,
@@ -208,8 +257,10 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
         case_evidence=view.evidence_files,
         responses=view.responses,
         channel_labels=submissions.CHANNEL_LABELS, outcome_labels=submissions.OUTCOME_LABELS,
-        submission_form=_submission_form(view.poa_versions), response_form=response_form,
-        submittable=view.submittable,
+        submission_form=submission_form or new_submission_form(view.poa_versions),
+        chosen_evidence=chosen_evidence,
+        response_form=response_form(formdata=None), reply_form=reply_form, reply_to=reply_to,
+        submittable=view.submittable, changeable=view.changeable,
     ), status
 
 

@@ -1,7 +1,7 @@
 """idempotency_keys: one-time keys of forms and of the API's Idempotency-Key header
 
 Revision ID: 0017_idempotency
-Revises: 0014_closed_at
+Revises: 0016_corrections
 Create Date: 2026-12-01 15:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import caseapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0017_idempotency'
-down_revision = '0015_mail_faults'
+down_revision = '0016_corrections'
 branch_labels = None
 depends_on = None
 

@@ -44,7 +44,7 @@ def test_future_or_garbled_submission_time_is_refused(browser, world, clock):
     assert "cannot be in the future" in page
     page = browser.post(f"/cases/{world.case_a.id}/submissions", data={
         "channel": "email", "submitted_at": "yesterday"}, follow_redirects=True).get_data(as_text=True)
-    assert "give a date and time" in page
+    assert "Give a date and time such as 2026-11-29 14:30." in page
     assert db.session.scalar(db.select(db.func.count(Submission.id))) == 0
 
 
@@ -63,7 +63,7 @@ def test_reply_from_the_case_page_stops_reminders_and_moves_status(browser, worl
     submission = submissions.record_submission(world.consultant_a, world.case_a.id, {})
     browser.login(world.consultant_a.email)
     page = browser.post(f"/submissions/{submission.id}/responses", data={
-        "outcome": "rejected", "body": "Your appeal was not accepted."},
+        "outcome": "rejected", "body": "Your appeal was not accepted.", "confirmed": "yes"},
         follow_redirects=True).get_data(as_text=True)
     assert 'data-status="denied"' in page and "Your appeal was not accepted." in page
     assert db.session.scalar(db.select(Reminder.status)) == "cancelled"

@@ -10,8 +10,8 @@ from werkzeug.datastructures import FileStorage
 
 from caseapp.core.transaction import transaction
 from caseapp.extensions import db
-from caseapp.models import (ApiToken, Case, Client, Evidence, Invitation, Note, OutboxMessage, PoaDraft,
-                            Reminder, Submission, User, utcnow)
+from caseapp.models import (AmazonResponse, ApiToken, Case, Client, Evidence, Invitation, Note, OutboxMessage,
+                            PoaDraft, Reminder, Submission, User, utcnow)
 from caseapp.services.mail import outbox
 from caseapp.services.accounts import tokens
 from caseapp.services.cases import records
@@ -19,6 +19,7 @@ from caseapp.services.evidence import files
 from caseapp.services.accounts import invitations
 from caseapp.services.poa import drafts as poa
 from caseapp.services.appeals import submissions
+from tests.conftest import make_case
 
 
 def _note(w):
@@ -34,6 +35,15 @@ def _draft(w):
 def _submission(w):
     existing = db.session.scalar(db.select(Submission.id).where(Submission.case_id == w.case_a.id))
     return existing or submissions.record_submission(w.consultant_a, w.case_a.id, {}).id
+
+
+def _response(w):
+    existing = db.session.scalar(db.select(AmazonResponse.id))
+    if existing:
+        return existing
+    other = make_case(w.consultant_a, w.client_a, title="Another case of agency A")  # case_a keeps its follow-up
+    submission = submissions.record_submission(w.consultant_a, other.id, {})
+    return submissions.record_response(w.consultant_a, submission.id, {"outcome": "other"}).id
 
 
 def _reminder(w):
@@ -75,6 +85,7 @@ ID_ARGUMENTS = {
     "draft_id": _draft,
     "submission_id": _submission,
     "reminder_id": _reminder,
+    "response_id": _response,
     "evidence_id": _evidence,
     "token_id": _token,
     "invitation_id": _invitation,

@@ -4,6 +4,8 @@
   changes a case's status (a person, a submission or Amazon's reply); `closed_at` is set
   exactly while a case is reinstated or closed.
 - `submissions`: record which POA version went to Amazon, and Amazon's reply.
+- `corrections`: correct or withdraw either (its recorder within a day, admins always); the
+  case's status, follow-ups and clock are recomputed from what still counts.
 - `followups`: the follow-up reminders a submission schedules (48 hours of silence, then
   repeats), snooze, dismiss, and `next_follow_up`, the one definition of a case's next
   follow-up and of "overdue" that every page, mail, feed and the API show; `followup_mail`
@@ -16,7 +18,7 @@
 
 Stands on poa, evidence, cases, accounts and mail.
 """
-from caseapp.services.appeals import calendar_feed, digests
+from caseapp.services.appeals import calendar_feed, corrections, digests
 from caseapp.services.appeals.dispatch import register_mail_kinds, run_pass
 from caseapp.services.appeals.followups import (dismiss, list_reminders, next_follow_up, pending_for_case,
                                                snooze)
@@ -25,7 +27,7 @@ from caseapp.services.appeals.submissions import get_submission, record_response
 from caseapp.services.appeals.workflow import change_status, check_move, set_status
 
 __all__ = [
-    "calendar_feed", "case_overview", "change_status", "check_move", "digests", "dismiss", "get_submission",
-    "list_reminders", "next_follow_up", "pending_for_case", "record_response", "record_submission",
-    "register_mail_kinds", "run_pass", "set_status", "snooze",
+    "calendar_feed", "case_overview", "change_status", "check_move", "corrections", "digests", "dismiss",
+    "get_submission", "list_reminders", "next_follow_up", "pending_for_case", "record_response",
+    "record_submission", "register_mail_kinds", "run_pass", "set_status", "snooze",
 ]

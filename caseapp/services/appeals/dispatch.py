@@ -102,7 +102,8 @@ class _Batch:
             joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))).unique()}
         latest = submissions.latest_submissions(case_ids)
         answered = set(db.session.scalars(select(AmazonResponse.submission_id).where(
-            AmazonResponse.submission_id.in_({r.submission_id for r in batch}))))
+            AmazonResponse.submission_id.in_({r.submission_id for r in batch}),
+            AmazonResponse.withdrawn_at.is_(None))))
         admins = people.active_admins({c.agency_id for c in cases.values()})
         return cls(cases, latest, answered, admins)
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, select
 
-from caseapp.core import paging
+from caseapp.core import paging, timezones
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
@@ -193,7 +193,7 @@ def newer_than(submission: Submission) -> Submission | None:
     """
     return db.session.scalar(
         select(Submission).where(Submission.case_id == submission.case_id,
-                                 Submission.id != submission.id,
+                                 Submission.id != submission.id, Submission.withdrawn_at.is_(None),
                                  Submission.submitted_at > submission.submitted_at)
         .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))
 
@@ -350,3 +350,72 @@ def dismiss(actor: User, reminder_id: int) -> int:
 
 def has_pending(submission_id: int) -> bool:
     return bool(_pending([Reminder.submission_id == submission_id]))
+
+
+# ---- after a correction (services/appeals/corrections.py) ------------------------------------
+
+DISMISSED = "dismissed by "  # how `dismiss` words its reason: a person chose to stop
+
+
+def _agency_time(case: Case, moment: datetime) -> str:
+    return timezones.format_local(moment, db.session.get(Agency, case.agency_id).timezone)
+
+
+def was_dismissed(submission_id: int) -> bool:
+    """Did a person dismiss this submission's follow-ups (its last cancelled reminder says so)?"""
+    reason = db.session.scalar(
+        select(Reminder.cancelled_reason).where(Reminder.submission_id == submission_id,
+                                                Reminder.status == "cancelled")
+        .order_by(Reminder.id.desc()).limit(1))
+    return bool(reason) and reason.startswith(DISMISSED)
+
+
+def reopen(case: Case, submission: Submission, now: datetime, reason: str,
+           actor: User | None) -> Reminder | None:
+    """Chase `submission` again (Amazon's reply to it was withdrawn, or it is the latest again).
+
+    Nothing when it still has a pending reminder. Otherwise the follow-up it would have had:
+    the first at submitted_at + the agency's hours when none went out, else the repeat after
+    the last one that went out; from now when that moment has passed. A follow-up that never
+    went out keeps its number.
+    """
+    if has_pending(submission.id):
+        return None
+    last = db.session.scalar(select(Reminder).where(Reminder.submission_id == submission.id)
+                             .order_by(Reminder.sequence.desc(), Reminder.id.desc()).limit(1))
+    went_out = db.session.scalar(
+        select(func.max(Reminder.dispatched_at)).where(Reminder.submission_id == submission.id))
+    if went_out is None:
+        sequence, due = 1, submission.submitted_at + timedelta(hours=follow_up_hours(case))
+    else:
+        sequence = last.sequence if last.dispatched_at is None else last.sequence + 1
+        due = went_out + timedelta(hours=repeat_hours())
+    reminder = Reminder(agency_id=case.agency_id, case_id=case.id, submission_id=submission.id,
+                        sequence=sequence, due_at=max(due, now))
+    db.session.add(reminder)
+    db.session.flush()
+    timeline.record(case, "reminder_rescheduled", actor,
+                    f"Follow-up reminder {sequence} scheduled again, due "
+                    f"{_agency_time(case, reminder.due_at)}: {reason}",
+                    {"reminder_id": reminder.id, "submission_id": submission.id,
+                     "due_at": reminder.due_at.isoformat()})
+    refresh_deadline(case)
+    return reminder
+
+
+def shift_first(case: Case, submission: Submission, by: timedelta, reason: str,
+                actor: User | None) -> None:
+    """The submission's time was corrected by `by`: its first follow-up, not yet gone out,
+    moves with it (a snooze it had is kept). Repeats count from the last sending, and stay."""
+    for reminder in _pending([Reminder.submission_id == submission.id,
+                              Reminder.dispatched_at.is_(None)]):
+        if db.session.scalar(select(func.count(Reminder.id)).where(
+                Reminder.submission_id == submission.id, Reminder.dispatched_at.is_not(None))):
+            continue
+        reminder.due_at = reminder.due_at + by
+        timeline.record(case, "reminder_rescheduled", actor,
+                        f"Follow-up reminder {reminder.sequence} now due "
+                        f"{_agency_time(case, reminder.due_at)}: {reason}",
+                        {"reminder_id": reminder.id, "submission_id": submission.id,
+                         "due_at": reminder.due_at.isoformat()})
+    refresh_deadline(case)

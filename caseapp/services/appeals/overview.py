@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, Note, PoaDraft, Reminder, Submission, User
-from caseapp.services.appeals import followups, submissions, workflow
+from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
@@ -38,6 +38,8 @@ class CaseOverview:
     sent_evidence: dict[int, list[Evidence]]  # submission id -> the files sent with it
     responses: dict[int, list[AmazonResponse]]  # submission id -> Amazon's replies
     submittable: bool  # a submission can be recorded in the case's status
+    # ("submission", id) and ("response", id) the actor may correct or withdraw
+    changeable: set[tuple[str, int]]
 
 
 def case_overview(actor: User, case_id: int, now: datetime, *,
@@ -54,6 +56,8 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
     clock = submissions.clock(case, now)
     standing = (followups.standing(case, submissions.latest_submission(case.id), now)
                 if clock.silent_hours is not None else None)
+    submission_list = submissions.submissions_for_case(case.id)
+    responses = submissions.responses_by_submission(case.id)
     return CaseOverview(
         case=case,
         events=events,
@@ -67,8 +71,9 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         clock=clock,
         standing=standing,
         pending_reminders=followups.pending_for_case(case.id),
-        submission_list=submissions.submissions_for_case(case.id),
+        submission_list=submission_list,
         sent_evidence=submissions.evidence_by_submission(case.id),
-        responses=submissions.responses_by_submission(case.id),
+        responses=responses,
         submittable=workflow.may_submit(case.status),
+        changeable=corrections.changeable(actor, submission_list, responses),
     )

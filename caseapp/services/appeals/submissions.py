@@ -1,4 +1,7 @@
-"""Recording submissions to Amazon and Amazon's replies; the case status follows them."""
+"""Recording submissions to Amazon and Amazon's replies; the case status follows them.
+
+Correcting or withdrawing either: corrections.py. A withdrawn row no longer counts here
+(latest submission, counts, the clock, "already answered")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,12 +37,19 @@ OUTCOME_LABELS = {
 # What Amazon's answer does to the case status (None: the status stays).
 OUTCOME_STATUS = {"reinstated": "reinstated", "rejected": "denied",
                   "more_info_requested": "more_info_requested", "other": None}
+# The outcomes that end the case or deny it: the page asks before recording them.
+CONFIRM_OUTCOMES = {
+    "reinstated": "Record Amazon's reply as Reinstated? The case is closed as won and its "
+                  "follow-ups stop.",
+    "rejected": "Record Amazon's reply as Rejected? The case moves to Denied and its follow-ups stop.",
+}
 # From this many rejected appeals on, the case page warns before the next one.
 RISKY_AFTER_REJECTIONS = 2
 MAX_BACKDATE_DAYS = 365
 
 
 def _moment(value: Any, field: str, now: datetime, errors: dict[str, str]) -> datetime | None:
+    """A moment given (None: now; False: given as empty, which a correction refuses)."""
     if value is None:
         return now
     if not isinstance(value, datetime) or value.tzinfo is None:
@@ -54,12 +64,17 @@ def _moment(value: Any, field: str, now: datetime, errors: dict[str, str]) -> da
     return value
 
 
-@transactional
-def record_submission(actor: User, case_id: int, data: dict[str, Any],
-                      now: datetime | None = None) -> Submission:
-    """Record that the case went to Amazon; schedule its follow-up; supersede older ones."""
-    now = now or utcnow()
-    case = records.get_case(actor, case_id, for_update=True)
+def check_submission(actor: User, case_id: int, data: dict[str, Any],
+                     now: datetime | None = None) -> None:
+    """ValidationFailed naming every bad field of a submission at once, Conflict when the
+    case cannot be submitted in its status; changes nothing (the page asks before it saves)."""
+    case = records.get_case(actor, case_id)
+    _clean_submission(case, data, now or utcnow())
+    if case.status != "submitted":
+        workflow.check_move(case.status, "submitted", workflow.SUBMISSION)
+
+
+def _clean_submission(case: Case, data: dict[str, Any], now: datetime):
     errors: dict[str, str] = {}
     submitted_at = _moment(data.get("submitted_at"), "submitted_at", now, errors)
     channel = data.get("channel") or "account_health_appeal"
@@ -77,6 +92,16 @@ def record_submission(actor: User, case_id: int, data: dict[str, Any],
     files = _own_evidence(case, data.get("evidence_ids"), errors)
     if errors:
         raise ValidationFailed(errors)
+    return submitted_at, channel, reference, draft, files
+
+
+@transactional
+def record_submission(actor: User, case_id: int, data: dict[str, Any],
+                      now: datetime | None = None) -> Submission:
+    """Record that the case went to Amazon; schedule its follow-up; supersede older ones."""
+    now = now or utcnow()
+    case = records.get_case(actor, case_id, for_update=True)
+    submitted_at, channel, reference, draft, files = _clean_submission(case, data, now)
     if case.status != "submitted":
         workflow.check_move(case.status, "submitted", workflow.SUBMISSION)
     newer = latest_submission(case.id)
@@ -148,6 +173,47 @@ def get_submission(actor: User, submission_id: int) -> Submission:
     return records.get_case_child(actor, Submission, submission_id, "No such submission.")
 
 
+def check_response(actor: User, submission_id: int, data: dict[str, Any],
+                   now: datetime | None = None) -> dict[str, Any]:
+    """The reply `data` cleaned (received_at, outcome, body), or ValidationFailed naming every
+    bad field at once; Conflict when the submission was withdrawn or already has its reply.
+    Changes nothing: the case page asks it before it asks the person to confirm."""
+    now = now or utcnow()
+    submission = get_submission(actor, submission_id)
+    if submission.withdrawn_at is not None:
+        raise Conflict("This submission was withdrawn; a reply cannot be recorded for it.")
+    if answer_of(submission.id) is not None:
+        raise Conflict("Amazon's reply to this submission is already recorded.")
+    return clean_response(submission, data, now)
+
+
+def clean_response(submission: Submission, data: dict[str, Any], now: datetime,
+                   partial: bool = False) -> dict[str, Any]:
+    """Check a reply's fields; `partial` (a correction): only those given."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    if not partial or "received_at" in data:
+        cleaned["received_at"] = _moment(data.get("received_at") if not partial else
+                                         data["received_at"] or False, "received_at", now, errors)
+        if cleaned["received_at"] is not None and cleaned["received_at"] < submission.submitted_at:
+            errors["received_at"] = "Amazon cannot have replied before the submission."
+    if not partial or "outcome" in data:
+        cleaned["outcome"] = data.get("outcome")
+        if cleaned["outcome"] in (None, ""):
+            errors["outcome"] = "Choose Amazon's outcome: " + ", ".join(OUTCOMES) + "."
+        elif cleaned["outcome"] not in OUTCOMES:
+            errors["outcome"] = "Choose one of: " + ", ".join(OUTCOMES) + "."
+    if not partial or "body" in data:
+        body = data.get("body") or ""
+        if not isinstance(body, str) or len(body) > 50000:
+            errors["body"] = "At most 50,000 characters of text."
+        else:
+            cleaned["body"] = body.strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
 @transactional
 def record_response(actor: User, submission_id: int, data: dict[str, Any],
                     now: datetime | None = None) -> AmazonResponse:
@@ -155,22 +221,10 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     now = now or utcnow()
     submission = get_submission(actor, submission_id)
     case = records.get_case(actor, submission.case_id, for_update=True)
-    errors: dict[str, str] = {}
-    received_at = _moment(data.get("received_at"), "received_at", now, errors)
-    if received_at is not None and received_at < submission.submitted_at:
-        errors["received_at"] = "Amazon cannot have replied before the submission."
-    if db.session.scalar(select(AmazonResponse.id).where(AmazonResponse.submission_id == submission.id)):
-        raise Conflict("Amazon's reply to this submission is already recorded.")
-    outcome = data.get("outcome")
-    if outcome not in OUTCOMES:
-        errors["outcome"] = "Choose one of: " + ", ".join(OUTCOMES) + "."
-    body = data.get("body") or ""
-    if not isinstance(body, str) or len(body) > 50000:
-        errors["body"] = "At most 50,000 characters of text."
-    if errors:
-        raise ValidationFailed(errors)
-    response = AmazonResponse(submission_id=submission.id, case_id=case.id, received_at=received_at,
-                              outcome=outcome, body=body.strip(), recorded_by_id=actor.id)
+    cleaned = check_response(actor, submission.id, data, now)
+    outcome = cleaned["outcome"]
+    response = AmazonResponse(submission_id=submission.id, case_id=case.id, recorded_by_id=actor.id,
+                              **cleaned)
     db.session.add(response)
     db.session.flush()
     timeline.record(case, "amazon_replied", actor, f"Amazon replied: {OUTCOME_LABELS[outcome]}",
@@ -187,16 +241,24 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     return response
 
 
+def answer_of(submission_id: int) -> AmazonResponse | None:
+    """Amazon's reply to the submission that still counts (not withdrawn), if any."""
+    return db.session.scalar(select(AmazonResponse).where(
+        AmazonResponse.submission_id == submission_id, AmazonResponse.withdrawn_at.is_(None)).limit(1))
+
+
 def latest_submission(case_id: int) -> Submission | None:
     """The case's most recent submission: latest `submitted_at`, then latest recorded."""
-    return db.session.scalar(select(Submission).where(Submission.case_id == case_id)
+    return db.session.scalar(select(Submission).where(Submission.case_id == case_id,
+                                                      Submission.withdrawn_at.is_(None))
                              .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))
 
 
 def latest_submissions(case_ids: set[int]) -> dict[int, Submission]:
     """`latest_submission` of several cases at once (they hold a handful each): case id -> it."""
     latest: dict[int, Submission] = {}
-    for submission in db.session.scalars(select(Submission).where(Submission.case_id.in_(case_ids))):
+    for submission in db.session.scalars(select(Submission).where(
+            Submission.case_id.in_(case_ids), Submission.withdrawn_at.is_(None))):
         best = latest.get(submission.case_id)
         if best is None or (submission.submitted_at, submission.id) > (best.submitted_at, best.id):
             latest[submission.case_id] = submission
@@ -204,7 +266,9 @@ def latest_submissions(case_ids: set[int]) -> dict[int, Submission]:
 
 
 def submission_count(case_id: int) -> int:
-    return db.session.scalar(select(func.count(Submission.id)).where(Submission.case_id == case_id))
+    """Submissions that count (a withdrawn one does not)."""
+    return db.session.scalar(select(func.count(Submission.id)).where(
+        Submission.case_id == case_id, Submission.withdrawn_at.is_(None)))
 
 
 def submissions_for_case(case_id: int) -> list[Submission]:
@@ -247,11 +311,11 @@ class Clock:
 def clock(case: Case, now: datetime | None = None) -> Clock:
     now = now or utcnow()
     latest = latest_submission(case.id)
-    answered = latest is not None and db.session.scalar(
-        select(AmazonResponse.id).where(AmazonResponse.submission_id == latest.id).limit(1)) is not None
+    answered = latest is not None and answer_of(latest.id) is not None
     awaiting = latest is not None and not answered and case.status == "submitted"
     rejections = db.session.scalar(select(func.count(AmazonResponse.id)).where(
-        AmazonResponse.case_id == case.id, AmazonResponse.outcome == "rejected"))
+        AmazonResponse.case_id == case.id, AmazonResponse.outcome == "rejected",
+        AmazonResponse.withdrawn_at.is_(None)))
     return Clock(
         submitted_at=latest.submitted_at if latest else None,
         silent_hours=int((now - latest.submitted_at).total_seconds() // 3600) if awaiting else None,

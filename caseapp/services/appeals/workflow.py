@@ -14,6 +14,10 @@ move, who may make it:
   Amazon asked for more: the form has no submission to attach the follow-up to.
 - AMAZON: Amazon's reply. It is a fact, not a request: it moves any case that is not closed
   to what Amazon decided (a reply logged on a closed case is kept without reopening it).
+- CORRECTION: a submission or reply corrected or withdrawn (services/appeals/corrections.py).
+  Not a move along the workflow but the undoing of moves that should not have happened: the
+  case goes to the status its history, replayed through this table, now leads to, which may
+  be any status (a withdrawn "Reinstated" puts the case back to "Submitted").
 
 `closed_at` (see models/case.py) is the moment the case's work ended: it is set when the
 case reaches "reinstated" or "closed" from any other status, kept while it stays in one of
@@ -43,7 +47,8 @@ LABELS = {
 PERSON = "person"
 SUBMISSION = "submission"
 AMAZON = "amazon"
-BY = (PERSON, SUBMISSION, AMAZON)
+CORRECTION = "correction"
+BY = (PERSON, SUBMISSION, AMAZON, CORRECTION)
 
 # Where a case's work has ended: closed_at is set exactly while the status is one of these.
 ENDED = ("reinstated", "closed")
@@ -103,7 +108,7 @@ def check_move(current: str, target: str, by: str = PERSON) -> None:
         raise ValidationFailed({"status": "Choose one of: " + ", ".join(TRANSITIONS) + "."})
     if by not in BY:
         raise ValueError(f"unknown mover {by!r}")
-    if may_move(current, target, by):
+    if may_move(current, target, by) or (by == CORRECTION and target != current):
         return
     if by == SUBMISSION:
         raise Conflict(f"A case in status {LABELS[current]} cannot be submitted; reopen it first.")
@@ -133,7 +138,7 @@ def set_status(actor: User | None, case: Case, status: str, *, by: str = PERSON,
     case.updated_at = now
     timeline.record(case, "status_changed", actor,
                     f"Status: {LABELS[previous]} → {LABELS[status]}",
-                    {"from": previous, "to": status})
+                    {"from": previous, "to": status, "by": by})
     if previous == "submitted" or status in ("reinstated", "denied", "closed"):
         followups.cancel_for_case(case, f"status moved to {LABELS[status]}", actor)
         case.awaiting_since = None

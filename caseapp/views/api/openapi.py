@@ -73,6 +73,15 @@ POA_IN = {
     "corrective_actions": _ITEMS, "preventive_measures": _ITEMS, "closure": _SECTION,
 }
 
+# A submission or reply recorded by mistake is kept, withdrawn (services/appeals/corrections.py).
+WITHDRAWN = {"recorded_by_id": ID_NULL,
+             "withdrawn_at": {**TS_NULL, "description": "null: it counts; otherwise withdrawn, "
+                              "and the case's status and follow-ups no longer follow it"},
+             "withdrawn_by_id": ID_NULL}
+CORRECTION = ("Its recorder within 24 hours of recording it, an admin at any time (others: 403); "
+              "the case's status, follow-ups and timeline are recomputed, and the timeline keeps "
+              "what was changed.")
+
 SCHEMAS = {
     "Error": obj({"error": obj({
         "code": {"type": "string"}, "message": {"type": "string"},
@@ -136,13 +145,19 @@ SCHEMAS = {
                        "note": {"type": ["string", "null"], "description": (
                            "Said when the submission is dated before the case's latest one: it is "
                            "recorded as history and starts no follow-up (follow_up_due_at null)")},
-                       "created_at": TS},
+                       "created_at": TS, **WITHDRAWN},
                       ["id", "case_id", "submitted_at", "channel", "follow_up_due_at", "note"]),
+    "SubmissionUpdate": obj({
+        "submitted_at": {**TS_NULL, "description": "null or absent: unchanged"},
+        "channel": {"type": "string", "enum": list(CHANNELS)}, "amazon_reference": text(200)}),
+    "ResponseUpdate": obj({
+        "received_at": {**TS_NULL, "description": "null or absent: unchanged"},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)}, "body": text(50000)}),
     "ResponseInput": obj({"received_at": {**TS_NULL, "description": "null: now"}, "outcome": {"type": "string", "enum": list(OUTCOMES)},
                           "body": text(50000)}, ["outcome"]),
     "Response": obj({"id": ID, "submission_id": ID, "case_id": ID, "received_at": TS,
                      "outcome": {"type": "string", "enum": list(OUTCOMES)},
-                     "body": {"type": "string"}, "created_at": TS},
+                     "body": {"type": "string"}, "created_at": TS, **WITHDRAWN},
                     ["id", "submission_id", "received_at", "outcome"]),
     "Reminder": obj({"id": ID, "case_id": ID, "submission_id": ID, "sequence": ID, "due_at": TS,
                      "status": {"type": "string", "enum": list(REMINDER_STATUSES)},
@@ -356,6 +371,25 @@ def document() -> dict:
             "post": operation("recordResponse", "Record Amazon's reply; cancels that submission's reminders",
                               ok("Response", "201", "Created"), *WRITE, "409",
                               requestBody=json_body("ResponseInput")),
+        },
+        "/submissions/{submission_id}": {
+            "parameters": [path_id("submission_id")],
+            "patch": operation("correctSubmission", "Correct when, through which channel or with which "
+                               "reference a submission went. " + CORRECTION, ok("Submission"), *WRITE,
+                               "403", "409", requestBody=json_body("SubmissionUpdate")),
+            "delete": operation("withdrawSubmission", "Withdraw a submission recorded by mistake, with "
+                                "Amazon's reply to it. " + CORRECTION, {"204": {"description": "Withdrawn"}},
+                                "400", "401", "403", "404", "409", "429"),
+        },
+        "/responses/{response_id}": {
+            "parameters": [path_id("response_id")],
+            "patch": operation("correctResponse", "Correct Amazon's reply: outcome, when it came, text. "
+                               + CORRECTION, ok("Response"), *WRITE, "403", "409",
+                               requestBody=json_body("ResponseUpdate")),
+            "delete": operation("withdrawResponse", "Withdraw Amazon's reply recorded by mistake; the "
+                                "submission is waiting again. " + CORRECTION,
+                                {"204": {"description": "Withdrawn"}},
+                                "400", "401", "403", "404", "409", "429"),
         },
         "/invitations": {
             "post": operation("createInvitation", "Invite a person to your agency by email (admins); "

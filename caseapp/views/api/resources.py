@@ -10,7 +10,7 @@ from caseapp.core.transaction import transaction
 from caseapp.models import STATUSES, utcnow
 from caseapp.models.submission import REMINDER_STATUSES
 from caseapp.services.accounts import invitations
-from caseapp.services.appeals import followups, submissions, workflow
+from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import clients, records
 from caseapp.services.cases.records import CaseFilters
 from caseapp.services.evidence import files
@@ -206,10 +206,27 @@ def submission_create(case_id: int):
     data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
+    return created(_submission(submission, followups.history_note(submission, serialize.ts)))
+
+
+def _submission(submission, note: str | None = None) -> dict:
     due = followups.submission_follow_up(submission, utcnow()).due_at
-    sent = submissions.evidence_by_submission(case_id).get(submission.id, [])
-    return created(serialize.submission(submission, due, [e.id for e in sent],
-                                        followups.history_note(submission, serialize.ts)))
+    sent = submissions.evidence_by_submission(submission.case_id).get(submission.id, [])
+    return serialize.submission(submission, due, [e.id for e in sent], note)
+
+
+@bp.patch("/submissions/<int:submission_id>")
+def submission_update(submission_id: int):
+    corrections.changeable_submission(user(), submission_id)  # 404, 403, 409 before the body
+    data = body(set(corrections.SUBMISSION_FIELDS))
+    moment(data, "submitted_at")
+    return _submission(corrections.correct_submission(user(), submission_id, data))
+
+
+@bp.delete("/submissions/<int:submission_id>")
+def submission_withdraw(submission_id: int):
+    corrections.withdraw_submission(user(), submission_id)
+    return "", 204
 
 
 @bp.post("/submissions/<int:submission_id>/responses")
@@ -218,6 +235,20 @@ def response_create(submission_id: int):
     data = body({"received_at", "outcome", "body"})
     moment(data, "received_at")
     return created(serialize.response(submissions.record_response(user(), submission_id, data)))
+
+
+@bp.patch("/responses/<int:response_id>")
+def response_update(response_id: int):
+    corrections.changeable_response(user(), response_id)  # 404, 403, 409 before the body
+    data = body(set(corrections.RESPONSE_FIELDS))
+    moment(data, "received_at")
+    return serialize.response(corrections.correct_response(user(), response_id, data))
+
+
+@bp.delete("/responses/<int:response_id>")
+def response_withdraw(response_id: int):
+    corrections.withdraw_response(user(), response_id)
+    return "", 204
 
 
 @bp.post("/invitations")

@@ -52,13 +52,15 @@ def submission(s: Submission, follow_up_due_at: datetime | None, evidence_ids: l
     return {"id": s.id, "case_id": s.case_id, "poa_draft_id": s.poa_draft_id, "evidence_ids": evidence_ids,
             "submitted_at": ts(s.submitted_at), "channel": s.channel,
             "amazon_reference": s.amazon_reference, "follow_up_due_at": ts(follow_up_due_at),
-            "note": note, "created_at": ts(s.created_at)}
+            "note": note, "created_at": ts(s.created_at), "recorded_by_id": s.recorded_by_id,
+            "withdrawn_at": ts(s.withdrawn_at), "withdrawn_by_id": s.withdrawn_by_id}
 
 
 def response(r: AmazonResponse) -> dict:
     return {"id": r.id, "submission_id": r.submission_id, "case_id": r.case_id,
             "received_at": ts(r.received_at), "outcome": r.outcome, "body": r.body,
-            "created_at": ts(r.created_at)}
+            "created_at": ts(r.created_at), "recorded_by_id": r.recorded_by_id,
+            "withdrawn_at": ts(r.withdrawn_at), "withdrawn_by_id": r.withdrawn_by_id}
 
 
 def reminder(r: Reminder) -> dict:
