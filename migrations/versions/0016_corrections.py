@@ -24,12 +24,19 @@ TABLES = ('submissions', 'amazon_responses')
 
 
 def upgrade():
+    # Plain ADD COLUMN: on SQLite a batch (copy, drop, rename) of `submissions` would trip the
+    # foreign keys of the rows that reference it (reminders, replies, outbox) in a database
+    # that holds data. SQLite takes a REFERENCES clause in ADD COLUMN when the default is NULL.
+    sqlite = op.get_bind().dialect.name == 'sqlite'
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('withdrawn_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True))
-            batch_op.add_column(sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
-            batch_op.create_foreign_key(batch_op.f(f'fk_{table}_withdrawn_by_id_users'), 'users',
-                                        ['withdrawn_by_id'], ['id'])
+        op.add_column(table, sa.Column('withdrawn_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True))
+        name = op.f(f'fk_{table}_withdrawn_by_id_users')
+        if sqlite:
+            op.execute(f'ALTER TABLE {table} ADD COLUMN withdrawn_by_id INTEGER '
+                       f'CONSTRAINT {name} REFERENCES users (id)')
+        else:
+            op.add_column(table, sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
+            op.create_foreign_key(name, table, 'users', ['withdrawn_by_id'], ['id'])
 
 
 def downgrade():
