@@ -260,7 +260,7 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
         submission_form=submission_form or new_submission_form(view.poa_versions),
         chosen_evidence=chosen_evidence,
         response_form=response_form(formdata=None), reply_form=reply_form, reply_to=reply_to,
-        submittable=view.submittable, changeable=view.changeable,
+        submittable=view.submittable, changeable=view.changeable, next_step=view.next_step,
     ), status
 
 

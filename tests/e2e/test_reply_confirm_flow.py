@@ -81,6 +81,7 @@ def test_a_refused_submission_keeps_what_was_typed_and_lands_on_the_form(page, w
     sign_in(page, world.consultant_a.email)
     page.goto(f"/cases/{world.case_a.id}")
     future = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=6)).strftime("%Y-%m-%dT10:00")
+    page.get_by_text("Record a submission").click()
     page.fill("#submitted_at", future)
     page.select_option("#channel", "notification_reply")
     page.fill("#amazon_reference", "CASE-4711")

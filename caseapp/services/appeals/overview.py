@@ -40,6 +40,26 @@ class CaseOverview:
     submittable: bool  # a submission can be recorded in the case's status
     # ("submission", id) and ("response", id) the actor may correct or withdraw
     changeable: set[tuple[str, int]]
+    next_step: str  # what the case needs now, one of NEXT_STEPS
+
+
+# What a case needs next, the first line of its page (templates/cases/detail.html words them).
+NEXT_STEPS = ("start_poa", "finish_poa", "submit", "await_amazon", "revise_poa", "none")
+
+
+def next_step(case: Case, clock: submissions.Clock, poa_versions: list[PoaDraft], submittable: bool) -> str:
+    """The one next action of the case's daily job, from its status, POA and clock."""
+    if case.status in ("reinstated", "denied", "closed"):
+        return "none"
+    if clock.silent_hours is not None:
+        return "await_amazon"  # follow up by the clock, or record Amazon's reply
+    if case.status == "more_info_requested":
+        return "revise_poa"
+    if not poa_versions:
+        return "start_poa"
+    if not any(v.is_final for v in poa_versions):
+        return "finish_poa"
+    return "submit" if submittable else "none"
 
 
 def case_overview(actor: User, case_id: int, now: datetime, *,
@@ -58,6 +78,8 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
                 if clock.silent_hours is not None else None)
     submission_list = submissions.submissions_for_case(case.id)
     responses = submissions.responses_by_submission(case.id)
+    poa_versions = drafts.versions(actor, case.id)
+    submittable = workflow.may_submit(case.status)
     return CaseOverview(
         case=case,
         events=events,
@@ -66,7 +88,7 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         changeable_notes={n.id for n in notes.values() if records.may_change_note(actor, n)},
         status_moves=workflow.allowed_moves(case.status, workflow.PERSON),
         people=records.assignee_choices(actor),
-        poa_versions=drafts.versions(actor, case.id),
+        poa_versions=poa_versions,
         evidence_files=files.list_for_case(actor, case.id),
         clock=clock,
         standing=standing,
@@ -74,6 +96,7 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         submission_list=submission_list,
         sent_evidence=submissions.evidence_by_submission(case.id),
         responses=responses,
-        submittable=workflow.may_submit(case.status),
+        submittable=submittable,
         changeable=corrections.changeable(actor, submission_list, responses),
+        next_step=next_step(case, clock, poa_versions, submittable),
     )
