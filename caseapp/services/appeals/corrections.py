@@ -129,7 +129,7 @@ def correct_submission(actor: User, submission_id: int, data: dict[str, Any],
         if moment is not None and answered is not None and moment > answered:
             errors["submitted_at"] = (f"Amazon's reply to it came {_local(case, answered)}: the "
                                       "submission must be before it.")
-        elif moment is not None and moment != row.submitted_at:
+        elif moment is not None and not _same(row.submitted_at, moment):
             changes["submitted_at"] = (row.submitted_at, moment)
     if "channel" in data:
         if data["channel"] not in CHANNELS:
@@ -194,6 +194,13 @@ def withdraw_submission(actor: User, submission_id: int, now: datetime | None = 
     return row
 
 
+def _same(before: Any, after: Any) -> bool:
+    """Unchanged: equal, or a time given to the minute (as a form shows it) of the same minute."""
+    if isinstance(before, datetime) and isinstance(after, datetime) and after.second == after.microsecond == 0:
+        return before.replace(second=0, microsecond=0) == after
+    return before == after
+
+
 # ---- Amazon's replies ---------------------------------------------------------------------
 
 @transactional
@@ -207,7 +214,7 @@ def correct_response(actor: User, response_id: int, data: dict[str, Any],
     cleaned = submissions.clean_response(submission, {k: v for k, v in data.items()
                                                       if k in RESPONSE_FIELDS}, now, partial=True)
     changes = {name: (getattr(row, name), value) for name, value in cleaned.items()
-               if value != getattr(row, name)}
+               if not _same(getattr(row, name), value)}
     if not changes:
         return row
     for name, (_, after) in changes.items():

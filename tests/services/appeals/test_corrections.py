@@ -235,3 +235,21 @@ def test_a_dismissed_follow_up_is_not_reopened(world):
     response = reply(world, submission, "reinstated")
     corrections.withdraw_response(world.consultant_a, response.id)
     assert case(world).status == "submitted" and pending(world) == []
+
+
+def test_a_time_given_to_the_minute_of_the_same_minute_is_no_correction(world):
+    """The correction form shows times to the minute: saving it with only the outcome changed
+    must not report the time as corrected too (it was 10:53:27, the form sends 10:53)."""
+    submission = submit(world, hours_ago=10)
+    response = submissions.record_response(world.consultant_a, submission.id,
+                                           {"outcome": "other", "received_at": NOW - timedelta(seconds=33)},
+                                           now=NOW)
+    to_the_minute = response.received_at.replace(second=0, microsecond=0)
+
+    corrections.correct_response(world.consultant_a, response.id,
+                                 {"outcome": "more_info_requested", "received_at": to_the_minute})
+
+    corrected = summaries(world, "reply_corrected")
+    assert len(corrected) == 1 and "outcome Other → More information requested" in corrected[0]
+    assert "received" not in corrected[0]
+    assert db.session.get(AmazonResponse, response.id).received_at == NOW - timedelta(seconds=33)
