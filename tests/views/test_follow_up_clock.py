@@ -192,9 +192,8 @@ def test_refused_reminder_mail_is_said_so_not_none(browser, world, clock, smtp_s
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert NOTHING_WAITS not in page
     assert "Amazon silent for <strong>50 h</strong>" in page
-    # Today the refusal stops the follow-ups; once a refusal no longer does, the repeat shows.
-    assert ("follow-ups stopped on 29 Nov 2026, 13:00 CET: every reminder email was refused" in page
-            or "next follow-up due in" in page)
+    # The refusal stops nothing, and the follow-up that fell due was not done: it is overdue.
+    assert "follow-up 1 <strong>overdue by 2 h</strong>: its email was not delivered" in page
 
 
 # ---- a submission older than the latest is history, and says so ----------------------------
