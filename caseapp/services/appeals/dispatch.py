@@ -285,9 +285,12 @@ def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) ->
     """
     if message.reminder_id is None:
         return
+    # The case first, then its reminder, as a reply or resubmission locks them: its deadline
+    # may change here (`_undelivered`).
+    case = db.session.scalar(select(Case).where(Case.id == message.case_id).with_for_update()
+                             .execution_options(populate_existing=True))
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == message.reminder_id)
                                  .with_for_update().execution_options(populate_existing=True))
-    case = db.session.get(Case, message.case_id)
     label = "Escalation" if message.kind == "escalation" else "Follow-up reminder"
     data = {"reminder_id": reminder.id, "outbox_id": message.id}
     if status == "failed":
