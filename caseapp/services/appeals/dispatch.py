@@ -26,6 +26,7 @@ from caseapp.core.transaction import active, transaction
 from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, CaseEvent, OutboxMessage, Reminder, Submission, User, utcnow
 from caseapp.models.types import UTCDateTime
+from caseapp.services.idempotency import keys as idempotency_keys
 from caseapp.services.accounts import people
 from caseapp.services.appeals import digests, followup_mail, followups, submissions
 from caseapp.services.cases import timeline
@@ -70,6 +71,7 @@ def run_pass(now: datetime) -> PassReport:
     digests.queue_due(now, report)
     delivery.deliver(now, report)
     report.bodies_cleared = delivery.clear_old_bodies(now)
+    idempotency_keys.prune(now)
     return report
 
 
