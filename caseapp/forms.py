@@ -90,8 +90,10 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons (sign out, deactivate...)."""
+class EmptyForm(OnceForm):
+    """A form with only the CSRF token, for POST buttons (sign out, deactivate...), and a
+    one-time key for the buttons a double click must not press twice (snooze, withdraw...):
+    those render `post_form.form_key` too."""
 
 
 # The client, case and invitation forms have no "required" validators: a validator that

@@ -27,8 +27,14 @@ def main() -> None:
         page.screenshot(path=OUT / "dashboard.png", full_page=True)
         page.get_by_role("link", name="Listing deactivated: trademark claim on tent").first.click()
         page.screenshot(path=OUT / "case.png", full_page=True)
+        case_url = page.url
         page.get_by_role("link", name="Open the POA").click()
         page.screenshot(path=OUT / "poa.png", full_page=True)
+        page.goto(f"{BASE}/admin/outbox")
+        page.screenshot(path=OUT / "outbox.png")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(case_url)
+        page.screenshot(path=OUT / "case-phone.png")
         browser.close()
     print(f"screenshots in {OUT}")
 

@@ -69,3 +69,26 @@ def test_follow_ups_ended_by_a_refused_email_are_reopened(migrated_app):
     assert db.session.get(Reminder, refused).undelivered_at is None
     assert db.session.get(Reminder, repeat).status == "cancelled"
     assert db.session.get(Case, case).follow_up_due_at is None
+
+
+def test_mail_held_before_the_upgrade_is_not_sent_after_it(migrated_app):
+    """Held mail was never sent before 0015 (its reminder counted as sent); now the first pass
+    with a server sends held mail, so what was held before the upgrade (reminders of cases
+    closed since, old digests) is cancelled, not mailed weeks late."""
+    upgrade(directory=MIGRATIONS, revision="0014_closed_at")
+    with db.engine.begin() as connection:
+        agency = connection.execute(insert(Agency.__table__).values(
+            name="Old Agency", timezone="UTC", created_at=T0).returning(Agency.__table__.c.id)).scalar()
+        for n, status in enumerate(("held", "sent")):
+            connection.execute(insert(OutboxMessage.__table__).values(
+                idempotency_key=f"digest:{n}", agency_id=agency, kind="digest", recipient="carl@agency.example",
+                subject="Digest", body_text="t", body_html="h", status=status, send_after=T0, attempts=0,
+                last_error="", created_at=T0))
+
+    upgrade(directory=MIGRATIONS, revision="head")
+    db.session.remove()
+
+    statuses = dict(db.session.execute(select(OutboxMessage.idempotency_key, OutboxMessage.status)).all())
+    assert statuses == {"digest:0": "cancelled", "digest:1": "sent"}
+    held = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == "digest:0"))
+    assert "no mail server was configured" in held.last_error

@@ -43,7 +43,10 @@ cases = sa.table("cases", sa.column("id", sa.Integer), sa.column("status", sa.St
 submissions = sa.table("submissions", sa.column("id", sa.Integer), sa.column("case_id", sa.Integer),
                        sa.column("submitted_at", UTCDateTime()))
 responses = sa.table("amazon_responses", sa.column("id", sa.Integer), sa.column("submission_id", sa.Integer))
-outbox = sa.table("outbox_messages", sa.column("reminder_id", sa.Integer), sa.column("kind", sa.String))
+outbox = sa.table("outbox_messages", sa.column("reminder_id", sa.Integer), sa.column("kind", sa.String),
+                  sa.column("status", sa.String), sa.column("last_error", sa.String))
+HELD_BEFORE = ("not sent: kept while no mail server was configured, before caseapp sent held mail "
+               "once a server was set (what it said is weeks old)")
 events = sa.table(
     "case_events", sa.column("case_id", sa.Integer), sa.column("kind", sa.String),
     sa.column("occurred_at", UTCDateTime()), sa.column("actor_id", sa.Integer),
@@ -108,6 +111,11 @@ def upgrade():
     )
     op.create_index("ix_mail_problems_agency_id_closed_at", "mail_problems", ["agency_id", "closed_at"])
     _reopen_refused_follow_ups(op.get_bind())
+    # Until now held mail was never sent, and its reminder counted as sent. The first pass with
+    # a server now sends held mail: without this, reminders and digests kept for months (of
+    # cases closed since) would go out at once.
+    op.get_bind().execute(outbox.update().where(outbox.c.status == "held")
+                          .values(status="cancelled", last_error=HELD_BEFORE))
 
 
 def downgrade():

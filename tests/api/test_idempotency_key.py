@@ -8,6 +8,7 @@ import time_machine
 from caseapp.extensions import db
 from caseapp.models import Evidence, IdempotencyKey, Note, Submission, utcnow
 from caseapp.services import idempotency
+from caseapp.services.appeals import dispatch
 
 
 def count(model) -> int:
@@ -106,3 +107,15 @@ def test_two_requests_racing_with_one_key_save_once(api_a, world, monkeypatch):
     assert second.status_code == 201 and second.get_json() == first.get_json()
     assert second.headers["Idempotent-Replayed"] == "true"
     assert count(Note) == 1
+
+
+def test_other_expired_keys_are_pruned_by_the_scheduler_pass_not_by_a_post(api_a, world):
+    """A keyed POST deleting every expired key held their row locks for its whole request
+    (a 25 MB upload), queueing other keyed POSTs behind it; the scheduler's pass prunes."""
+    path = f"/cases/{world.case_a.id}/notes"
+    api_a.post(path, json={"body": "Old."}, headers={"Idempotency-Key": "old"})
+    with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        api_a.post(path, json={"body": "New."}, headers={"Idempotency-Key": "new"})
+        assert count(IdempotencyKey) == 2
+        dispatch.run_pass(utcnow())
+    assert count(IdempotencyKey) == 1

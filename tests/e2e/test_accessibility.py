@@ -58,7 +58,7 @@ def urls(world) -> Urls:
     first = submissions.record_submission(consultant, case.id, {
         "poa_draft_id": v1.id, "channel": "account_health_appeal", "amazon_reference": "APPEAL-1",
         "submitted_at": now - timedelta(hours=120)}, now=now)
-    submissions.record_response(consultant, first.id, {
+    reply = submissions.record_response(consultant, first.id, {
         "outcome": "more_info_requested", "body": "Please send invoices.",
         "received_at": now - timedelta(hours=100)}, now=now)
     submissions.record_submission(consultant, case.id, {
@@ -96,6 +96,8 @@ def urls(world) -> Urls:
         "POA compare": f"/poa/{v2.id}/compare?with={v1.id}",
         "POA print": f"/poa/{v2.id}/print",
         "evidence page": f"/evidence/{evidence.id}",
+        "correct a submission": f"/submissions/{first.id}/edit",
+        "correct Amazon's reply": f"/responses/{reply.id}/edit",
         "settings": "/settings/",
         "not found": "/cases/999999",
     }

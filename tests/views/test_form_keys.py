@@ -148,3 +148,37 @@ def test_two_clicks_racing_save_one_note_and_the_second_shows_the_first_result(b
     second = browser.post(f"/cases/{world.case_a.id}/notes", data=data)
     assert count(Note) == 1  # the second note was rolled back with its key
     assert second.status_code == 303 and second.location == first.location
+
+
+def keys_of_forms(page: str, action: str) -> list[str]:
+    """The one-time keys of the forms posting to `action` on a page."""
+    forms = re.findall(rf'<form[^>]*action="{re.escape(action)}[^"]*"[^>]*>(.*?)</form>', page, re.S)
+    return [m for form in forms for m in KEY_RE.findall(form)]
+
+
+def test_snooze_clicked_twice_snoozes_once(browser, world):
+    """A double click on "Snooze 24 h" moved the follow-up by 48 h."""
+    from datetime import timedelta
+    browser.login(world.consultant_a.email)
+    browser.post(f"/cases/{world.case_a.id}/submissions", data={"channel": "email"})
+    reminder = db.session.scalar(db.select(Reminder))
+    due = reminder.due_at
+    page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    (key,) = keys_of_forms(page, f"/reminders/{reminder.id}/snooze")
+    for _ in range(2):
+        browser.post(f"/reminders/{reminder.id}/snooze", data={"hours": "24", "form_key": key})
+    db.session.expire_all()
+    assert db.session.get(Reminder, reminder.id).due_at == due + timedelta(hours=24)
+
+
+def test_withdraw_clicked_twice_withdraws_once_and_shows_the_case(browser, world):
+    browser.login(world.consultant_a.email)
+    browser.post(f"/cases/{world.case_a.id}/submissions", data={"channel": "email"})
+    submission = db.session.scalar(db.select(Submission))
+    page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    (key,) = keys_of_forms(page, f"/submissions/{submission.id}/withdraw")
+    data = {"confirmed": "yes", "form_key": key}
+    first = browser.post(f"/submissions/{submission.id}/withdraw", data=data)
+    second = browser.post(f"/submissions/{submission.id}/withdraw", data=data)
+    assert second.status_code == 303 and second.location == first.location
+    assert "sent twice; it was done once" in browser.get(second.location).get_data(as_text=True)

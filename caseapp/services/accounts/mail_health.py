@@ -48,6 +48,8 @@ def retry(actor: User, now: datetime, message_id: int | None = None) -> list[Out
         if message.status != "failed":
             raise Conflict(f"This email is {message.status}, not failed: there is nothing to retry.")
     moved = outbox.retry(actor.agency_id, now, message_id)
+    if message_id is not None and not moved:  # a second click, or a colleague, retried it meanwhile
+        raise Conflict("This email is no longer failed (it was retried meanwhile): there is nothing to retry.")
     if moved:
         audit.record("mail_retry", actor,
                      target=moved[0].recipient if len(moved) == 1 else f"{len(moved)} emails",

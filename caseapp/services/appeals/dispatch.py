@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -26,6 +26,7 @@ from caseapp.core.transaction import active, transaction
 from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, CaseEvent, OutboxMessage, Reminder, Submission, User, utcnow
 from caseapp.models.types import UTCDateTime
+from caseapp.services.idempotency import keys as idempotency_keys
 from caseapp.services.accounts import people
 from caseapp.services.appeals import digests, followup_mail, followups, submissions
 from caseapp.services.cases import timeline
@@ -71,6 +72,7 @@ def run_pass(now: datetime) -> PassReport:
     delivery.deliver(now, report)
     settle_delivered()
     report.bodies_cleared = delivery.clear_old_bodies(now)
+    idempotency_keys.prune(now)
     return report
 
 
@@ -259,16 +261,45 @@ def _mark_sent(reminder: Reminder, case: Case, now: datetime, how: str) -> None:
 
 def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
     """Mail whose reminder was cancelled after it was queued (Amazon replied, the case
-    closed...): a message retried after a dead dispatcher's lease must not go out then."""
+    closed...): a message retried after a dead dispatcher's lease must not go out then.
+
+    Also mail a later reminder of the same submission superseded: mail held while no server
+    was configured, or failed and retried, can be days old, and its repeats were handed to
+    the mail since; only the newest goes out ("silent 97 h", not 49, 73 and 97 h at once).
+    The superseded reminder is cancelled here, with a timeline entry, so it no longer waits.
+    """
     reminder_ids = {m.reminder_id for m in messages if m.reminder_id is not None}
     if not reminder_ids:
         return {}
     # By id alone, status read here: with the status in the WHERE, SQLite walked the status
     # index through every cancelled reminder ever (36,000 at 100,000 cases) for each batch.
-    statuses = db.session.execute(select(Reminder.id, Reminder.status).where(
-        Reminder.id.in_(reminder_ids))).all()
-    cancelled = {rid for rid, status in statuses if status == "cancelled"}
-    return {m.id: "its reminder was cancelled" for m in messages if m.reminder_id in cancelled}
+    rows = db.session.execute(select(Reminder.id, Reminder.status, Reminder.submission_id,
+                                     Reminder.sequence).where(Reminder.id.in_(reminder_ids))).all()
+    cancelled = {row.id for row in rows if row.status == "cancelled"}
+    newest = dict(db.session.execute(
+        select(Reminder.submission_id, func.max(Reminder.sequence))
+        .where(Reminder.submission_id.in_({row.submission_id for row in rows}),
+               Reminder.dispatched_at.is_not(None)).group_by(Reminder.submission_id)).all())
+    superseded = {row.id: newest[row.submission_id] for row in rows
+                  if row.id not in cancelled and row.sequence < newest.get(row.submission_id, 0)}
+    for reminder_id, later in superseded.items():
+        _supersede(reminder_id, later)
+    return {**{m.id: "its reminder was cancelled" for m in messages if m.reminder_id in cancelled},
+            **{m.id: f"follow-up reminder {superseded[m.reminder_id]} superseded it"
+               for m in messages if m.reminder_id in superseded}}
+
+
+def _supersede(reminder_id: int, later: int) -> None:
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder.status != "pending":
+        return
+    reminder.status, reminder.cancelled_reason = "cancelled", f"superseded by reminder {later}"
+    case = db.session.get(Case, reminder.case_id)
+    timeline.record(case, "reminder_cancelled", None,
+                    f"Follow-up reminder {reminder.sequence} not emailed: its email waited until "
+                    f"reminder {later} was due, so only reminder {later} goes out",
+                    {"reminder_id": reminder.id, "submission_id": reminder.submission_id})
+    followups.refresh_deadline(case)
 
 
 def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) -> None:

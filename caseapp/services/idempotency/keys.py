@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import utcnow
 from caseapp.models.idempotency import IdempotencyKey
@@ -54,9 +55,11 @@ def find(scope: str, key: str, now: datetime | None = None) -> IdempotencyKey | 
 
 def claim(scope: str, key: str, fingerprint_: str, now: datetime | None = None) -> IdempotencyKey:
     """Write the key in the current unit of work (the caller holds one open). An expired row
-    of the same key goes first, and so does every other expired key (the lazy pruning)."""
+    of the same key goes first; the others are pruned by the scheduler's pass (`prune`), not
+    here, where their row locks would be held for the whole request (a 25 MB upload)."""
     now = now or utcnow()
-    prune(now)
+    db.session.execute(delete(IdempotencyKey).where(
+        IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.created_at <= now - KEEP))
     row = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint_, created_at=now)
     db.session.add(row)
     try:
@@ -76,8 +79,9 @@ def remember_answer(row: IdempotencyKey, *, status_code: int, location: str | No
     db.session.flush()
 
 
+@transactional
 def prune(now: datetime | None = None) -> int:
-    """Forget keys older than 24 hours."""
+    """Forget keys older than 24 hours (the scheduler's pass calls this)."""
     now = now or utcnow()
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - KEEP))
     return result.rowcount or 0

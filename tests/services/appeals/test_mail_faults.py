@@ -246,3 +246,28 @@ def test_retry_all_ends_the_problem_and_another_agencys_mail_cannot_be_retried(w
     assert message.status == "failed"
     assert [m.id for m in mail_health.retry(world.admin_a, NOW)] == [message.id]
     assert mail_health.open_problem(world.admin_a) is None
+
+
+def test_mail_held_for_days_sends_only_the_newest_reminder_once_a_server_is_set(world, smtp_server, app):
+    """Three days without a mail server leave a held reminder for every repeat, and from the
+    third an escalation too: the first pass with a server sends the newest reminder, not a
+    burst of "silent 49 h", "73 h", "97 h" and their escalations."""
+    server = app.config["MAIL_SERVER"]
+    app.config["MAIL_SERVER"] = None
+    submit(world)
+    for day in range(4):
+        dispatch.run_pass(NOW + timedelta(hours=24 * day + 1))
+    app.config["MAIL_SERVER"] = server
+
+    report = dispatch.run_pass(NOW + timedelta(hours=80))
+
+    assert report.sent == 2  # reminder 4 to the consultant, and its escalation to the admin
+    assert reminder_keys(smtp_server.mailbox) == [f"reminder:{reminder(4).id}:{world.consultant_a.id}"]
+    assert [m["X-Caseapp-Key"] for m in smtp_server.mailbox.messages if m["X-Caseapp-Key"].startswith(
+        "escalation:")] == [f"escalation:{reminder(4).id}:{world.admin_a.id}"]
+    assert [reminder(n).status for n in (1, 2, 3, 4)] == ["cancelled", "cancelled", "cancelled", "sent"]
+    superseded = [s for s in summaries(world) if "so only reminder 4 goes out" in s]
+    assert len(superseded) == 3
+    db.session.expire_all()
+    assert db.session.get(Case, world.case_a.id).follow_up_due_at == reminder(5).due_at  # the repeat, still open
+    assert dispatch.run_pass(NOW + timedelta(hours=81)).sent == 0
