@@ -140,3 +140,21 @@ def test_one_recipient_reached_is_a_follow_up_done(world, smtp_server):
     smtp_server.mailbox.fail_next(550)  # one admin's copy refused, the other's accepted
     dispatch.run_pass(NOW)
     assert_the_repeat_is_next(world, NOW)
+
+
+def test_days_without_a_server_stay_overdue_from_the_first_and_end_with_the_newest_sent(world, smtp_server, app):
+    server = app.config["MAIL_SERVER"]
+    app.config["MAIL_SERVER"] = None
+    submit(world)
+    dispatch.run_pass(NOW)
+    dispatch.run_pass(NOW + timedelta(hours=24))  # the repeat is held too
+    later = NOW + timedelta(hours=25)
+    assert case(world).follow_up_due_at == DUE  # overdue since the first that was not done
+    assert followups.next_follow_up(case(world), later).overdue is True
+
+    app.config["MAIL_SERVER"] = server
+    assert dispatch.run_pass(later).sent == 1  # only the newest goes out (the first superseded)
+    c = case(world)
+    assert reminder(2).status == "sent" and reminder(1).undelivered_at is None
+    assert c.follow_up_due_at == reminder(3).due_at == NOW + timedelta(hours=48)
+    assert followups.next_follow_up(c, later).overdue is False
