@@ -57,12 +57,16 @@ def test_follow_ups_ended_by_a_refused_email_are_reopened(migrated_app):
     case, refused, repeat = ids["waiting"]
     assert db.session.get(Reminder, refused).status == "pending"
     assert (db.session.get(Reminder, repeat).status, db.session.get(Reminder, repeat).cancelled_reason) == ("pending", "")
-    assert db.session.get(Case, case).follow_up_due_at == T0 + timedelta(hours=72)
+    # ... and, its email refused, reminder 1 was not done: it is the case's next follow-up
+    # again, overdue (0018_undelivered), until the email is retried and delivered.
+    assert db.session.get(Reminder, refused).undelivered_at == T0 + timedelta(hours=48)
+    assert db.session.get(Case, case).follow_up_due_at == T0 + timedelta(hours=48)
     (event,) = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case)).all()
     assert event.kind == "reminder_reopened" and "reopened" in event.summary
 
     case, refused, repeat = ids["answered"]  # Amazon replied: nothing to reopen
     assert db.session.get(Reminder, refused).status == "failed"
+    assert db.session.get(Reminder, refused).undelivered_at is None
     assert db.session.get(Reminder, repeat).status == "cancelled"
     assert db.session.get(Case, case).follow_up_due_at is None
 

@@ -60,6 +60,11 @@ class Reminder(db.Model):
         Index("ix_reminders_agency_id_status", "agency_id", "status"),
         # A case's next follow-up without walking every pending reminder.
         Index("ix_reminders_case_id_status_due_at", "case_id", "status", "due_at"),
+        # Only the reminders whose mail failed or is held: the pass's sweep of those since
+        # delivered or ended (dispatch.settle_delivered) reads this, however many reminders exist.
+        Index("ix_reminders_undelivered", "undelivered_at",
+              sqlite_where=text("undelivered_at IS NOT NULL"),
+              postgresql_where=text("undelivered_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +77,10 @@ class Reminder(db.Model):
     # Set when the dispatcher has turned the reminder into outbox mail (it is then not picked again).
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when its reminder email failed for good or is held (no mail server) while it is
+    # pending: nobody was told, so it counts as the case's next follow-up again (overdue)
+    # until the email is delivered or the follow-up ends (followups.refresh_deadlines).
+    undelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recipient: Mapped[str] = mapped_column(String(1000), default="")
     cancelled_reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

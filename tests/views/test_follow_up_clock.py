@@ -140,6 +140,33 @@ def test_the_same_follow_up_on_every_surface(app, browser, world, clock, smtp_se
     assert "[FOLLOW-UP OVERDUE]" in digest_text(world, REPEAT + timedelta(hours=1))
 
 
+def test_a_refused_reminder_is_overdue_on_every_surface_until_delivered(app, browser, world, clock,
+                                                                         smtp_server):
+    from caseapp.services.accounts import mail_health
+
+    submit(world)  # reminder 1 fell due 2 h ago (11:00 in Berlin); its email is refused
+    smtp_server.mailbox.fail_next(550)
+    dispatch.run_pass(NOW)
+    due = NOW - timedelta(hours=2)
+    browser.login(world.consultant_a.email)
+    dashboard = browser.get("/cases").get_data(as_text=True)
+    assert awaiting_rows(dashboard) == [("yes", "Account suspended")]
+    assert deadline_cells(dashboard) == [("yes", ["29", "Nov", "2026,", "11:00", "overdue", "by", "2", "h"])]
+    page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    assert "Follow up with Amazon by 29 Nov 2026, 11:00 CET" in page and "overdue by 2 h" in page
+    body = api_case(app, world, world.case_a.id)
+    assert body["follow_up_due_at"] == due.isoformat() and body["follow_up_overdue"] is True
+    assert due in feed_starts(browser)
+    assert "[FOLLOW-UP OVERDUE]" in digest_text(world, NOW)
+
+    mail_health.retry(world.admin_a, NOW)
+    assert dispatch.run_pass(NOW).sent >= 1  # delivered: the repeat is next, not red
+    page = browser.get("/cases").get_data(as_text=True)
+    assert awaiting_rows(page) == [("no", "Account suspended")]
+    body = api_case(app, world, world.case_a.id)
+    assert body["follow_up_due_at"] == REPEAT.isoformat() and body["follow_up_overdue"] is False
+
+
 def test_a_case_closed_by_hand_has_no_follow_up_anywhere(app, browser, world, clock):
     from caseapp.services.appeals import workflow
 
@@ -192,9 +219,8 @@ def test_refused_reminder_mail_is_said_so_not_none(browser, world, clock, smtp_s
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert NOTHING_WAITS not in page
     assert "Amazon silent for <strong>50 h</strong>" in page
-    # Today the refusal stops the follow-ups; once a refusal no longer does, the repeat shows.
-    assert ("follow-ups stopped on 29 Nov 2026, 13:00 CET: every reminder email was refused" in page
-            or "next follow-up due in" in page)
+    # The refusal stops nothing, and the follow-up that fell due was not done: it is overdue.
+    assert "follow-up 1 <strong>overdue by 2 h</strong>: its email was not delivered" in page
 
 
 # ---- a submission older than the latest is history, and says so ----------------------------

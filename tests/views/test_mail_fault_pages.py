@@ -58,9 +58,11 @@ def test_consultants_see_no_banner_but_their_case_keeps_its_clock(browser, world
     browser.login(world.consultant_a.email)
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert 'id="mail-problem"' not in page
-    assert 'id="clock"' in page and "follow-up due in <strong>24 h</strong>" in page
+    # Nobody was told: the follow-up that fell due an hour ago was not done, and is overdue.
+    assert 'id="clock"' in page and 'data-overdue="yes"' in page
+    assert "follow-up 1 <strong>overdue by 1 h</strong>: its email was not delivered" in page
     assert "The follow-up is still open" in page
-    assert "Follow-up 1 of" in page and "its email is not delivered yet" in page
+    assert "Follow-up 1 due" in page and "its email was not delivered (see the timeline)" in page
     assert "every reminder email was refused" not in page
 
 

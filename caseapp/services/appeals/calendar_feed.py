@@ -61,8 +61,8 @@ def render(user: User, now: datetime | None = None) -> bytes:
     now = now or utcnow()
     # The reminder at the case's next follow-up names the event (its id: the event's UID, so
     # a snooze moves the same event) and its number; one query for the whole feed.
-    chased = and_(Reminder.case_id == Case.id, Reminder.status == "pending",
-                  Reminder.dispatched_at.is_(None), Reminder.due_at == Case.follow_up_due_at)
+    chased = and_(Reminder.case_id == Case.id, followups.still_to_do(),
+                  Reminder.due_at == Case.follow_up_due_at)
     rows = db.session.execute(
         select(Case, Reminder).outerjoin(Reminder, chased)
         .where(records.looked_after_by(user), followups.open_sql())

@@ -70,6 +70,7 @@ def run_pass(now: datetime) -> PassReport:
     dispatch_due(now, report)
     digests.queue_due(now, report)
     delivery.deliver(now, report)
+    settle_delivered()
     report.bodies_cleared = delivery.clear_old_bodies(now)
     idempotency_keys.prune(now)
     return report
@@ -305,16 +306,22 @@ def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) ->
     """A reminder or escalation email was held, failed or sent: its reminder and case say so.
 
     A held or failed email leaves its reminder pending (handed to the mail, not yet
-    delivered): the follow-up stays open, its repeat stays scheduled and the case keeps its
-    clock. The email itself goes out later, once: held mail with the first pass that has a
-    mail server, failed mail when an admin retries it from the Outbox; the reminder is
-    marked sent then (sent_log, below).
+    delivered): the follow-up stays open and its repeat stays scheduled. A reminder email
+    (not an escalation) held or failed for good marks the reminder undelivered: nobody was
+    told, so it is the case's next follow-up again, overdue (followups.refresh_deadlines),
+    until it is delivered or the follow-up ends. The email itself goes out later, once:
+    held mail with the first pass that has a mail server, failed mail when an admin retries
+    it from the Outbox; the reminder is marked sent then (sent_log, below) and the pass's
+    `settle_delivered` gives the case its repeat as its next follow-up again.
     """
     if message.reminder_id is None:
         return
+    # The case first, then its reminder, as a reply or resubmission locks them: its deadline
+    # may change here (`_undelivered`).
+    case = db.session.scalar(select(Case).where(Case.id == message.case_id).with_for_update()
+                             .execution_options(populate_existing=True))
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == message.reminder_id)
                                  .with_for_update().execution_options(populate_existing=True))
-    case = db.session.get(Case, message.case_id)
     label = "Escalation" if message.kind == "escalation" else "Follow-up reminder"
     data = {"reminder_id": reminder.id, "outbox_id": message.id}
     if status == "failed":
@@ -323,15 +330,56 @@ def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) ->
         timeline.record(case, "reminder_failed", None,
                         f"{label} {reminder.sequence} to {message.recipient} not delivered: "
                         f"{how}.{still_open}"[:500], data)
+        _undelivered(message, reminder, case, now)
         return
     if status == "held":
         if reminder.status == "pending":
             timeline.record(case, "reminder_held", None,
                             f"{label} {reminder.sequence} not emailed to {message.recipient}: no "
                             "mail server is configured; it will be sent once one is"[:500], data)
+        _undelivered(message, reminder, case, now)
         return
     if status == "sent" and message.kind == "reminder" and reminder.status == "pending":
         _mark_sent(reminder, case, now, f"emailed to {message.recipient}")
+        if reminder.undelivered_at is not None:
+            reminder.undelivered_at = None
+            followups.refresh_deadline(case)
+
+
+def _undelivered(message: OutboxMessage, reminder: Reminder, case: Case, now: datetime) -> None:
+    """A reminder email failed for good or is held: the pending reminder counts as not done."""
+    if message.kind != "reminder" or reminder.status != "pending" or reminder.undelivered_at is not None:
+        return
+    reminder.undelivered_at = now
+    followups.refresh_deadline(case)
+
+
+# The reminders marked undelivered that are no longer pending: their email was sent since
+# (sent_log's fast write, below, marks them sent without touching the case), or the
+# follow-up ended. Few at a time, through the partial index on undelivered_at.
+_SETTLE_BATCH = 500
+
+
+def settle_delivered() -> int:
+    """Give the cases of reminders since delivered (or ended) their next follow-up again: the
+    repeat, no longer the reminder that was not delivered. Run by `run_pass` after delivery,
+    so the per-email write stays one statement. Returns how many cases it settled.
+
+    The case is locked first, as everywhere (a reply, a resubmission); a case busy meanwhile
+    is settled by the next pass."""
+    settled = _reminders.c.undelivered_at.is_not(None), _reminders.c.status != "pending"
+    count = 0
+    while True:
+        with transaction():
+            cases = locking.claim(
+                select(Case).where(Case.id.in_(select(_reminders.c.case_id).where(*settled)))
+                .order_by(Case.id), _SETTLE_BATCH, of=[Case])
+            if not cases:
+                return count
+            db.session.execute(update(_reminders).where(
+                _reminders.c.case_id.in_([c.id for c in cases]), *settled).values(undelivered_at=None))
+            followups.refresh_deadlines(cases)
+            count += len(cases)
 
 
 # Recording a sent reminder email beside the message (mail/sent_log.py runs these once per

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from caseapp.core import paging, timezones
 from caseapp.core.errors import Conflict, NotFound
@@ -92,16 +92,22 @@ def refresh_deadline(case: Case) -> None:
     refresh_deadlines([case])
 
 
-def refresh_deadlines(cases: list[Case]) -> None:
-    """Keep `case.follow_up_due_at` equal to the case's next follow-up, for lists and sorting.
+def still_to_do() -> ColumnElement[bool]:
+    """A reminder that is a follow-up still to be done, as a condition on Reminder: pending,
+    and not yet handed to the mail, or handed to it and its email failed for good or is held
+    (nobody was told). One handed to the mail and not refused no longer counts: its repeat does."""
+    return and_(Reminder.status == "pending",
+                or_(Reminder.dispatched_at.is_(None), Reminder.undelivered_at.is_not(None)))
 
-    A reminder already handed to the mail (dispatched) no longer counts: its repeat does.
-    """
+
+def refresh_deadlines(cases: list[Case]) -> None:
+    """Keep `case.follow_up_due_at` equal to the case's next follow-up, for lists and sorting:
+    the earliest reminder `still_to_do`."""
     db.session.flush()
     earliest = dict(db.session.execute(
         select(Reminder.case_id, func.min(Reminder.due_at)).where(
-            Reminder.case_id.in_([c.id for c in cases]), Reminder.status == "pending",
-            Reminder.dispatched_at.is_(None)).group_by(Reminder.case_id)).all())
+            Reminder.case_id.in_([c.id for c in cases]), still_to_do())
+        .group_by(Reminder.case_id)).all())
     for case in cases:
         case.follow_up_due_at = earliest.get(case.id)
 
@@ -117,9 +123,10 @@ OPEN_STATUS = "submitted"
 class FollowUp:
     """A case's next follow-up with Amazon, or none (`due_at` None).
 
-    `due_at` is the earliest reminder still to be handed to the mail: a snooze moves it, a
-    reminder that went out is replaced by its repeat, a reply, a dismissal or the case
-    leaving "submitted" ends it. It is overdue once `due_at` has passed.
+    `due_at` is the earliest reminder still to be handed to the mail, or handed to it and its
+    email failed for good or is held (`still_to_do`): a snooze moves it, a reminder that went
+    out is replaced by its repeat, a reply, a dismissal or the case leaving "submitted" ends
+    it. It is overdue once `due_at` has passed.
     """
 
     due_at: datetime | None
@@ -175,10 +182,17 @@ def submission_follow_up(submission: Submission, now: datetime) -> FollowUp:
     follow_up = next_follow_up(case, now)
     if follow_up.due_at is None:
         return follow_up
-    chased = db.session.scalar(select(Reminder.submission_id).where(
-        Reminder.case_id == case.id, Reminder.status == "pending", Reminder.dispatched_at.is_(None),
-        Reminder.due_at == follow_up.due_at).limit(1))
-    return follow_up if chased == submission.id else FollowUp(None, now)
+    chased = reminder_at(case, follow_up)
+    return follow_up if chased is not None and chased.submission_id == submission.id else FollowUp(None, now)
+
+
+def reminder_at(case: Case, follow_up: FollowUp) -> Reminder | None:
+    """The reminder that is the case's next follow-up `follow_up` (one query), if any."""
+    if follow_up.due_at is None:
+        return None
+    return db.session.scalar(select(Reminder).where(
+        Reminder.case_id == case.id, still_to_do(), Reminder.due_at == follow_up.due_at)
+        .order_by(Reminder.sequence, Reminder.id).limit(1))
 
 
 HISTORY_NOTE = "Recorded as history: it is older than the submission of {date}, so it starts no follow-up."
@@ -213,8 +227,10 @@ class Standing:
 
     next: FollowUp
     previous: Reminder | None  # the reminder before the next one (handed to the mail)
-    stopped: Reminder | None  # no next one: the last reminder (cancelled or failed), if any
-    stopped_at: datetime | None  # when it was cancelled or failed (from the timeline)
+    stopped: Reminder | None = None  # no next one: the last reminder (cancelled or failed), if any
+    stopped_at: datetime | None = None  # when it was cancelled or failed (from the timeline)
+    # The next one is a reminder already handed to the mail whose email failed or is held.
+    undelivered: Reminder | None = None
 
     @property
     def stopped_what(self) -> str:
@@ -247,6 +263,11 @@ def standing(case: Case, submission: Submission, now: datetime) -> Standing:
     last_two = list(db.session.scalars(
         select(Reminder).where(Reminder.submission_id == submission.id)
         .order_by(Reminder.sequence.desc(), Reminder.id.desc()).limit(2)))
+    if follow_up.due_at is not None:
+        at = reminder_at(case, follow_up)
+        if at is not None and at.undelivered_at is not None:
+            # The next follow-up is one whose email failed or is held: it was not done.
+            return Standing(follow_up, None, undelivered=at)
     handed = [r for r in last_two if r.dispatched_at is not None]
     if follow_up.due_at is not None or not last_two or last_two[0].status == "pending":
         # A next one, or the last one handed to the mail still to be delivered.
@@ -294,11 +315,11 @@ def _own_reminder(actor: User, reminder_id: int) -> tuple[Reminder, Case]:
 
 
 def next_for_submission(submission_id: int) -> Reminder | None:
-    """The submission's follow-up still to come (not yet handed to the mail), if any."""
+    """The submission's next follow-up still to do (`still_to_do`: not yet handed to the
+    mail, or its email failed or is held), if any: the one a snooze pushes back."""
     return db.session.scalar(
-        select(Reminder).where(Reminder.submission_id == submission_id, Reminder.status == "pending",
-                               Reminder.dispatched_at.is_(None))
-        .order_by(Reminder.due_at).limit(1).with_for_update())
+        select(Reminder).where(Reminder.submission_id == submission_id, still_to_do())
+        .order_by(Reminder.due_at, Reminder.id).limit(1).with_for_update())
 
 
 SNOOZE_CHOICES = (4, 24, 48)

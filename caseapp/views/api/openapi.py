@@ -102,7 +102,8 @@ SCHEMAS = {
         "status": {"type": "string", "enum": list(STATUSES)}, "opened_at": TS, "closed_at": TS_NULL,
         "follow_up_due_at": {**TS_NULL, "description": (
             "The case's next follow-up with Amazon: the earliest reminder not yet sent (a snooze "
-            "moves it, a sent reminder's repeat replaces it); null when no follow-up is open "
+            "moves it, a sent reminder's repeat replaces it; one whose email was refused for good "
+            "or is held stays, overdue, until delivered); null when no follow-up is open "
             "(Amazon replied, it was dismissed, or the case is no longer submitted)")},
         "follow_up_overdue": {"type": "boolean", "description": (
             "follow_up_due_at has passed and the follow-up is still open: the dashboard's red")},

@@ -7,7 +7,7 @@ import pytest
 
 from caseapp.extensions import db
 from caseapp.models import Case, OutboxMessage, Reminder, User
-from caseapp.services.appeals import dispatch, submissions
+from caseapp.services.appeals import dispatch, followups, submissions
 from caseapp.services.cases import records
 from tests.conftest import make_user
 from tests.smtp import free_port
@@ -47,11 +47,17 @@ def reminder(sequence: int = 1) -> Reminder:
     return db.session.scalar(db.select(Reminder).where(Reminder.sequence == sequence))
 
 
-def assert_clock_visible(world, now):
+def assert_clock_visible(world, now, undelivered=True):
+    """The follow-up stays open. A reminder email refused for good or held was not done: the
+    case's next follow-up is that reminder, overdue (undelivered); mail still waiting for a
+    server that is down is on its way, and the repeat is next."""
     db.session.expire_all()
     case = db.session.get(Case, world.case_a.id)
     assert case.status == "submitted"
-    assert case.follow_up_due_at == NOW + timedelta(hours=24)  # the repeat stays scheduled
+    assert db.session.scalar(db.select(Reminder).where(Reminder.sequence == 2)).status == "pending"
+    expected = reminder(1).due_at if undelivered else NOW + timedelta(hours=24)
+    assert case.follow_up_due_at == expected
+    assert followups.next_follow_up(case, now).overdue is undelivered
     clock = submissions.clock(case, now)
     assert clock.silent_hours is not None and clock.next_due_at is not None
     assert not any("cancelled" in s for s in summaries(world))
@@ -140,7 +146,7 @@ def test_a_server_that_is_down_is_a_server_problem_and_the_mail_waits(world, smt
     report = dispatch.run_pass(NOW)
     assert report.failed == 0 and "unusable" in report.server_error
     assert reminder().status == "pending"
-    assert_clock_visible(world, NOW)
+    assert_clock_visible(world, NOW, undelivered=False)
     problem = mail_health.open_problem(world.admin_a)
     assert problem.kind == "server" and "cannot be used" in problem.detail
     assert db.session.get(User, world.consultant_a.id).email_bounced_at is None  # not the address
