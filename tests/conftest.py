@@ -227,3 +227,15 @@ def latest_reset_path() -> str:
                                 .order_by(OutboxMessage.id.desc()))
     link = passwords.reset_link(message.link_ref, utcnow())
     return "/password/" + link.split("/password/", 1)[1]
+
+
+def sign_in(page, email: str) -> None:
+    """Sign in through the login page in a browser test (Playwright's page), and wait until
+    a signed-in page (with its sign-out form) is shown."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("form[action=\"/logout\"]")).to_be_attached()

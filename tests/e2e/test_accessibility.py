@@ -27,7 +27,7 @@ from caseapp.services.appeals import dispatch, followup_mail, submissions
 from caseapp.services.cases import records
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
-from tests.conftest import PASSWORD, latest_reset_path, make_case
+from tests.conftest import latest_reset_path, make_case, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -123,14 +123,6 @@ def urls(world) -> Urls:
             "audit log": "/admin/audit",
         },
     )
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("form[action=\"/logout\"]")).to_be_attached()
 
 
 def axe_violations(page) -> list[dict]:

@@ -9,16 +9,9 @@ from playwright.sync_api import expect
 from caseapp.models import utcnow
 from caseapp.services.appeals import submissions
 from caseapp.services.poa import drafts
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def top_of(page, selector) -> float:

@@ -7,19 +7,11 @@ from playwright.sync_api import expect
 
 from caseapp.extensions import db
 from caseapp.models import Client, Evidence, Note
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 MB = 1024 * 1024
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def count(model) -> int:

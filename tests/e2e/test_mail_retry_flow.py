@@ -8,16 +8,9 @@ from playwright.sync_api import expect
 
 from caseapp.models import utcnow
 from caseapp.services.appeals import dispatch, submissions
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_refused_reminder_is_retried_from_the_outbox_and_delivered_once(page, world, smtp_server):

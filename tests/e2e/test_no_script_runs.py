@@ -30,7 +30,7 @@ from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
 from caseapp.services.poa import links as poa_links
 from caseapp.services.appeals import submissions
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -94,14 +94,6 @@ def watched(page) -> Watched:
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
     page.add_init_script(WATCH)
     return seen
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".navbar-toggler")).to_be_attached()  # only signed-in pages have it
 
 
 def assert_nothing_ran(page, seen: Watched, url: str) -> None:

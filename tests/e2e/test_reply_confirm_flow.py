@@ -13,17 +13,9 @@ from caseapp.extensions import db
 from caseapp.models import AmazonResponse, Case, Submission
 from caseapp.services.appeals import submissions
 from caseapp.services.evidence import files
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation")).to_contain_text("Sign out")
 
 
 def status(world) -> str:

@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from caseapp.services.cases import records
 from caseapp.services.appeals import workflow
 from tests.conftest import make_case, make_client
 

@@ -9,7 +9,6 @@ import time_machine
 from caseapp.extensions import db
 from caseapp.models import AuditEvent, OutboxMessage, Reminder, User
 from caseapp.services.appeals import dispatch, submissions
-from caseapp.services.cases import records
 from tests.conftest import make_case, make_client
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)

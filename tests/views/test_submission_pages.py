@@ -6,7 +6,7 @@ import time_machine
 from icalendar import Calendar
 
 from caseapp.extensions import db
-from caseapp.models import Case, OutboxMessage, Reminder, Submission
+from caseapp.models import Reminder, Submission
 from caseapp.services.accounts import people
 from caseapp.services.appeals import dispatch
 from caseapp.services.appeals import followup_mail

@@ -161,7 +161,10 @@ SCHEMAS = {
                      "body": {"type": "string"}, "created_at": TS, **WITHDRAWN},
                     ["id", "submission_id", "received_at", "outcome"]),
     "Reminder": obj({"id": ID, "case_id": ID, "submission_id": ID, "sequence": ID, "due_at": TS,
-                     "status": {"type": "string", "enum": list(REMINDER_STATUSES)},
+                     "status": {"type": "string", "enum": list(REMINDER_STATUSES), "description": (
+                         "pending until its email is delivered (a refused or held email leaves it "
+                         "pending and the follow-up open; the email's own state is in the Outbox); "
+                         "failed only when its email could not be prepared")},
                      "sent_at": TS_NULL, "recipient": {"type": ["string", "null"]}},
                     ["id", "case_id", "submission_id", "due_at", "status", "sent_at", "recipient"]),
     "InvitationInput": obj({"email": {"type": "string", "format": "email", "maxLength": 254},

@@ -7,7 +7,7 @@ import time_machine
 
 from caseapp.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from caseapp.extensions import db
-from caseapp.models import AmazonResponse, Case, Reminder, Submission
+from caseapp.models import AmazonResponse, Case, Submission
 from caseapp.services.appeals import corrections, dispatch, followups, submissions, workflow
 from caseapp.services.cases import records
 from tests.conftest import make_user
