@@ -35,11 +35,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from caseapp.core import timezones
 from caseapp.core.errors import Conflict, Forbidden, ValidationFailed
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
-from caseapp.models import Agency, AmazonResponse, Case, CaseEvent, PoaDraft, Submission, User, utcnow
+from caseapp.models import AmazonResponse, Case, CaseEvent, PoaDraft, Submission, User, utcnow
 from caseapp.models.submission import CHANNELS
 from caseapp.services.appeals import followups, submissions, workflow
 from caseapp.services.cases import records, timeline
@@ -127,7 +126,7 @@ def correct_submission(actor: User, submission_id: int, data: dict[str, Any],
             AmazonResponse.submission_id == row.id, AmazonResponse.withdrawn_at.is_(None))
             .order_by(AmazonResponse.received_at).limit(1))
         if moment is not None and answered is not None and moment > answered:
-            errors["submitted_at"] = (f"Amazon's reply to it came {_local(case, answered)}: the "
+            errors["submitted_at"] = (f"Amazon's reply to it came {followups.agency_time(case, answered)}: the "
                                       "submission must be before it.")
         elif moment is not None and not _same(row.submitted_at, moment):
             changes["submitted_at"] = (row.submitted_at, moment)
@@ -146,12 +145,12 @@ def correct_submission(actor: User, submission_id: int, data: dict[str, Any],
         raise ValidationFailed(errors)
     if not changes:
         return row
-    when = _local(case, row.submitted_at)
+    when = followups.agency_time(case, row.submitted_at)
     for name, (_, after) in changes.items():
         setattr(row, name, after)
     words = []
     if "submitted_at" in changes:
-        words.append(f"submitted at {when} → {_local(case, row.submitted_at)}")
+        words.append(f"submitted at {when} → {followups.agency_time(case, row.submitted_at)}")
     if "channel" in changes:
         before, after = changes["channel"]
         words.append(f"channel {submissions.CHANNEL_LABELS[before]} → {submissions.CHANNEL_LABELS[after]}")
@@ -183,7 +182,7 @@ def withdraw_submission(actor: User, submission_id: int, now: datetime | None = 
     for reply in replies:
         reply.withdrawn_at, reply.withdrawn_by_id = now, actor.id
     _mark_entries(case, "submission_id", row.id)
-    summary = f"Submission of {_local(case, row.submitted_at)} withdrawn by {actor.name}: {REASON}"
+    summary = f"Submission of {followups.agency_time(case, row.submitted_at)} withdrawn by {actor.name}: {REASON}"
     if replies:
         summary += ", with Amazon's reply to it"
     timeline.record(case, "submission_withdrawn", actor, summary,
@@ -225,7 +224,7 @@ def correct_response(actor: User, response_id: int, data: dict[str, Any],
         words.append(f"outcome {submissions.OUTCOME_LABELS[before]} → {submissions.OUTCOME_LABELS[after]}")
     if "received_at" in changes:
         before, after = changes["received_at"]
-        words.append(f"received {_local(case, before)} → {_local(case, after)}")
+        words.append(f"received {followups.agency_time(case, before)} → {followups.agency_time(case, after)}")
     if "body" in changes:
         words.append("text corrected")
     timeline.record(case, "reply_corrected", actor,
@@ -249,7 +248,7 @@ def withdraw_response(actor: User, response_id: int, now: datetime | None = None
     _mark_entries(case, "response_id", row.id)
     timeline.record(case, "reply_withdrawn", actor,
                     f"Amazon's reply ({submissions.OUTCOME_LABELS[row.outcome]}, received "
-                    f"{_local(case, row.received_at)}) withdrawn by {actor.name}: {REASON}",
+                    f"{followups.agency_time(case, row.received_at)}) withdrawn by {actor.name}: {REASON}",
                     {"response_id": row.id, "submission_id": row.submission_id})
     _recompute(actor, case, now, "Amazon's reply was withdrawn")
     return row
@@ -286,7 +285,7 @@ def replayed_status(case: Case) -> str:
                     if not workflow.may_move(status, "submitted", workflow.SUBMISSION):
                         raise Conflict(
                             f"With this change the case would be {workflow.LABELS[status]} when the "
-                            f"submission of {_local(case, row.submitted_at)} was recorded, which the "
+                            f"submission of {followups.agency_time(case, row.submitted_at)} was recorded, which the "
                             "workflow does not allow; withdraw or correct that submission first.")
                     status = "submitted"
         elif kind == "amazon_replied":
@@ -350,10 +349,6 @@ def _redate_draft(draft_id: int | None) -> None:
         select(Submission.submitted_at).where(Submission.poa_draft_id == draft_id,
                                               Submission.withdrawn_at.is_(None))
         .order_by(Submission.submitted_at).limit(1))
-
-
-def _local(case: Case, moment: datetime) -> str:
-    return timezones.format_local(moment, db.session.get(Agency, case.agency_id).timezone)
 
 
 def _plain(value: Any) -> Any:

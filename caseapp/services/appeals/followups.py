@@ -378,7 +378,8 @@ def has_pending(submission_id: int) -> bool:
 DISMISSED = "dismissed by "  # how `dismiss` words its reason: a person chose to stop
 
 
-def _agency_time(case: Case, moment: datetime) -> str:
+def agency_time(case: Case, moment: datetime) -> str:
+    """A moment as the case's agency reads it, for timeline entries (shared by corrections)."""
     return timezones.format_local(moment, db.session.get(Agency, case.agency_id).timezone)
 
 
@@ -417,7 +418,7 @@ def reopen(case: Case, submission: Submission, now: datetime, reason: str,
     db.session.flush()
     timeline.record(case, "reminder_rescheduled", actor,
                     f"Follow-up reminder {sequence} scheduled again, due "
-                    f"{_agency_time(case, reminder.due_at)}: {reason}",
+                    f"{agency_time(case, reminder.due_at)}: {reason}",
                     {"reminder_id": reminder.id, "submission_id": submission.id,
                      "due_at": reminder.due_at.isoformat()})
     refresh_deadline(case)
@@ -436,7 +437,7 @@ def shift_first(case: Case, submission: Submission, by: timedelta, reason: str,
         reminder.due_at = reminder.due_at + by
         timeline.record(case, "reminder_rescheduled", actor,
                         f"Follow-up reminder {reminder.sequence} now due "
-                        f"{_agency_time(case, reminder.due_at)}: {reason}",
+                        f"{agency_time(case, reminder.due_at)}: {reason}",
                         {"reminder_id": reminder.id, "submission_id": submission.id,
                          "due_at": reminder.due_at.isoformat()})
     refresh_deadline(case)
