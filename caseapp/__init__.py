@@ -16,8 +16,9 @@ from caseapp.services.accounts import invitations as invitation_mail
 from caseapp.services.accounts import mail_health
 from caseapp.services.accounts import passwords
 from caseapp.services.appeals import dispatch
+from caseapp.services.deadlines import alerts as deadline_alerts
 from caseapp.views import (
-    admin, api, auth, cases, clients, dashboard, errors, evidence, form_keys, health, helpers,
+    admin, api, auth, cases, clients, dashboard, days, errors, evidence, form_keys, health, helpers,
     invitations, poa, settings, submissions)
 from config import Config, config_from_env
 
@@ -92,7 +93,7 @@ class BoundedIntConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
-    for module in (auth, invitations, dashboard, clients, cases, poa, evidence, submissions, admin,
+    for module in (auth, invitations, dashboard, days, clients, cases, poa, evidence, submissions, admin,
                    settings, api, health):
         app.register_blueprint(module.bp)
 
@@ -121,3 +122,4 @@ def register_mail_kinds() -> None:
     mail_health.register_mail_kinds()
     passwords.register_mail_kinds()
     dispatch.register_mail_kinds()
+    deadline_alerts.register_mail_kinds()

@@ -34,7 +34,7 @@ def dispatch_job(app: Flask) -> None:
             return
         finally:
             db.session.remove()
-        if report.reminders_due or report.sent or report.failed or report.retried or report.held:
+        if report.reminders_due or report.deadline_reminders_due or report.sent or report.failed or report.retried or report.held:
             log.info("dispatch pass: %s", report)
 
 

@@ -6,4 +6,5 @@
 - `parsing`: numbers, ids, dates and text from outside, read one way everywhere.
 - `paging`: offset and keyset pages; `locking`: claiming rows across processes.
 - `timezones`, `markdown` (notes, linear in their length), `sqlite` (its settings).
+- `workdays`: the agency calendar (working days, public holidays) and business-time clocks.
 """

@@ -13,6 +13,14 @@ from caseapp.models.case import (
     Note,
 )
 from caseapp.models.client import MARKETPLACES, Client
+from caseapp.models.deadline import (
+    CLOCKS,
+    DEADLINE_KINDS,
+    DEADLINE_STATUSES,
+    PRESET_UNITS,
+    Deadline,
+    DeadlinePreset,
+)
 from caseapp.models.evidence import CATEGORIES, Evidence, PoaEvidenceLink
 from caseapp.models.idempotency import IdempotencyKey
 from caseapp.models.poa import PoaDraft
@@ -37,6 +45,7 @@ __all__ = [
     "PoaDraft",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
     "IdempotencyKey",
+    "Deadline", "DeadlinePreset", "DEADLINE_KINDS", "DEADLINE_STATUSES", "CLOCKS", "PRESET_UNITS",
     "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "MailProblem", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",
     "utcnow",

@@ -23,6 +23,16 @@ class Agency(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # None means "use the FOLLOW_UP_HOURS default of the deployment".
     follow_up_hours: Mapped[int | None]
+    # The agency calendar for clocks counted in business days (core/workdays.py): public
+    # holidays of `country` (ISO 3166 code, "" none) and its `subdivision`, and the ISO
+    # weekdays that are working days.
+    country: Mapped[str] = mapped_column(String(2), server_default="")
+    subdivision: Mapped[str] = mapped_column(String(10), server_default="")
+    working_days: Mapped[str] = mapped_column(String(7), server_default="12345")
+    # Hours before a deadline at which its reminders go (services/deadlines/alerts.py). These
+    # four have no Python-side default: tables written by older code (and migration tests) leave
+    # them out.
+    deadline_lead_hours: Mapped[str] = mapped_column(String(50), server_default="72,24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="agency", lazy="raise")

@@ -42,6 +42,9 @@ class Case(db.Model):
         Index("ix_cases_agency_id_awaiting_since", "agency_id", "awaiting_since"),
         Index("ix_cases_agency_id_assignee_id_awaiting_since", "agency_id", "assignee_id",
               "awaiting_since"),
+        Index("ix_cases_agency_id_next_deadline_at", "agency_id", "next_deadline_at", "id"),
+        Index("ix_cases_agency_id_assignee_id_next_deadline_at", "agency_id", "assignee_id",
+              "next_deadline_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +66,9 @@ class Case(db.Model):
     # `set_status` keeps it so.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The due time of the case's soonest open, running deadline (any kind, the follow-up
+    # included): kept by services/deadlines/clocks.py `refresh_next`, for lists and sorting.
+    next_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the latest submission still unanswered by Amazon went out; None when not waiting.
     awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

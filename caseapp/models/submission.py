@@ -110,6 +110,9 @@ class OutboxMessage(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), index=True)
+    # The deadline a "deadline" reminder email is about. No foreign key: SQLite cannot add one
+    # to an existing table without rebuilding it, and other tables refer to this one.
+    deadline_id: Mapped[int | None] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(30))  # reminder, escalation, digest
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

@@ -12,6 +12,7 @@ from caseapp.forms import CaseForm, NoteForm
 from caseapp.models import Case
 from caseapp.services.appeals import workflow
 from caseapp.services.cases import clients, records
+from caseapp.services.deadlines import presets
 from caseapp.views.helpers import people_choices, render_case_page, save_form, show_errors
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -50,7 +51,7 @@ def _case_data(form: CaseForm, case: Case | None = None) -> dict:
 @login_required
 def new():
     form = _case_form()
-    case = form.is_submitted() and save_form(form, lambda: records.create_case(current_user, _case_data(form)))
+    case = form.is_submitted() and save_form(form, lambda: presets.open_case(current_user, _case_data(form)))
     if case:
         flash("Case opened.", "success")
         return redirect(url_for("cases.detail", case_id=case.id))

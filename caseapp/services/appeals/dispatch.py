@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +29,7 @@ from caseapp.services.idempotency import keys as idempotency_keys
 from caseapp.services.accounts import people
 from caseapp.services.appeals import digests, followup_mail, followups, submissions
 from caseapp.services.cases import timeline
+from caseapp.services.deadlines import alerts as deadline_alerts
 from caseapp.services.mail import delivery, kinds, outbox
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admin
 @dataclass
 class PassReport:
     reminders_due: int = 0
+    deadline_reminders_due: int = 0
     emails_queued: int = 0
     digests_queued: int = 0
     sent: int = 0
@@ -68,6 +69,8 @@ def run_pass(now: datetime) -> PassReport:
         raise RuntimeError("run_pass() commits a batch at a time: call it outside a unit of work")
     report = PassReport()
     dispatch_due(now, report)
+    deadlines = deadline_alerts.dispatch_due(now)
+    report.deadline_reminders_due, report.emails_queued = deadlines.due, report.emails_queued + deadlines.emails
     digests.queue_due(now, report)
     delivery.deliver(now, report)
     settle_delivered()
@@ -232,19 +235,8 @@ def _queue(reminder: Reminder, case: Case, person: User, kind: str, rendered: tu
         link_ref=followup_mail.action_link_ref(reminder, person))
 
 
-def quiet_hours_end(person: User, now: datetime) -> datetime:
-    """`now`, or the end of the person's quiet hours when `now` falls inside them."""
-    if not person.quiet_hours_enabled:
-        return now
-    zone = ZoneInfo(person.effective_timezone)
-    local = now.astimezone(zone)
-    start, end = (time.fromisoformat(person.quiet_start), time.fromisoformat(person.quiet_end))
-    t = local.time()
-    inside = (start <= t or t < end) if start > end else (start <= t < end)
-    if not inside:
-        return now
-    end_day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(end_day, end, zone).astimezone(now.tzinfo)
+# Shared with the deadline reminders (services/deadlines/alerts.py).
+quiet_hours_end = people.quiet_hours_end
 
 
 def _mark_sent(reminder: Reminder, case: Case, now: datetime, how: str) -> None:

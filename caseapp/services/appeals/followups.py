@@ -25,9 +25,10 @@ from caseapp.core import paging, timezones
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, CaseEvent, Reminder, Submission, User
+from caseapp.models import Agency, Case, CaseEvent, Reminder, Submission, User, utcnow
 from caseapp.services.accounts import people
 from caseapp.services.cases import records, timeline
+from caseapp.services.deadlines import clocks
 from caseapp.services.mail import outbox
 
 
@@ -102,14 +103,20 @@ def still_to_do() -> ColumnElement[bool]:
 
 def refresh_deadlines(cases: list[Case]) -> None:
     """Keep `case.follow_up_due_at` equal to the case's next follow-up, for lists and sorting:
-    the earliest reminder `still_to_do`."""
+    the earliest reminder `still_to_do`; and the case's amazon_follow_up deadline with it
+    (deadlines.clocks.follow_up_changed)."""
+    if not cases:
+        return
     db.session.flush()
-    earliest = dict(db.session.execute(
-        select(Reminder.case_id, func.min(Reminder.due_at)).where(
-            Reminder.case_id.in_([c.id for c in cases]), still_to_do())
-        .group_by(Reminder.case_id)).all())
+    chased: dict[int, tuple[int, datetime]] = {}
+    for case_id, submission_id, due_at in db.session.execute(
+            select(Reminder.case_id, Reminder.submission_id, Reminder.due_at).where(
+                Reminder.case_id.in_([c.id for c in cases]), still_to_do())
+            .order_by(Reminder.case_id, Reminder.due_at.desc(), Reminder.sequence.desc(), Reminder.id.desc())):
+        chased[case_id] = (submission_id, due_at)  # the last row of a case is its earliest
     for case in cases:
-        case.follow_up_due_at = earliest.get(case.id)
+        case.follow_up_due_at = chased[case.id][1] if case.id in chased else None
+    clocks.follow_up_changed(cases, chased, utcnow())
 
 
 # ---- the next follow-up: one definition for every page, mail, feed and the API ----------

@@ -18,6 +18,7 @@ from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services.cases import records
 from caseapp.services.appeals import followups
 from caseapp.services.cases import timeline
+from caseapp.services.deadlines import alerts, clocks
 from caseapp.services.appeals import workflow
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import parse_id
@@ -230,6 +231,8 @@ def record_response(actor: User, submission_id: int, data: dict[str, Any],
     timeline.record(case, "amazon_replied", actor, f"Amazon replied: {OUTCOME_LABELS[outcome]}",
                     {"submission_id": submission.id, "response_id": response.id, "outcome": outcome})
     followups.cancel_for_submission(case, submission.id, "Amazon replied", actor)
+    if outcome == "rejected":
+        alerts.tell_closed_early(clocks.close_appeal_window_if_spent(case, actor, now), case, now)
     target = OUTCOME_STATUS[outcome]
     # A late reply to an older submission does not move a case that was resubmitted since,
     # and a reply logged on a closed case is kept for the record without reopening it.

@@ -32,6 +32,7 @@ from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.transaction import transactional
 from caseapp.models import Case, User, utcnow
 from caseapp.services.appeals import followups
+from caseapp.services.deadlines import clocks
 from caseapp.services.cases import records, timeline
 
 LABELS = {
@@ -142,6 +143,8 @@ def set_status(actor: User | None, case: Case, status: str, *, by: str = PERSON,
     if previous == "submitted" or status in ("reinstated", "denied", "closed"):
         followups.cancel_for_case(case, f"status moved to {LABELS[status]}", actor)
         case.awaiting_since = None
+    if status in ENDED and previous not in ENDED:
+        clocks.case_ended(case, status, actor, now)
 
 
 # The statuses a submission can be recorded in (the case page offers the form only there).

@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 from flask import current_app
 from markupsafe import Markup
 
 from caseapp.extensions import db
-from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Note, User, utcnow
+from caseapp.models import (KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Deadline, Note,
+                            User, utcnow)
 from caseapp.services.accounts import audit
 from caseapp.core import locking
 from caseapp.core import markdown
@@ -254,6 +255,8 @@ def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
 def _assign(actor: User, case: Case, assignee_id: int | None) -> None:
     previous = case.assignee_id
     case.assignee_id = assignee_id
+    # The case's deadlines are the assignee's (My day lists them by owner without a join).
+    db.session.execute(update(Deadline).where(Deadline.case_id == case.id).values(owner_id=assignee_id))
     if assignee_id is None:
         summary = "Unassigned"
     else:

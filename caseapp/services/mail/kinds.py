@@ -46,7 +46,7 @@ class AfterSent:
 
     `postgresql`: more data-modifying CTEs (and the final statement) that follow
     `WITH message AS (UPDATE outbox_messages ... RETURNING id, reminder_id, kind, recipient,
-    case_id)`, run as one statement with bind parameters :now, :occurred_at and :limit.
+    case_id, deadline_id)`, run as one statement with bind parameters :now, :occurred_at and :limit.
     `sqlite`: (connection, the message row returned, now), run in the same transaction.
     """
     postgresql: str

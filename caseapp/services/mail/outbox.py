@@ -35,7 +35,7 @@ RETRIED = "retried by an admin; it had failed: "
 
 def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, agency_id: int,
           send_after: datetime, case_id: int | None = None, reminder_id: int | None = None,
-          link_ref: str | None = None) -> OutboxMessage:
+          deadline_id: int | None = None, link_ref: str | None = None) -> OutboxMessage:
     """Add one email to the caller's unit of work. `key` names the logical email: a second
     row with the same key is refused by the database (IntegrityError at the flush), so
     whatever runs twice, the email is queued once. Where the body carries
@@ -44,6 +44,7 @@ def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, a
     kinds.require(kind)
     message = OutboxMessage(
         idempotency_key=key, agency_id=agency_id, case_id=case_id, reminder_id=reminder_id,
+        deadline_id=deadline_id,
         kind=kind, recipient=to, subject=subject[:SUBJECT_LIMIT], body_text=text, body_html=html,
         send_after=send_after, link_ref=link_ref)
     db.session.add(message)

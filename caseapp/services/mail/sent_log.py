@@ -34,13 +34,13 @@ _MARK_MESSAGE_SENT = (
     update(_outbox).where(_outbox.c.id == bindparam("message_id"))
     .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()), lease_until=None, last_error="")
     .returning(_outbox.c.id, _outbox.c.reminder_id, _outbox.c.kind, _outbox.c.recipient,
-               _outbox.c.case_id))
+               _outbox.c.case_id, _outbox.c.deadline_id))
 _MESSAGE_CTE_POSTGRESQL = """
 WITH message AS (
     UPDATE outbox_messages
     SET status = 'sent', sent_at = :now, lease_until = NULL, last_error = ''
     WHERE id = :message_id
-    RETURNING id, reminder_id, kind, recipient, case_id
+    RETURNING id, reminder_id, kind, recipient, case_id, deadline_id
 )"""
 
 

@@ -13,6 +13,7 @@ from caseapp.services.accounts import people as accounts
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.services.poa import drafts
+from caseapp.services.deadlines import presets
 from caseapp.services.appeals import submissions, workflow
 
 DEMO_PASSWORD = "caseapp-demo-2026"
@@ -85,7 +86,7 @@ def seed_if_empty() -> DemoResult | None:
         actor = people[person_i]
         data = dict(fields, client_id=client_rows[client_i].id, assignee_id=actor.id,
                     opened_at=utcnow() - timedelta(days=days_ago * 2))
-        case = records.create_case(actor, data)
+        case = presets.open_case(actor, data)
         _walk(actor, case.id, walk, silent_hours=30 + 25 * days_ago)
         if note:
             records.add_note(actor, case.id, note)

@@ -13,6 +13,7 @@ from caseapp.services.accounts import invitations
 from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import clients, records
 from caseapp.services.cases.records import CaseFilters
+from caseapp.services.deadlines import presets
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts as poa
 from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
@@ -97,7 +98,7 @@ def case_list():
 def case_create():
     data = body(CASE_FIELDS)
     moment(data, "opened_at")
-    case = records.create_case(user(), data)  # saved: what is shown is read back, as stored
+    case = presets.open_case(user(), data)  # saved: what is shown is read back, as stored
     return created(serialize.case(records.get_case(user(), case.id)))
 
 
