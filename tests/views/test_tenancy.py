@@ -4,13 +4,14 @@ A route added later with an id argument is covered without anyone remembering; a
 with an argument this test does not know fails until the argument is added below.
 """
 import io
+from datetime import timedelta
 
 import pytest
 from werkzeug.datastructures import FileStorage
 
 from caseapp.core.transaction import transaction
 from caseapp.extensions import db
-from caseapp.models import (AmazonResponse, ApiToken, Case, Client, Evidence, Invitation, Note, OutboxMessage,
+from caseapp.models import (AmazonResponse, ApiToken, Case, Client, Deadline, Evidence, Invitation, Note, OutboxMessage,
                             PoaDraft, Reminder, Submission, User, utcnow)
 from caseapp.services.mail import outbox
 from caseapp.services.accounts import tokens
@@ -19,6 +20,7 @@ from caseapp.services.evidence import files
 from caseapp.services.accounts import invitations
 from caseapp.services.poa import drafts as poa
 from caseapp.services.appeals import submissions
+from caseapp.services.deadlines import clocks
 from tests.conftest import make_case
 
 
@@ -76,6 +78,13 @@ def _outbox_message(w):
     return message.id
 
 
+def _deadline(w):
+    existing = db.session.scalar(db.select(Deadline.id).where(Deadline.agency_id == w.agency_a.id,
+                                                              Deadline.kind == "custom"))
+    return existing or clocks.add(w.consultant_a, w.case_a.id,
+                                  {"title": "Agency A's deadline", "due_at": utcnow() + timedelta(days=3)}).id
+
+
 # Which object of agency A each URL argument names.
 ID_ARGUMENTS = {
     "case_id": lambda w: w.case_a.id,
@@ -90,6 +99,7 @@ ID_ARGUMENTS = {
     "token_id": _token,
     "invitation_id": _invitation,
     "message_id": _outbox_message,
+    "deadline_id": _deadline,
 }
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
