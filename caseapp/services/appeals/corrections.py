@@ -42,6 +42,7 @@ from caseapp.models import AmazonResponse, Case, CaseEvent, PoaDraft, Submission
 from caseapp.models.submission import CHANNELS
 from caseapp.services.appeals import followups, submissions, workflow
 from caseapp.services.cases import records, timeline
+from caseapp.services.deadlines import alerts, clocks
 
 CORRECTION_HOURS = 24
 REASON = "recorded by mistake"
@@ -327,6 +328,9 @@ def _recompute(actor: User, case: Case, now: datetime, reason: str) -> None:
         followups.reopen(case, waiting, now, reason, actor)
     case.awaiting_since = waiting.submitted_at if waiting is not None else None
     followups.refresh_deadline(case)
+    # Two rejections close the appeal window early; a correction can make it one, or two.
+    clocks.reopen_appeal_window_if_unspent(case, actor, now)
+    alerts.tell_closed_early(clocks.close_appeal_window_if_spent(case, actor, now), case, now)
     case.updated_at = now
 
 

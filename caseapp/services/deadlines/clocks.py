@@ -533,3 +533,22 @@ def close_appeal_window_if_spent(case: Case, actor: User | None, now: datetime) 
                   "consider an escalation.")
         closed.append(deadline)
     return closed
+
+
+def reopen_appeal_window_if_unspent(case: Case, actor: User | None, now: datetime) -> list[Deadline]:
+    """After a correction (a rejection withdrawn or its outcome changed): an appeal window that
+    closed early while fewer than two rejections now count is open again."""
+    if rejections_counted(case) >= REJECTIONS_CLOSING_THE_WINDOW:
+        return []
+    reopened = []
+    for deadline in db.session.scalars(select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.kind == "appeal_window",
+            Deadline.status == "cancelled", Deadline.closed_reason.like("closed early: %"))).all():
+        _set_status(deadline, "open", actor, now)
+        deadline.updated_at = now
+        _after_change(deadline, case, now)
+        timeline.record(case, "deadline_changed", actor,
+                        f"Appeal window open again: fewer than {REJECTIONS_CLOSING_THE_WINDOW} rejections "
+                        "count after the correction", {"deadline_id": deadline.id, "status": "open"})
+        reopened.append(deadline)
+    return reopened

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 from caseapp.extensions import db
 from caseapp.models import Deadline, OutboxMessage
-from caseapp.services.appeals import dispatch, submissions
+from caseapp.services.appeals import corrections, dispatch, submissions
 from caseapp.services.cases import records
 from caseapp.services.deadlines import clocks
 
@@ -78,3 +78,18 @@ def test_a_second_rejection_closes_the_appeal_window_and_says_so_in_mail(world, 
     assert sorted(m["To"] for m in closed) == sorted([world.consultant_a.email, world.admin_a.email])
     summaries = [e.summary for e in records.events(world.consultant_a, world.case_a.id, newest_first=False)]
     assert any(s.startswith("Appeal window closed early") for s in summaries)
+
+
+def test_withdrawing_the_second_rejection_opens_the_appeal_window_again(world, smtp_server):
+    window = add(world, 17, kind="appeal_window", title="Appeal window")
+    replies = []
+    for hours in (10, 5):
+        submission = submissions.record_submission(
+            world.consultant_a, world.case_a.id,
+            {"submitted_at": NOW - timedelta(hours=hours), "channel": "account_health_appeal"}, now=NOW)
+        replies.append(submissions.record_response(world.consultant_a, submission.id,
+                                                   {"outcome": "rejected", "received_at": NOW}, now=NOW))
+    assert db.session.get(Deadline, window.id).status == "cancelled"
+    corrections.withdraw_response(world.consultant_a, replies[1].id, now=NOW)
+    window = db.session.get(Deadline, window.id)
+    assert window.status == "open" and window.closed_reason == ""
