@@ -4,8 +4,9 @@
         One database filled by bench/seed.py. In-process through the WSGI app (Flask's test
         client, signed in through the login form with its CSRF token), after a warm-up:
         median and p95 server time and the number of SQL statements (counted by a
-        `before_cursor_execute` listener) of each page, of `GET /api/v1/cases`, and of
-        `run_pass(now)` with nothing due. Last, 1,000 pending reminders are made due and one
+        `before_cursor_execute` listener) of each page (My day too), of `GET /api/v1/cases`
+        and `GET /api/v1/deadlines?mine=true` (left out when it answers 404), of
+        `run_pass(now)` with nothing due, and of its deadline half, `alerts.dispatch_due(now)`. Last, 1,000 pending reminders are made due and one
         pass delivers them to an SMTP server on loopback. That step changes the database
         (it is a throwaway one); --skip-due leaves it out. Prints a table and one JSON line.
 

@@ -23,8 +23,9 @@ What it writes, for N cases (default 100,000):
   clock from the notice (appeal window, or "provide within N days"), a second Amazon clock
   (funds release or inventory removal), and the agency's "POA to the client" in business days
   (5% of them paused), or on a case waiting on Amazon its follow-up (amazon_follow_up, as the
-  services keep it). 2% are overdue (up to 10 days), 1% due within 8 hours, 5% within the
-  week, the rest 1 to 17 weeks ahead; `next_alert_at` is each one's next reminder (72 h and
+  services keep it). Each consultant has about 45 of them overdue or due within the week (9
+  overdue, 6 due within 8 hours) at any size, as a person's week does not grow with the
+  agency; the rest fall 1 to 17 weeks ahead; `next_alert_at` is each one's next reminder (72 h and
   24 h before, when due, daily while overdue), all at least 2 hours ahead, so a dispatch
   pass run after seeding finds none due; case.next_deadline_at is the soonest running one.
 
@@ -53,6 +54,8 @@ CONSULTANT_EMAIL = "consultant01@bench.example"
 AGENCY_NAME = "Bench Reinstatement Co"
 HEAVY_CASE_EVENTS = 500
 CHUNK = 5000  # cases per transaction
+DEADLINES_PER_CASE = 3
+NEAR_TERM_PER_PERSON = 45  # deadlines overdue or due within the week, per consultant, at any size
 
 STATUS_WEIGHTS = {"submitted": 30, "open": 10, "drafting": 15, "more_info_requested": 5,
                   "reinstated": 20, "denied": 8, "closed": 12}
@@ -123,6 +126,8 @@ class Seeder:
             "events", "notes", "submissions", "responses", "reminders", "outbox", "evidence",
             "drafts", "deadlines")}
         self.counts: dict[str, int] = {}
+        per_person = DEADLINES_PER_CASE * n_cases / CONSULTANTS
+        self.near_term_share = min(0.5, NEAR_TERM_PER_PERSON / per_person)
 
     def next_id(self, name: str) -> int:
         self.ids[name] += 1
@@ -273,13 +278,17 @@ class Seeder:
     # ---- deadlines --------------------------------------------------------------------------
 
     def due_time(self) -> datetime:
+        """A person's week is human-sized whatever the agency's size: about NEAR_TERM_PER_PERSON
+        of each person's deadlines are overdue or due within the week (a fifth overdue, up to
+        10 days; an eighth within 8 hours; the rest within 7 days), at 1,000 cases as at 100,000;
+        the others fall 1 to 17 weeks ahead."""
         rng, now = self.rng, self.now
-        r = rng.random()
-        if r < 0.02:
-            return now - timedelta(hours=rng.uniform(1, 240))  # overdue
-        if r < 0.03:
-            return now + timedelta(hours=rng.uniform(1, 8))  # due today
-        if r < 0.08:
+        if rng.random() < self.near_term_share:
+            r = rng.random()
+            if r < 0.2:
+                return now - timedelta(hours=rng.uniform(1, 240))  # overdue
+            if r < 0.33:
+                return now + timedelta(hours=rng.uniform(1, 8))  # due today
             return now + timedelta(days=rng.uniform(1, 7))  # this week
         return now + timedelta(days=rng.uniform(7, 120))
 
