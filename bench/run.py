@@ -7,8 +7,9 @@
         `before_cursor_execute` listener) of each page (My day too), of `GET /api/v1/cases`
         and `GET /api/v1/deadlines?mine=true` (left out when it answers 404), of
         `run_pass(now)` with nothing due, and of its deadline half, `alerts.dispatch_due(now)`.
-        Last, 1,000 pending reminders are made due and one pass delivers them to an SMTP server on loopback. That step changes the database
-        (it is a throwaway one); --skip-due leaves it out. Prints a table and one JSON line.
+        Last, 1,000 pending reminders are made due and one pass delivers them to an SMTP
+        server on loopback. That step changes the database (it is a throwaway one);
+        --skip-due leaves it out. Prints a table and one JSON line.
 
     python bench/run.py --matrix 1000,100000
         `make bench`: for each size, a fresh database (a temporary SQLite file, or with
