@@ -18,7 +18,16 @@ What it writes, for N cases (default 100,000):
   answered cases have their submission, Amazon's reply and a cancelled reminder;
 - 3% of N evidence rows (rows only: no files; the SHA-256 is random hex);
 - case 1 is the heavy one: 500 timeline events (about 280 of them notes), 5 submissions (4 answered),
-  5 POA versions, 20 evidence rows. The benchmark measures its page.
+  5 POA versions, 20 evidence rows. The benchmark measures its page;
+- 3 open deadlines per case (300,000 at N=100,000), owned by the case's assignee: Amazon's
+  clock from the notice (appeal window, or "provide within N days"), a second Amazon clock
+  (funds release or inventory removal), and the agency's "POA to the client" in business days
+  (5% of them paused), or on a case waiting on Amazon its follow-up (amazon_follow_up, as the
+  services keep it). Each consultant has about 45 of them overdue or due within the week (9
+  overdue, 6 due within 8 hours) at any size, as a person's week does not grow with the
+  agency; the rest fall 1 to 17 weeks ahead; `next_alert_at` is each one's next reminder (72 h and
+  24 h before, when due, daily while overdue), all at least 2 hours ahead, so a dispatch
+  pass run after seeding finds none due; case.next_deadline_at is the soonest running one.
 
 Rows go in with SQLAlchemy Core `insert()` and lists of dicts, a few thousand cases per
 transaction, with explicit ids (so no RETURNING round trips); PostgreSQL's sequences are
@@ -45,6 +54,8 @@ CONSULTANT_EMAIL = "consultant01@bench.example"
 AGENCY_NAME = "Bench Reinstatement Co"
 HEAVY_CASE_EVENTS = 500
 CHUNK = 5000  # cases per transaction
+DEADLINES_PER_CASE = 3
+NEAR_TERM_PER_PERSON = 45  # deadlines overdue or due within the week, per consultant, at any size
 
 STATUS_WEIGHTS = {"submitted": 30, "open": 10, "drafting": 15, "more_info_requested": 5,
                   "reinstated": 20, "denied": 8, "closed": 12}
@@ -113,8 +124,10 @@ class Seeder:
         self.log = log
         self.ids = {name: 0 for name in (
             "events", "notes", "submissions", "responses", "reminders", "outbox", "evidence",
-            "drafts")}
+            "drafts", "deadlines")}
         self.counts: dict[str, int] = {}
+        per_person = DEADLINES_PER_CASE * n_cases / CONSULTANTS
+        self.near_term_share = min(0.5, NEAR_TERM_PER_PERSON / per_person)
 
     def next_id(self, name: str) -> int:
         self.ids[name] += 1
@@ -183,7 +196,7 @@ class Seeder:
             amazon_notice="We have deactivated your selling privileges. To reactivate, send a "
                           "plan of action that addresses the root cause.",
             opened_at=opened, closed_at=None, follow_up_due_at=None, awaiting_since=None,
-            created_at=created, updated_at=updated)
+            next_deadline_at=None, created_at=created, updated_at=updated)
         if heavy:
             case["title"] = "Heavy case: 500 timeline events"
         out["cases"].append(case)
@@ -260,6 +273,73 @@ class Seeder:
         for e in events:
             e["id"] = self.next_id("events")
         out["case_events"].extend(events)
+        self.deadline_rows(case, out)
+
+    # ---- deadlines --------------------------------------------------------------------------
+
+    def due_time(self) -> datetime:
+        """A person's week is human-sized whatever the agency's size: about NEAR_TERM_PER_PERSON
+        of each person's deadlines are overdue or due within the week (a fifth overdue, up to
+        10 days; an eighth within 8 hours; the rest within 7 days), at 1,000 cases as at 100,000;
+        the others fall 1 to 17 weeks ahead."""
+        rng, now = self.rng, self.now
+        if rng.random() < self.near_term_share:
+            r = rng.random()
+            if r < 0.2:
+                return now - timedelta(hours=rng.uniform(1, 240))  # overdue
+            if r < 0.33:
+                return now + timedelta(hours=rng.uniform(1, 8))  # due today
+            return now + timedelta(days=rng.uniform(1, 7))  # this week
+        return now + timedelta(days=rng.uniform(7, 120))
+
+    def next_alert(self, due: datetime, leads=(72, 24)) -> tuple[datetime, int]:
+        """clocks.alert_points after now + 2 h, and how many reminders went before it."""
+        after = self.now + timedelta(hours=2)
+        points = [due - timedelta(hours=h) for h in leads] + [due]
+        for sent, point in enumerate(points):
+            if point > after:
+                return point, sent
+        days = int((after - due) / timedelta(hours=24)) + 1
+        return due + days * timedelta(hours=24), len(points) + days - 1
+
+    def deadline_rows(self, case: dict, out: dict[str, list]) -> None:
+        rng, now = self.rng, self.now
+        owner = case["assignee_id"]
+        base = dict(agency_id=1, case_id=case["id"], owner_id=owner, note="", status="open",
+                    paused_at=None, remaining_seconds=None, preset_id=None, lead_hours="72,24",
+                    met_at=None, closed_at=None, closed_by_id=None, closed_reason="",
+                    created_by_id=None, created_at=case["created_at"], updated_at=case["created_at"],
+                    business_days=False, source="notice", source_id=None, clock="amazon")
+        rows = []
+        first, second = rng.choice((
+            (("appeal_window", "Appeal window (17 days from the notice)"),
+             ("funds_release", "Request release of held funds")),
+            (("amazon_reply_due", "Amazon's notice: provide within 30 days"),
+             ("inventory_removal", "Remove FBA inventory"))))
+        for kind, title in (first, second):
+            rows.append(dict(base, kind=kind, title=title, due_at=self.due_time()))
+        if case["status"] == "submitted":  # the follow-up, as services/appeals/followups.py keeps it
+            rows.append(dict(base, kind="amazon_follow_up", title="Follow up with Amazon",
+                             due_at=case["follow_up_due_at"], source="submission",
+                             source_id=self.waiting_submission_id, lead_hours=""))
+        else:
+            sla = dict(base, kind="agency_sla", title="POA to the client", clock="agency",
+                       business_days=True, due_at=self.due_time())
+            if rng.random() < 0.05:  # waiting on the client: paused with what was left
+                sla.update(paused_at=now - timedelta(days=rng.uniform(0.5, 5)),
+                           remaining_seconds=rng.uniform(1, 5) * 8 * 3600)
+            rows.append(sla)
+        running = []
+        for row in rows:
+            row["id"] = self.next_id("deadlines")
+            if row["kind"] == "amazon_follow_up" or row["paused_at"] is not None:
+                row["next_alert_at"], row["alerts_sent"] = None, 0
+            else:
+                row["next_alert_at"], row["alerts_sent"] = self.next_alert(row["due_at"])
+            if row["paused_at"] is None:
+                running.append(row["due_at"])
+        case["next_deadline_at"] = min(running) if running else None
+        out["deadlines"].extend(rows)
 
     def answered_submission(self, case, out, event, submitted_at, received_at, outcome, actor,
                             draft_id=None) -> None:
@@ -304,6 +384,7 @@ class Seeder:
             id=submission_id, case_id=case["id"], poa_draft_id=draft_id, submitted_at=submitted_at,
             channel="account_health_appeal", amazon_reference=f"CASE-{case['id']:08d}",
             recorded_by_id=actor, created_at=submitted_at))
+        self.waiting_submission_id = submission_id
         event("submitted", submitted_at, "Submitted to Amazon (Account Health appeal)",
               {"submission_id": submission_id, "poa_draft_id": draft_id})
         event("status_changed", submitted_at, "Status: drafting → submitted",
@@ -349,7 +430,7 @@ class Seeder:
 
 
 ORDER = ("cases", "case_asins", "notes", "poa_drafts", "submissions", "amazon_responses",
-         "reminders", "outbox_messages", "case_events", "evidence")
+         "reminders", "outbox_messages", "case_events", "evidence", "deadlines")
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,10 @@
-"""Demo data for a first look at the app: one agency, its people, clients and cases."""
+"""Demo data for a first look at the app: one agency, its people, clients and cases.
+
+Cases are opened through presets.open_case, so they get the shipped presets' deadlines counted
+from their notice dates; the notice dates are chosen so that Sam's My day tells the story: a
+POA promised to a client is overdue, an appeal window closes today, a few clocks run out this
+week, one agency clock waits on the client (paused), one deadline was added by hand, and one
+case's appeal window closed early after Amazon rejected two appeals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +19,7 @@ from caseapp.services.accounts import people as accounts
 from caseapp.services.cases import records
 from caseapp.services.cases import clients
 from caseapp.services.poa import drafts
-from caseapp.services.deadlines import presets
+from caseapp.services.deadlines import clocks, presets
 from caseapp.services.appeals import submissions, workflow
 
 DEMO_PASSWORD = "caseapp-demo-2026"
@@ -41,28 +47,39 @@ CLIENTS = [
 ]
 
 CASES = [
-    # client index, assignee index (0 admin, 1-2 consultants), fields, statuses to walk, note
+    # client index, assignee index (0 admin, 1-2 consultants), fields, statuses to walk, note,
+    # days since Amazon's notice, what else happens (STORIES)
     (0, 1, dict(title="Account suspended: inauthentic item complaints", kind="account_suspension",
                 reason="customer_complaints", asins="B07XJ8C8F5, B08N5WRWNW", priority="urgent",
                 amazon_notice="Your selling privileges have been removed because of customer "
                               "complaints that items were not authentic."),
-     ["drafting"], "Asked Dana for the **supplier invoices** from the last 365 days."),
+     # 12 days: the POA promised in 5 business days is overdue, the appeal window ends in 5 days.
+     ["drafting"], "Asked Dana for the **supplier invoices** from the last 365 days.", 12, "invoices"),
     (1, 2, dict(title="Listing deactivated: trademark claim on tent", kind="listing_deactivation",
                 reason="intellectual_property", asins="B0C1TENT01", priority="high",
                 amazon_notice="We removed the listing after a rights owner reported trademark use."),
-     ["drafting", "submitted"], "Rights owner contacted; waiting for a retraction letter."),
+     ["drafting", "submitted"], "Rights owner contacted; waiting for a retraction letter.", 4, None),
     (2, 1, dict(title="Late shipment rate above target", kind="account_suspension",
                 reason="performance_metrics", asins="", priority="normal",
                 amazon_notice="Your late shipment rate is above the 4% target."),
-     [], None),
+     # 17 days less 3 hours: the appeal window closes today; the POA waits on the client.
+     [], None, 17 - 3 / 24, "waiting_on_client"),
     (3, 2, dict(title="Restricted product: supplement claims", kind="listing_deactivation",
                 reason="policy_violation", asins="B09SUPP001\nB09SUPP002", priority="high",
                 amazon_notice="Listings removed for disease claims in the product description."),
-     ["drafting", "submitted", "more_info_requested"], "Amazon wants lab reports for both ASINs."),
+     ["drafting", "submitted", "more_info_requested"], "Amazon wants lab reports for both ASINs.", 8,
+     None),
     (0, 2, dict(title="Order defect rate warning", kind="account_suspension",
                 reason="performance_metrics", asins="", priority="low",
                 amazon_notice="Your order defect rate is above 1%."),
-     ["drafting", "submitted", "reinstated", "closed"], None),
+     ["drafting", "submitted", "reinstated", "closed"], None, 10, None),
+    (1, 1, dict(title="Account deactivated: related account", kind="account_suspension",
+                reason="other", asins="", priority="urgent",
+                amazon_notice="Your account is related to an account that may not be used to sell "
+                              "on Amazon."),
+     # Two appeals, two rejections: the appeal window closes early (the second-rejection rule).
+     ["drafting", "submitted", "denied", "submitted", "denied"],
+     "Second rejection: the deactivation may be permanent now. Escalating.", 11, "poa_sent"),
 ]
 
 
@@ -73,6 +90,8 @@ def seed_if_empty() -> DemoResult | None:
     if db.session.scalar(select(Agency.id).limit(1)) is not None:
         return None
     agency = accounts.create_agency("Northwind Reinstatement", "America/New_York")
+    # Business days of a New York agency: Monday to Friday, less New York's public holidays.
+    agency.country, agency.subdivision = "US", "NY"
     people = [
         accounts.create_user(agency, "admin@northwind.example", "Alex Morgan", "admin", DEMO_PASSWORD),
         accounts.create_user(agency, "sam@northwind.example", "Sam Rivera", "consultant",
@@ -82,14 +101,16 @@ def seed_if_empty() -> DemoResult | None:
     ]
     admin = people[0]
     client_rows = [clients.create_client(admin, data) for data in CLIENTS]
-    for days_ago, (client_i, person_i, fields, walk, note) in enumerate(CASES, start=1):
+    for number, (client_i, person_i, fields, walk, note, days_ago, story) in enumerate(CASES, start=1):
         actor = people[person_i]
         data = dict(fields, client_id=client_rows[client_i].id, assignee_id=actor.id,
-                    opened_at=utcnow() - timedelta(days=days_ago * 2))
+                    opened_at=utcnow() - timedelta(days=days_ago))
         case = presets.open_case(actor, data)
-        _walk(actor, case.id, walk, silent_hours=30 + 25 * days_ago)
+        _walk(actor, case.id, walk, silent_hours=min(30 + 25 * number, int(days_ago * 24) - 6))
         if note:
             records.add_note(actor, case.id, note)
+        if story:
+            STORIES[story](actor, case)
     return DemoResult(logins=[(p.email, p.role) for p in people])
 
 
@@ -104,25 +125,61 @@ def demo_logins() -> DemoResult | None:
     return DemoResult(logins=found) if found else None
 
 
+def _agency_clock(case, kind: str = "agency_sla"):
+    return next(d for d in clocks.for_case(case) if d.kind == kind and d.status == "open")
+
+
+def _invoices(actor, case) -> None:
+    """A deadline a person adds: the client promised the invoices in two days."""
+    clocks.add(actor, case.id, {"kind": "custom", "title": "Supplier invoices from Dana",
+                                "due_at": utcnow() + timedelta(days=2),
+                                "note": "Dana promised them by phone; the POA cites them."})
+
+
+def _waiting_on_client(actor, case) -> None:
+    """The POA promised to the client waits while the client gathers the shipping data."""
+    clocks.pause_by_person(actor, _agency_clock(case).id)
+
+
+def _poa_sent(actor, case) -> None:
+    """The agency kept its promise: the POA went to the client (and then to Amazon). After the
+    second rejection the consultant gives the escalation a date of its own."""
+    clocks.update(actor, _agency_clock(case).id, {"status": "met"})
+    clocks.add(actor, case.id, {"kind": "custom", "title": "Escalation to Seller Performance",
+                                "due_at": utcnow() + timedelta(days=4),
+                                "note": "Two appeals rejected: write to the escalation address."})
+
+
+STORIES = {"invoices": _invoices, "waiting_on_client": _waiting_on_client, "poa_sent": _poa_sent}
+
 OUTCOME_FOR = {"more_info_requested": "more_info_requested", "reinstated": "reinstated",
                "denied": "rejected"}
 
 
 def _walk(actor, case_id: int, walk: list[str], silent_hours: int) -> None:
-    """Move a demo case along, the way a consultant would: a POA, a submission, Amazon's reply."""
+    """Move a demo case along, the way a consultant would: a POA, a submission, Amazon's reply.
+    With several submissions, they share the `silent_hours` and each earlier one is answered
+    two days later; the last reply comes in now."""
     submission = None
+    rounds = walk.count("submitted") or 1
+    step = timedelta(hours=silent_hours / rounds)
+    sent = 0
     for status in walk:
         if status == "drafting":
             workflow.change_status(actor, case_id, "drafting")
             drafts.start_from_starter(actor, case_id)
         elif status == "submitted":
             draft = drafts.latest(actor, case_id)
-            drafts.mark_final(actor, draft.id, accept_errors=True)  # a demo starter keeps its blanks
+            if not draft.is_final:
+                drafts.mark_final(actor, draft.id, accept_errors=True)  # a demo starter keeps its blanks
+            sent += 1
             submission = submissions.record_submission(actor, case_id, {
                 "poa_draft_id": draft.id, "channel": "account_health_appeal",
-                "submitted_at": utcnow() - timedelta(hours=silent_hours)})
+                "submitted_at": utcnow() - step * (rounds - sent + 1)})
         elif status in OUTCOME_FOR and submission is not None:
-            submissions.record_response(actor, submission.id, {
-                "outcome": OUTCOME_FOR[status], "body": "Demo reply from Amazon."})
+            reply = {"outcome": OUTCOME_FOR[status], "body": "Demo reply from Amazon."}
+            if sent < rounds:
+                reply["received_at"] = submission.submitted_at + min(timedelta(hours=48), step / 2)
+            submissions.record_response(actor, submission.id, reply)
         else:
             workflow.change_status(actor, case_id, status)
