@@ -273,6 +273,7 @@ def draft_export(draft_id: int):
 def submission_create(case_id: int):
     records.get_case(user(), case_id)
     data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
+    texts(data, {"amazon_reference": 200})  # false or 0 is not an empty reference
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
     return created(_submission(submission, followups.history_note(submission, serialize.ts)))
@@ -288,6 +289,7 @@ def _submission(submission, note: str | None = None) -> dict:
 def submission_update(submission_id: int):
     corrections.changeable_submission(user(), submission_id)  # 404, 403, 409 before the body
     data = body(set(corrections.SUBMISSION_FIELDS))
+    texts(data, {"amazon_reference": 200})
     moment(data, "submitted_at")
     return _submission(corrections.correct_submission(user(), submission_id, data))
 
