@@ -474,7 +474,7 @@ def document() -> dict:
                     query("mine", {"type": "string", "enum": ["true", "false"]},
                           "true: only deadlines you own (of cases assigned to you)"),
                     query("assignee_id", ID, "Only deadlines this person owns (the case's assignee)"),
-                    query("case_id", ID, "Only this case's deadlines"),
+                    query("case_id", ID, "Only this case's deadlines (an id that is no case of your agency lists none)"),
                     query("kind", {"type": "string", "enum": list(DEADLINE_KINDS)}),
                     query("status", {"type": "string", "enum": list(DEADLINE_STATUSES)},
                           "Absent: open"),
