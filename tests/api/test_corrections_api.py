@@ -84,6 +84,15 @@ def test_correcting_and_withdrawing_a_submission(world, api_a, submitted):
     assert api_a.get("/reminders?status=pending").get_json()["items"] == []
 
 
+def test_a_reference_that_is_not_text_is_refused_not_emptied(world, api_a, submitted):
+    """schemathesis found {"amazon_reference": false} accepted as an empty reference."""
+    for value in (False, 0, [], {}):
+        patched = api_a.patch(f"/submissions/{submitted['id']}", json={"amazon_reference": value})
+        assert patched.status_code == 422 and "amazon_reference" in error(patched)["fields"]
+        posted = api_a.post(f"/cases/{world.case_a.id}/submissions", json={"amazon_reference": value})
+        assert posted.status_code == 422 and "amazon_reference" in error(posted)["fields"]
+
+
 def test_who_may(world, api_a, api_b, admin_api_a, colleague_api, submitted, clock):
     path = f"/submissions/{submitted['id']}"
     assert api_b.patch(path, json={"channel": "other"}).status_code == 404

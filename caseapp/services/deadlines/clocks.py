@@ -552,3 +552,23 @@ def reopen_appeal_window_if_unspent(case: Case, actor: User | None, now: datetim
                         "count after the correction", {"deadline_id": deadline.id, "status": "open"})
         reopened.append(deadline)
     return reopened
+
+
+# ---- the API's edit of a deadline (views/api: PATCH /deadlines/{id}) ---------------------------
+
+@transactional
+def change(actor: User, deadline_id: int, data: dict[str, Any], now: datetime | None = None) -> Deadline:
+    """`update` and, when `data["paused"]` is given, pause or resume by a person, as one unit
+    of work: a refusal of either saves nothing. paused=False resumes before the other changes
+    (so a new due time may be set at once), paused=True pauses after them; asking for the
+    state the deadline is already in changes nothing (but an Amazon clock never pauses: 409)."""
+    now = now or utcnow()
+    data = dict(data)
+    paused = data.pop("paused", None)
+    deadline, _case = get_deadline(actor, deadline_id)
+    if paused is False and deadline.paused_at is not None:
+        resume_by_person(actor, deadline_id, now)
+    deadline = update(actor, deadline_id, data, now)
+    if paused is True and deadline.paused_at is None:
+        deadline = pause_by_person(actor, deadline_id, now)
+    return deadline

@@ -186,6 +186,33 @@ def moment(data: dict[str, Any], field: str) -> None:
     data[field] = parsed
 
 
+def moment_arg(name: str):
+    """The query parameter `name` as an ISO 8601 moment with its offset, None when absent, or a 422."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    parsed = parsing.parse_moment(raw)
+    if parsed is None:
+        raise ValidationFailed({name: "Give an ISO 8601 date and time with an offset, e.g. "
+                                      "2026-11-29T14:30:00+01:00 (in a URL, + is %2B)."},
+                               "Invalid query parameter.")
+    return parsed
+
+
+def texts(data: dict[str, Any], limits: dict[str, int]) -> None:
+    """A 422 naming each field of `data` in `limits` that is neither null nor a text of at most
+    that many characters, counted as sent (before any trimming)."""
+    wrong = {}
+    for name, limit in limits.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            wrong[name] = "Must be text."
+        elif value is not None and len(value) > limit:
+            wrong[name] = f"At most {limit:,} characters."
+    if wrong:
+        raise ValidationFailed(wrong)
+
+
 def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int = parsing.MAX_ID):
     raw = request.args.get(name)
     if raw is None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from caseapp.models import KINDS, MARKETPLACES, PRIORITIES, REASONS, ROLES, STATUSES
+from caseapp.models import (CLOCKS, DEADLINE_KINDS, DEADLINE_STATUSES, KINDS, MARKETPLACES, PRIORITIES,
+                            REASONS, ROLES, STATUSES)
+from caseapp.models.deadline import SOURCES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
 from caseapp.core.parsing import MAX_ID, MAX_PAGE
@@ -17,6 +19,7 @@ from caseapp.services.poa.content import (
     MAX_SUBJECT_CHARS,
 )
 from caseapp.services.poa.checks import ERROR, WARNING
+from caseapp.services.deadlines.clocks import ADDABLE_KINDS, MAX_YEARS_AHEAD, NOTE_LIMIT, TITLE_LIMIT
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -107,9 +110,12 @@ SCHEMAS = {
             "(Amazon replied, it was dismissed, or the case is no longer submitted)")},
         "follow_up_overdue": {"type": "boolean", "description": (
             "follow_up_due_at has passed and the follow-up is still open: the dashboard's red")},
+        "next_deadline": {"anyOf": [ref("NextDeadline"), {"type": "null"}], "description": (
+            "The case's soonest running deadline (open, not paused; the follow-up with Amazon "
+            "included), or null when none runs. Its full row: GET /deadlines?case_id=")},
         "created_at": TS, "updated_at": TS,
     }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
-        "follow_up_due_at", "follow_up_overdue"]),
+        "follow_up_due_at", "follow_up_overdue", "next_deadline"]),
     "Event": obj({"id": ID, "kind": {"type": "string"}, "occurred_at": TS, "actor_id": ID_NULL,
                   "summary": {"type": "string"}, "data": {
                       "type": "object", "description": "Depends on the kind; note_added: note_id; note_edited: "
@@ -176,6 +182,56 @@ SCHEMAS = {
                        "role": {"type": "string", "enum": list(ROLES)}, "created_at": TS,
                        "expires_at": TS}, ["id", "email", "role", "expires_at"]),
 }
+OVERDUE = ("Open, not paused, and its due time has passed: the one definition of overdue of every "
+           "page, mail and feed")
+SCHEMAS["NextDeadline"] = obj({
+    "id": ID, "kind": {"type": "string", "enum": list(DEADLINE_KINDS)}, "title": {"type": "string"},
+    "due_at": TS, "overdue": {"type": "boolean", "description": OVERDUE},
+}, ["id", "kind", "title", "due_at", "overdue"])
+_DEADLINE_TEXTS = {"title": text(TITLE_LIMIT), "note": text(NOTE_LIMIT)}
+SCHEMAS["Deadline"] = obj({
+    "id": ID, "case_id": ID, "kind": {"type": "string", "enum": list(DEADLINE_KINDS)},
+    "title": {"type": "string"}, "note": {"type": "string"}, "due_at": {**TS, "description": (
+        "When it is due; while paused, when it was due at the moment it paused (it runs on from "
+        "what was left when it resumes)")},
+    "status": {"type": "string", "enum": list(DEADLINE_STATUSES)},
+    "clock": {"type": "string", "enum": list(CLOCKS), "description": (
+        "amazon: Amazon's time, calendar hours, never paused; agency: the agency's own promise, "
+        "may count business days of the agency's calendar and pause")},
+    "business_days": {"type": "boolean", "description": "Counted in the agency's business days"},
+    "paused": {"type": "boolean"}, "overdue": {"type": "boolean", "description": OVERDUE},
+    "source": {"type": "string", "enum": list(SOURCES), "description": "Where it came from"},
+    "source_id": {**ID_NULL, "description": "The submission, reply or document request it came from"},
+    "owner_id": {**ID_NULL, "description": "The case's assignee; null: unassigned"},
+    "met_at": TS_NULL, "closed_at": TS_NULL,
+    "closed_reason": {"type": "string", "description": "Why it was closed, when not by a person"},
+    "created_at": TS, "updated_at": TS,
+}, ["id", "case_id", "kind", "title", "due_at", "status", "clock", "paused", "overdue", "source",
+    "met_at", "created_at"])
+SCHEMAS["DeadlineInput"] = {**obj({
+    "kind": {"enum": [*ADDABLE_KINDS, None], "description": (
+        "null or absent: custom. amazon_follow_up is not among them: follow-ups start by "
+        "themselves when a submission is recorded (a 422)")},
+    "title": {**_DEADLINE_TEXTS["title"], "description": "Blank, null or absent: the kind's name"},
+    "due_at": {**TS, "description": f"With its offset; at most {MAX_YEARS_AHEAD} years ahead, "
+                                    "not before 2000"},
+    "note": _DEADLINE_TEXTS["note"],
+}, ["due_at"]), "description": "The clock (amazon or agency) follows from the kind."}
+SCHEMAS["DeadlineUpdate"] = {**obj({
+    "status": {"enum": ["open", "met", "cancelled", None], "description": (
+        "met or cancelled closes it, open opens a closed one again; null or absent: unchanged")},
+    "due_at": {**TS_NULL, "description": "null or absent: unchanged; a paused clock must be resumed "
+                                         "first (send paused false with it)"},
+    "title": {"type": "string", "minLength": 1, "maxLength": TITLE_LIMIT},
+    "note": _DEADLINE_TEXTS["note"],
+    "paused": {"type": ["boolean", "null"], "description": (
+        "true pauses an agency clock, keeping what is left of it; false runs it again from "
+        "now with what was left; the state it is already in changes nothing; null or absent: "
+        "unchanged. Amazon clocks never pause: true on one is a 409")},
+}), "description": (
+    "Every change is one entry on the case's timeline; all or nothing. The follow-up with Amazon "
+    "(kind amazon_follow_up) follows the submissions: changing its status, due_at or title (or "
+    "pausing it) is a 409.")}
 SCHEMAS["Evidence"] = obj({
     "id": ID, "case_id": ID, "filename": {"type": "string"}, "size": {"type": "integer", "minimum": 0},
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "content_type": {"type": "string"},
@@ -187,7 +243,7 @@ SCHEMAS["EvidenceUpload"] = obj({
     "file": {"contentMediaType": "application/octet-stream"},
     "category": {"type": "string", "enum": list(CATEGORIES)}, "description": text(2000),
 }, ["file"])
-for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence"):
+for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
@@ -407,6 +463,40 @@ def document() -> dict:
                              parameters=[query("status", {"type": "string", "enum": list(REMINDER_STATUSES)}),
                                          *PAGING]),
         },
+        "/deadlines": {
+            "get": operation(
+                "listDeadlines", "Deadlines of your agency, soonest due first", ok("DeadlineList"),
+                "400", "401", "422", "429",
+                description="Without `status`, only open deadlines (running or paused): what a script "
+                            "asking what is due wants; ask for met, missed or cancelled ones by name. "
+                            "Filters combine (all must hold). Follow `next` for the following page.",
+                parameters=[
+                    query("mine", {"type": "string", "enum": ["true", "false"]},
+                          "true: only deadlines you own (of cases assigned to you)"),
+                    query("assignee_id", ID, "Only deadlines this person owns (the case's assignee)"),
+                    query("case_id", ID, "Only this case's deadlines (an id that is no case of your agency lists none)"),
+                    query("kind", {"type": "string", "enum": list(DEADLINE_KINDS)}),
+                    query("status", {"type": "string", "enum": list(DEADLINE_STATUSES)},
+                          "Absent: open"),
+                    query("due_before", TS, "Due strictly before this moment"),
+                    query("due_after", TS, "Due at or after this moment"),
+                    query("after", {"type": "string"}, "Cursor from a `next` link: the page after it"),
+                    *PAGING]),
+        },
+        "/cases/{case_id}/deadlines": {
+            "parameters": [path_id("case_id")],
+            "get": operation("listCaseDeadlines", "The case's deadlines: open ones soonest first, then "
+                             "closed ones latest closed first", ok("DeadlineList"), *READ),
+            "post": operation("addDeadline", "Add a deadline to the case; it is on the timeline and "
+                              "its reminders go to the case's assignee", ok("Deadline", "201", "Created"),
+                              *WRITE, requestBody=json_body("DeadlineInput")),
+        },
+        "/deadlines/{deadline_id}": {
+            "parameters": [path_id("deadline_id")],
+            "patch": operation("updateDeadline", "Mark met, cancel, reopen, move, rename, pause or "
+                               "resume a deadline", ok("Deadline"), *WRITE, "409",
+                               requestBody=json_body("DeadlineUpdate")),
+        },
     }
     for item in paths.values():
         if "post" in item:
@@ -414,7 +504,7 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "caseapp API", "version": "1.0.0",
-                 "description": "Cases, POA drafts, submissions and follow-up reminders of one "
+                 "description": "Cases, POA drafts, submissions, follow-up reminders and deadlines of one "
                                 "agency. Every object belongs to the token owner's agency; another "
                                 "agency's object answers 404 like a missing one."},
         "servers": [{"url": "/api/v1"}],

@@ -13,12 +13,13 @@ from caseapp.services.accounts import invitations
 from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import clients, records
 from caseapp.services.cases.records import CaseFilters
-from caseapp.services.deadlines import presets
+from caseapp.services.deadlines import clocks, presets
+from caseapp.services.deadlines import listing as deadline_lists
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts as poa
 from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.views.api import serialize
-from caseapp.views.api.core import body, bp, int_arg, listing, moment, page_args, user
+from caseapp.views.api.core import body, bp, int_arg, listing, moment, moment_arg, page_args, texts, user
 from caseapp.views.api.openapi import document
 from caseapp.views.helpers import export_response
 from caseapp.views.helpers import send_file_row as send_evidence
@@ -83,6 +84,16 @@ def _case_filters() -> CaseFilters:
                        after=request.args.get("after", ""))
 
 
+def _cases(rows: list) -> list[dict]:
+    """Cases as the API shows them, with their next deadlines read in one query for all."""
+    now, upcoming = utcnow(), deadline_lists.next_deadlines(rows)
+    return [serialize.case(c, upcoming.get(c.id), now) for c in rows]
+
+
+def _case(case) -> dict:
+    return _cases([case])[0]
+
+
 @bp.get("/cases")
 def case_list():
     _, per_page = page_args()
@@ -91,7 +102,7 @@ def case_list():
     except BadCursor:
         raise ValidationFailed({"after": "Not a cursor of this list: follow the `next` link as given."},
                                "Invalid query parameter.") from None
-    return listing([serialize.case(c) for c in found.items], found, "api.case_list")
+    return listing(_cases(found.items), found, "api.case_list")
 
 
 @bp.post("/cases")
@@ -99,12 +110,12 @@ def case_create():
     data = body(CASE_FIELDS)
     moment(data, "opened_at")
     case = presets.open_case(user(), data)  # saved: what is shown is read back, as stored
-    return created(serialize.case(records.get_case(user(), case.id)))
+    return created(_case(records.get_case(user(), case.id)))
 
 
 @bp.get("/cases/<int:case_id>")
 def case_get(case_id: int):
-    return serialize.case(records.get_case(user(), case_id))
+    return _case(records.get_case(user(), case_id))
 
 
 @bp.patch("/cases/<int:case_id>")
@@ -123,7 +134,7 @@ def case_update(case_id: int):
         case = records.get_case(user(), case_id, for_update=True)
         if target is not None and target != case.status:
             workflow.set_status(user(), case, target, by=workflow.PERSON)
-    return serialize.case(records.get_case(user(), case_id))
+    return _case(records.get_case(user(), case_id))
 
 
 @bp.get("/cases/<int:case_id>/timeline")
@@ -155,6 +166,63 @@ def note_update(note_id: int):
 def note_delete(note_id: int):
     records.delete_note(user(), note_id)
     return "", 204
+
+
+# ---- deadlines ------------------------------------------------------------------------------
+
+DEADLINE_TEXTS = {"kind": 30, "title": clocks.TITLE_LIMIT, "note": clocks.NOTE_LIMIT}
+
+
+def _deadline_filters() -> deadline_lists.DeadlineFilters:
+    mine = request.args.get("mine", "false")
+    if mine not in ("true", "false"):
+        raise ValidationFailed({"mine": "Use true or false."}, "Invalid query parameter.")
+    return deadline_lists.DeadlineFilters(
+        mine=mine == "true", assignee_id=int_arg("assignee_id"), case_id=int_arg("case_id"),
+        kind=request.args.get("kind"), status=request.args.get("status", deadline_lists.DEFAULT_STATUS),
+        due_before=moment_arg("due_before"), due_after=moment_arg("due_after"))
+
+
+@bp.get("/deadlines")
+def deadline_list():
+    page, per_page = page_args()
+    try:
+        found = deadline_lists.list_deadlines(user(), _deadline_filters(), after=request.args.get("after", ""),
+                                              per_page=per_page, page=page)
+    except BadCursor:
+        raise ValidationFailed({"after": "Not a cursor of this list: follow the `next` link as given."},
+                               "Invalid query parameter.") from None
+    now = utcnow()
+    return listing([serialize.deadline(d, now) for d in found.items], found, "api.deadline_list")
+
+
+@bp.get("/cases/<int:case_id>/deadlines")
+def case_deadlines(case_id: int):
+    now = utcnow()
+    rows = clocks.for_case(records.get_case(user(), case_id))
+    return {"items": [serialize.deadline(d, now) for d in rows], "next": None}
+
+
+@bp.post("/cases/<int:case_id>/deadlines")
+def deadline_create(case_id: int):
+    records.get_case(user(), case_id)  # another agency's case: 404 before the body is read
+    data = body({"kind", "title", "due_at", "note"})
+    texts(data, DEADLINE_TEXTS)
+    if data.get("kind") == "":
+        raise ValidationFailed({"kind": "Choose one of: " + ", ".join(clocks.ADDABLE_KINDS) + "."})
+    moment(data, "due_at")
+    return created(serialize.deadline(clocks.add(user(), case_id, data)))
+
+
+@bp.patch("/deadlines/<int:deadline_id>")
+def deadline_update(deadline_id: int):
+    clocks.get_deadline(user(), deadline_id)  # another agency's deadline: 404 before the body
+    data = body({"status", "due_at", "title", "note", "paused"})
+    texts(data, {**DEADLINE_TEXTS, "status": 20})
+    if data.get("paused") is not None and not isinstance(data["paused"], bool):
+        raise ValidationFailed({"paused": "Use true to pause the clock, false to run it again."})
+    moment(data, "due_at")
+    return serialize.deadline(clocks.change(user(), deadline_id, data))
 
 
 # ---- POA drafts ---------------------------------------------------------------------------
@@ -205,6 +273,7 @@ def draft_export(draft_id: int):
 def submission_create(case_id: int):
     records.get_case(user(), case_id)
     data = body({"poa_draft_id", "submitted_at", "channel", "amazon_reference", "evidence_ids"})
+    texts(data, {"amazon_reference": 200})  # false or 0 is not an empty reference
     moment(data, "submitted_at")
     submission = submissions.record_submission(user(), case_id, data)
     return created(_submission(submission, followups.history_note(submission, serialize.ts)))
@@ -220,6 +289,7 @@ def _submission(submission, note: str | None = None) -> dict:
 def submission_update(submission_id: int):
     corrections.changeable_submission(user(), submission_id)  # 404, 403, 409 before the body
     data = body(set(corrections.SUBMISSION_FIELDS))
+    texts(data, {"amazon_reference": 200})
     moment(data, "submitted_at")
     return _submission(corrections.correct_submission(user(), submission_id, data))
 

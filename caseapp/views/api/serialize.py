@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Invitation, Note, PoaDraft, Reminder,
-                            Submission, utcnow)
+from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Deadline, Invitation, Note, PoaDraft,
+                            Reminder, Submission, utcnow)
 from caseapp.services.appeals import followups
+from caseapp.services.deadlines import clocks
 
 
 def ts(moment: datetime | None) -> str | None:
@@ -18,14 +19,30 @@ def client(c: Client) -> dict:
             "created_at": ts(c.created_at)}
 
 
-def case(c: Case, now: datetime | None = None) -> dict:
-    follow_up = followups.next_follow_up(c, now or utcnow())  # the dashboard's and the case page's
+def case(c: Case, next_deadline: Deadline | None, now: datetime | None = None) -> dict:
+    """`next_deadline`: the case's soonest running deadline (deadlines.listing.next_deadlines,
+    one query for a whole page of cases), or None."""
+    now = now or utcnow()
+    follow_up = followups.next_follow_up(c, now)  # the dashboard's and the case page's
     return {"id": c.id, "client_id": c.client_id, "title": c.title, "kind": c.kind, "reason": c.reason,
             "asins": c.asins, "assignee_id": c.assignee_id, "amazon_notice": c.amazon_notice,
             "priority": c.priority, "status": c.status, "opened_at": ts(c.opened_at),
             "closed_at": ts(c.closed_at), "follow_up_due_at": ts(follow_up.due_at),
             "follow_up_overdue": follow_up.overdue,
+            "next_deadline": None if next_deadline is None else {
+                "id": next_deadline.id, "kind": next_deadline.kind, "title": next_deadline.title,
+                "due_at": ts(next_deadline.due_at), "overdue": clocks.clock(next_deadline, now).overdue},
             "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
+
+
+def deadline(d: Deadline, now: datetime | None = None) -> dict:
+    return {"id": d.id, "case_id": d.case_id, "kind": d.kind, "title": d.title, "note": d.note,
+            "due_at": ts(d.due_at), "status": d.status, "clock": d.clock,
+            "business_days": d.business_days, "paused": d.paused,
+            "overdue": clocks.clock(d, now or utcnow()).overdue, "source": d.source,
+            "source_id": d.source_id, "owner_id": d.owner_id, "met_at": ts(d.met_at),
+            "closed_at": ts(d.closed_at), "closed_reason": d.closed_reason or "",
+            "created_at": ts(d.created_at), "updated_at": ts(d.updated_at)}
 
 
 def event(e: CaseEvent) -> dict:
