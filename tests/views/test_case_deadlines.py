@@ -127,7 +127,7 @@ def test_an_overdue_deadline_says_so_in_words_and_red(browser, world, clock):
     browser.login(world.consultant_a.email)
     page = page_of(browser, world)
     entry = item(page, deadline.id)
-    assert 'data-overdue="yes"' in entry
+    assert 'data-deadline-overdue="yes"' in entry
     assert "Overdue</span>" in entry and "overdue by 3 days" in entry and "text-danger" in entry
     assert "Documents from the client" in entry
     # The header's next deadline is this one, overdue, and never "nothing waits".
