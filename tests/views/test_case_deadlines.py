@@ -230,8 +230,11 @@ def test_pause_and_resume_an_agency_clock(browser, world, clock, app):
     browser.post(f"/deadlines/{deadline.id}/resume")
     row = reload(deadline)
     assert not row.paused and row.due_at == NOW + timedelta(days=5, hours=36)
-    entry = item(page_of(browser, world), deadline.id)
+    page = page_of(browser, world)
+    entry = item(page, deadline.id)
     assert "due in 36 h" in entry and "Pause" in entry and "running" in entry
+    assert timeline_summaries(page)[0] == ("Deadline POA to the client running again, now due "
+                                           "06 Dec 2026, 01:00 CET: resumed by Carl Consultant")
 
 
 def test_amazons_clocks_never_pause(browser, world):
