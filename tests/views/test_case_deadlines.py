@@ -237,6 +237,15 @@ def test_pause_and_resume_an_agency_clock(browser, world, clock, app):
                                            "06 Dec 2026, 01:00 CET: resumed by Carl Consultant")
 
 
+def test_a_clock_paused_when_overdue_says_so(browser, world, clock):
+    deadline = add(world, kind="agency_sla", title="POA to the client", days=1)
+    clock.move_to(NOW + timedelta(days=2))
+    clocks.pause_by_person(world.consultant_a, deadline.id)
+    browser.login(world.consultant_a.email)
+    entry = item(page_of(browser, world), deadline.id)
+    assert "Paused</span>" in entry and "it was already overdue" in entry and " left" not in entry
+
+
 def test_amazons_clocks_never_pause(browser, world):
     deadline = add(world, kind="appeal_window", title="Appeal window")
     browser.login(world.consultant_a.email)
