@@ -18,8 +18,8 @@ from caseapp.services.accounts import passwords
 from caseapp.services.appeals import dispatch
 from caseapp.services.deadlines import alerts as deadline_alerts
 from caseapp.views import (
-    admin, api, auth, cases, clients, dashboard, days, errors, evidence, form_keys, health, helpers,
-    invitations, poa, settings, submissions)
+    admin, api, auth, cases, clients, dashboard, days, deadlines, errors, evidence, form_keys, health,
+    helpers, invitations, poa, settings, submissions)
 from config import Config, config_from_env
 
 
@@ -93,8 +93,8 @@ class BoundedIntConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
-    for module in (auth, invitations, dashboard, days, clients, cases, poa, evidence, submissions, admin,
-                   settings, api, health):
+    for module in (auth, invitations, dashboard, days, clients, cases, deadlines, poa, evidence, submissions,
+                   admin, settings, api, health):
         app.register_blueprint(module.bp)
 
 

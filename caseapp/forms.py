@@ -250,3 +250,27 @@ class EvidenceEditForm(FlaskForm):
 
     category = SelectField("Category", choices=EVIDENCE_CATEGORY_CHOICES)
     description = TextAreaField("Description", description=EVIDENCE_DESCRIPTION_HELP)
+
+
+class DeadlineForm(OnceForm):
+    """Add a deadline on the case page (prefix "deadline"); the kinds are set where it is made.
+    No field validators: the service checks every field at once (views/helpers.save_form)."""
+
+    class Meta:  # CSRFProtect checks every POST; the template adds the token
+        csrf = False
+
+    kind = SelectField("Kind")
+    title = StringField("Title", description="Leave empty to use the kind's name.")
+    due_at = LocalMomentField("Due", validators=[Optional()], description="In your time zone.")
+    note = TextAreaField("Note")
+
+
+class DeadlineEditForm(OnceForm):
+    """Change a deadline on the case page (prefix "deadline-<id>", so each has its own ids)."""
+
+    class Meta:
+        csrf = False
+
+    title = StringField("Title")
+    due_at = LocalMomentField("Due", validators=[Optional()], description="In your time zone.")
+    note = TextAreaField("Note")

@@ -6,8 +6,9 @@ imports besides the services (views never import each other).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import (Flask, Response, flash, g, has_request_context, render_template, request,
                    send_file, session, url_for)
@@ -19,14 +20,15 @@ from caseapp import labels
 from caseapp.core import markdown, timezones
 from caseapp.core.errors import DomainError, ValidationFailed
 from caseapp.core.transaction import abandon, transaction
-from caseapp.forms import (AssignForm, EmptyForm, NoteForm, ResponseForm, StatusForm, SubmissionForm,
-                           UploadForm)
+from caseapp.forms import (AssignForm, DeadlineEditForm, DeadlineForm, EmptyForm, NoteForm, ResponseForm,
+                           StatusForm, SubmissionForm, UploadForm)
 from caseapp.models import Case, Evidence, User, UserSession, utcnow
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services.accounts import mail_health, sessions
 from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.cases.records import COUNT_CAP
+from caseapp.services.deadlines import clocks
 from caseapp.services.evidence.filenames import content_disposition
 
 
@@ -41,6 +43,25 @@ def viewer_timezone() -> str:
 
 def localtime(moment: datetime | None, with_zone: bool = True) -> str:
     return timezones.format_local(moment, viewer_timezone(), with_zone)
+
+
+def viewer_moment(value: datetime | None, field: str = "due_at") -> datetime | None:
+    """A naive date and time typed in a form (datetime-local), read in the viewer's own zone,
+    as an aware moment. A time the clocks skip (spring forward) does not exist there: refused
+    beside `field` rather than silently moved; a repeated autumn hour is its first occurrence."""
+    if value is None:
+        return None
+    zone = ZoneInfo(viewer_timezone())
+    moment = value.replace(tzinfo=zone)
+    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != value:
+        raise ValidationFailed({field: f"{value:%d %b %Y %H:%M} does not exist in "
+                                f"{viewer_timezone()}: the clocks change then."})
+    return moment
+
+
+def typed_local(moment: datetime) -> datetime:
+    """A stored moment as the viewer types it: their own zone, no offset, to the minute."""
+    return timezones.to_local(moment, viewer_timezone()).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def localdate(moment: datetime | None) -> str:
@@ -218,14 +239,33 @@ def place_errors(form: FlaskForm, error: DomainError, typed: dict[str, str] | No
         form.form_errors.insert(0, error.message)
 
 
+def new_deadline_form(formdata: bool = True) -> DeadlineForm:
+    """The case page's "Add a deadline" form; with `formdata` False, empty."""
+    form = DeadlineForm(prefix="deadline", **({} if formdata else {"formdata": None}))
+    form.kind.choices = [(k, clocks.KIND_LABELS[k]) for k in clocks.ADDABLE_KINDS]
+    return form
+
+
+def deadline_edit_form(deadline, formdata: bool = True) -> DeadlineEditForm:
+    """The form changing one deadline (its own prefix, so its ids are its own); with
+    `formdata` False, filled from the deadline, its due time in the viewer's zone."""
+    prefix = f"deadline-{deadline.id}"
+    if formdata:
+        return DeadlineEditForm(prefix=prefix)
+    return DeadlineEditForm(formdata=None, prefix=prefix, data={
+        "title": deadline.title, "note": deadline.note, "due_at": typed_local(deadline.due_at)})
+
+
 def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
                      evidence_form: UploadForm | None = None,
                      submission_form: SubmissionForm | None = None, chosen_evidence: set[int] | None = None,
                      reply_form: ResponseForm | None = None, reply_to: int | None = None,
-                     status: int = 200):
+                     deadline_form: DeadlineForm | None = None,
+                     deadline_edit: tuple[int, DeadlineEditForm] | None = None, status: int = 200):
     """The case page (services/appeals/overview.py gathers what it shows), with a form the
     person filled in kept as typed when it is shown again with its errors (the reply form of
-    submission `reply_to`; the evidence boxes `chosen_evidence` of the submission form)."""
+    submission `reply_to`; the evidence boxes `chosen_evidence` of the submission form; the
+    form of deadline `deadline_edit[0]`)."""
     limit = None if request.args.get("timeline") == "all" else overview.TIMELINE_LIMIT
     view = overview.case_overview(current_user, case_id, utcnow(), timeline_limit=limit)
     case = view.case
@@ -236,6 +276,10 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
     assign_form.assignee_id.data = str(case.assignee_id or "")
     if submission_form is not None:
         form_versions(submission_form, view.poa_versions)
+    edit_forms = {d.id: deadline_edit_form(d, formdata=False) for d in view.deadlines
+                  if d.status == "open" and d.kind != clocks.FOLLOW_UP}
+    if deadline_edit is not None:
+        edit_forms[deadline_edit[0]] = deadline_edit[1]
     return render_template(
         "cases/detail.html",
         case=case,
@@ -261,6 +305,11 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
         chosen_evidence=chosen_evidence,
         response_form=response_form(formdata=None), reply_form=reply_form, reply_to=reply_to,
         submittable=view.submittable, changeable=view.changeable, next_step=view.next_step,
+        deadlines=view.deadlines, deadline_clocks=view.deadline_clocks,
+        deadline_people=view.deadline_people, deadline_labels=clocks.KIND_LABELS,
+        follow_up_kind=clocks.FOLLOW_UP, deadline_form=deadline_form or new_deadline_form(formdata=False),
+        deadline_edit_forms=edit_forms, deadline_edit_id=deadline_edit[0] if deadline_edit else None,
+        submissions_by_id={s.id: s for s in view.submission_list},
     ), status
 
 

@@ -51,4 +51,6 @@ def test_on_a_phone_the_clock_comes_first_and_the_timeline_before_the_rest(page,
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # Side by side on a desktop: the timeline beside the work, at the top.
     page.set_viewport_size({"width": 1366, "height": 900})
-    assert abs(top_of(page, "#timeline") - top_of(page, "#submissions")) < 40
+    assert abs(top_of(page, "#timeline") - top_of(page, ".case-work")) < 40
+    # The work starts with the case's deadlines, then the submissions.
+    assert top_of(page, "#deadlines-card") < top_of(page, "#submissions")

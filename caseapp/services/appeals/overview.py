@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, Note, PoaDraft, Reminder, Submission, User
+from sqlalchemy import select
+
+from caseapp.extensions import db
+from caseapp.models import (AmazonResponse, Case, CaseEvent, Deadline, Evidence, Note, PoaDraft, Reminder,
+                            Submission, User)
 from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import records
+from caseapp.services.deadlines import clocks
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
 
@@ -41,16 +46,23 @@ class CaseOverview:
     # ("submission", id) and ("response", id) the actor may correct or withdraw
     changeable: set[tuple[str, int]]
     next_step: str  # what the case needs now, one of NEXT_STEPS
+    # The case's deadlines (clocks.for_case: open soonest first, then closed), where each
+    # stands now, and the names of the people who added or closed them, by id.
+    deadlines: list[Deadline]
+    deadline_clocks: dict[int, clocks.Clock]
+    deadline_people: dict[int, str]
 
 
 # What a case needs next, the first line of its page (templates/cases/detail.html words them).
-NEXT_STEPS = ("start_poa", "finish_poa", "submit", "await_amazon", "revise_poa", "none")
+# "deadline": nothing else to do, but a deadline is open (never "nothing to do" then).
+NEXT_STEPS = ("start_poa", "finish_poa", "submit", "await_amazon", "revise_poa", "deadline", "none")
 
 
-def next_step(case: Case, clock: submissions.Clock, poa_versions: list[PoaDraft], submittable: bool) -> str:
-    """The one next action of the case's daily job, from its status, POA and clock."""
+def next_step(case: Case, clock: submissions.Clock, poa_versions: list[PoaDraft], submittable: bool,
+              open_deadlines: bool = False) -> str:
+    """The one next action of the case's daily job, from its status, POA, clock and deadlines."""
     if case.status in ("reinstated", "denied", "closed"):
-        return "none"
+        return "deadline" if open_deadlines else "none"
     if clock.silent_hours is not None:
         return "await_amazon"  # follow up by the clock, or record Amazon's reply
     if case.status == "more_info_requested":
@@ -59,7 +71,17 @@ def next_step(case: Case, clock: submissions.Clock, poa_versions: list[PoaDraft]
         return "start_poa"
     if not any(v.is_final for v in poa_versions):
         return "finish_poa"
-    return "submit" if submittable else "none"
+    if submittable:
+        return "submit"
+    return "deadline" if open_deadlines else "none"
+
+
+def deadline_people(deadlines: list[Deadline]) -> dict[int, str]:
+    """The names of whoever added or closed these deadlines, by id (one query)."""
+    ids = {i for d in deadlines for i in (d.created_by_id, d.closed_by_id) if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 def case_overview(actor: User, case_id: int, now: datetime, *,
@@ -80,6 +102,7 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
     responses = submissions.responses_by_submission(case.id)
     poa_versions = drafts.versions(actor, case.id)
     submittable = workflow.may_submit(case.status)
+    deadlines = clocks.for_case(case)
     return CaseOverview(
         case=case,
         events=events,
@@ -98,5 +121,9 @@ def case_overview(actor: User, case_id: int, now: datetime, *,
         responses=responses,
         submittable=submittable,
         changeable=corrections.changeable(actor, submission_list, responses),
-        next_step=next_step(case, clock, poa_versions, submittable),
+        next_step=next_step(case, clock, poa_versions, submittable,
+                            any(d.status == "open" for d in deadlines)),
+        deadlines=deadlines,
+        deadline_clocks={d.id: clocks.clock(d, now) for d in deadlines},
+        deadline_people=deadline_people(deadlines),
     )
