@@ -201,12 +201,12 @@ class PresetRowForm(Form):
     reason = SelectField("Reason", choices=[("", "Any reason")] + list(REASON_LABELS.items()))
     kind = SelectField("Deadline", choices=[("", "Choose…")] + [(k, clocks.KIND_LABELS[k])
                                                                  for k in clocks.ADDABLE_KINDS])
-    title = StringField("Title")
-    amount = StringField("Runs for")
+    title = StringField("Title", render_kw={"placeholder": "Title (empty: the deadline's name)"})
+    amount = StringField("Runs for", render_kw={"inputmode": "numeric", "placeholder": "e.g. 17"})
     unit = SelectField("Unit", choices=list(DEADLINE_UNIT_LABELS.items()), default="days")
     clock = SelectField("Clock", choices=[("", "Usual for the kind"), ("amazon", "Amazon's"),
                                           ("agency", "The agency's")])
-    lead_hours = StringField("Remind (hours before)")
+    lead_hours = StringField("Remind (hours before)", render_kw={"placeholder": "agency's"})
     remove = BooleanField("Remove")
 
     def is_blank(self) -> bool:

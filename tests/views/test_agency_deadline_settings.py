@@ -45,8 +45,8 @@ def deadlines_of(case) -> dict[str, Deadline]:
 
 
 def field_error(page: str, field_id: str) -> str:
-    """The message shown right after the field with this id (in the same table cell)."""
-    match = re.search(rf'id="{re.escape(field_id)}"[^>]*>(.*?)</td>', page, re.S)
+    """The messages shown right under the field with this id (inside its own block)."""
+    match = re.search(rf'data-field="{re.escape(field_id)}">(.*?)(?=data-field=|</tr>)', page, re.S)
     assert match, f"no field {field_id}"
     messages = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', match.group(1), re.S)
     return " ".join(messages)
