@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -174,7 +175,6 @@ def test_business_day_preset_counts_over_german_holidays_and_the_weekend(browser
         german = deadlines_of(new_case(other_browser, world, "German calendar", "2026-12-23"))["POA to the client"]
 
     def berlin(moment):
-        from zoneinfo import ZoneInfo
         return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo("Europe/Berlin"))
 
     # Notice Wed 23 Dec, 00:00 Berlin. Without holidays the five days are 23, 24, 25, 28 and 29
