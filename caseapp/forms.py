@@ -8,10 +8,14 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -19,7 +23,9 @@ from wtforms.validators import DataRequired, Optional
 
 from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
 from caseapp.models import MARKETPLACES
-from caseapp.core import parsing
+from caseapp.core import parsing, workdays
+from caseapp.services.deadlines import calendar as deadline_calendar
+from caseapp.services.deadlines import clocks, presets
 from caseapp.services.evidence.files import CATEGORY_LABELS
 
 DATE_HELP = (f"Give a date from {parsing.EARLIEST:%d %b %Y} to {parsing.LATEST:%d %b %Y}, "
@@ -163,6 +169,81 @@ class AgencySettingsForm(FlaskForm):
         description="How long Amazon may stay silent after a submission before the "
         "consultant is reminded. Empty uses the default.",
     )
+
+
+class AgencyCalendarForm(FlaskForm):
+    """The agency's calendar for business-day clocks, and its default deadline reminders."""
+
+    country = SelectField("Public holidays of",
+                          description="Holidays are not working days for clocks counted in business days.")
+    subdivision = StringField("Region", description="Optional: a state or region code with holidays of "
+                              "its own, e.g. BY (Bavaria) in Germany, CA in the US.")
+    working_days = SelectMultipleField("Working days", choices=list(deadline_calendar.WEEKDAYS))
+    deadline_lead_hours = StringField(
+        "Remind before a deadline (hours)",
+        description="Whole hours before it is due, separated by commas, e.g. 72, 24 (at most five). "
+        "A reminder also goes when it is due, then daily while it is overdue.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "None (no public holidays)")] + workdays.countries()
+
+
+DEADLINE_UNIT_LABELS = {"hours": "hours", "days": "days", "business_days": "business days"}
+PRESET_BLANK_ROWS = 2  # rows for new presets under the saved ones; left blank, they are ignored
+
+
+class PresetRowForm(Form):
+    """One preset on the presets page; the service (deadlines/presets.save) checks the values."""
+
+    active = BooleanField("Active", default=True)
+    case_kind = SelectField("Case kind", choices=[("", "Any kind")] + list(KIND_LABELS.items()))
+    reason = SelectField("Reason", choices=[("", "Any reason")] + list(REASON_LABELS.items()))
+    kind = SelectField("Deadline", choices=[("", "Choose…")] + [(k, clocks.KIND_LABELS[k])
+                                                                 for k in clocks.ADDABLE_KINDS])
+    title = StringField("Title", render_kw={"placeholder": "Title (empty: the deadline's name)"})
+    amount = StringField("Runs for", render_kw={"inputmode": "numeric", "placeholder": "e.g. 17"})
+    unit = SelectField("Unit", choices=list(DEADLINE_UNIT_LABELS.items()), default="days")
+    clock = SelectField("Clock", choices=[("", "Usual for the kind"), ("amazon", "Amazon's"),
+                                          ("agency", "The agency's")])
+    lead_hours = StringField("Remind (hours before)", render_kw={"placeholder": "agency's"})
+    remove = BooleanField("Remove")
+
+    def is_blank(self) -> bool:
+        return not any((self[name].data or "").strip() for name in ("kind", "title", "amount", "lead_hours"))
+
+
+class PresetsForm(FlaskForm):
+    presets = FieldList(FormField(PresetRowForm), max_entries=presets.MAX_PRESETS + PRESET_BLANK_ROWS + 10)
+
+    @staticmethod
+    def initial(saved) -> dict:
+        """The form's data for the agency's presets (`presets.Preset`s) and the blank rows."""
+        rows = [{"active": p.active, "case_kind": p.case_kind or "", "reason": p.reason or "",
+                 "kind": p.kind, "title": p.title, "amount": str(p.amount), "unit": p.unit,
+                 "clock": p.clock, "lead_hours": (p.lead_hours or "").replace(",", ", ")} for p in saved]
+        return {"presets": rows + [{"active": True, "unit": "days"}] * PRESET_BLANK_ROWS}
+
+    def sent_rows(self) -> list[tuple[int, dict]]:
+        """(row on the page, values) of each row to save: not removed, not left blank."""
+        return [(index, {name: entry.form[name].data for name in (
+                    "active", "case_kind", "reason", "kind", "title", "amount", "unit", "clock", "lead_hours")})
+                for index, entry in enumerate(self.presets)
+                if not entry.form.remove.data and not entry.form.is_blank()]
+
+    def show_row_errors(self, fields: dict[str, str], sent: list[tuple[int, dict]]) -> list[str]:
+        """Put the service's `presets-<i>-<field>` errors beside the fields of the row they are
+        about (i counts the rows sent); returns the messages that belong to no field."""
+        unplaced = []
+        for key, message in fields.items():
+            parts = key.split("-")
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(sent):
+                row = self.presets[sent[int(parts[1])][0]].form
+                if parts[2] in row._fields:
+                    row[parts[2]].errors = list(row[parts[2]].errors or []) + [message]
+                    continue
+            unplaced.append(message)
+        return unplaced
 
 
 class ProfileForm(FlaskForm):

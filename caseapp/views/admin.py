@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from caseapp.forms import AgencySettingsForm, InvitationForm, UserEditForm
+from caseapp.forms import (AgencyCalendarForm, AgencySettingsForm, EmptyForm, InvitationForm, PresetsForm,
+                           UserEditForm)
 from caseapp.models import AUDIT_KINDS, utcnow
 from caseapp.models.submission import OUTBOX_STATUSES
 from caseapp.security import no_store
@@ -14,6 +15,8 @@ from caseapp.services.accounts import audit
 from caseapp.services.accounts import invitations
 from caseapp.services.accounts import mail_health
 from caseapp.services.mail import kinds
+from caseapp.services.deadlines import calendar as deadline_calendar
+from caseapp.services.deadlines import presets
 from caseapp.core.errors import Conflict, DomainError
 from caseapp.core.parsing import EARLIEST, LATEST, next_day, parse_date, parse_id
 from caseapp.views.helpers import localtime, save_form, show_errors, timezone_choices
@@ -175,4 +178,58 @@ def agency():
         else:
             flash("Agency settings saved.", "success")
             return redirect(url_for("admin.agency"))
-    return render_template("admin/agency.html", form=form, agency=agency)
+    return _agency_page(form, _calendar_form(agency, formdata=None))
+
+
+@bp.post("/agency/calendar")
+def agency_calendar():
+    form = _calendar_form(current_user.agency)
+    data = {name: form[name].data for name in ("country", "subdivision", "working_days", "deadline_lead_hours")}
+    if save_form(form, lambda: deadline_calendar.update_calendar(current_user, data)):
+        flash("Calendar and reminder settings saved.", "success")
+        return redirect(url_for("admin.agency") + "#calendar")
+    settings = AgencySettingsForm(formdata=None, obj=current_user.agency)
+    settings.timezone.choices = timezone_choices()
+    return _agency_page(settings, form)
+
+
+def _calendar_form(agency, **kwargs) -> AgencyCalendarForm:
+    return AgencyCalendarForm(data={"country": agency.country or "", "subdivision": agency.subdivision or "",
+                                    "working_days": list(agency.working_days or "12345"),
+                                    "deadline_lead_hours": (agency.deadline_lead_hours or "").replace(",", ", ")},
+                              **kwargs)
+
+
+def _agency_page(form, calendar_form):
+    agency = current_user.agency
+    return render_template("admin/agency.html", form=form, calendar_form=calendar_form, agency=agency,
+                           holidays=deadline_calendar.upcoming_holidays(agency),
+                           presets=presets.for_agency(agency.id), uses_defaults=presets.uses_defaults(agency.id))
+
+
+@bp.route("/deadline-presets", methods=["GET", "POST"])
+def deadline_presets():
+    saved = presets.for_agency(current_user.agency_id)
+    form = PresetsForm() if request.method == "POST" else PresetsForm(data=PresetsForm.initial(saved))
+    if form.validate_on_submit():
+        sent = form.sent_rows()
+        try:
+            presets.save(current_user, [row for _, row in sent])
+        except DomainError as error:
+            flash(" ".join([error.message] + form.show_row_errors(error.fields, sent)), "danger")
+        else:
+            flash(f"Deadline presets saved: {len(sent)} in all. New cases get them from now on.", "success")
+            return redirect(url_for("admin.deadline_presets"))
+    elif form.is_submitted():
+        flash("Please correct the highlighted fields.", "danger")
+    return render_template("admin/deadline_presets.html", form=form, agency=current_user.agency,
+                           uses_defaults=presets.uses_defaults(current_user.agency_id), post_form=EmptyForm())
+
+
+@bp.post("/deadline-presets/restore")
+def restore_deadline_presets():
+    if request.form.get("confirmed") != "yes":
+        return render_template("admin/restore_presets_confirm.html", post_form=EmptyForm())
+    presets.restore_defaults(current_user)
+    flash("caseapp's shipped deadline presets are restored; new cases get them from now on.", "success")
+    return redirect(url_for("admin.deadline_presets"))

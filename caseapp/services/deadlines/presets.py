@@ -178,6 +178,10 @@ def save(actor: User, rows: list[dict[str, Any]]) -> list[Preset]:
     roles.require_admin(actor)
     if len(rows) > MAX_PRESETS:
         raise ValidationFailed({"presets": f"At most {MAX_PRESETS} presets."})
+    if not rows:
+        # No saved rows means the shipped defaults: an empty list would bring them back.
+        raise ValidationFailed({"presets": "Keep at least one preset. To give new cases no deadlines, "
+                                           "untick Active on each instead of removing them all."})
     errors: dict[str, str] = {}
     cleaned = [_clean_row(i, row, errors) for i, row in enumerate(rows)]
     if errors:
@@ -189,3 +193,15 @@ def save(actor: User, rows: list[dict[str, Any]]) -> list[Preset]:
     audit.record("settings_change", actor, "deadline presets", f"{len(cleaned)} deadline presets saved")
     db.session.flush()
     return for_agency(actor.agency_id)
+
+
+@transactional
+def restore_defaults(actor: User) -> list[Preset]:
+    """Drop the agency's own presets (admins only): new cases get the shipped DEFAULTS again,
+    and follow caseapp's defaults when they change."""
+    roles.require_admin(actor)
+    dropped = db.session.execute(delete(DeadlinePreset).where(DeadlinePreset.agency_id == actor.agency_id))
+    audit.record("settings_change", actor, "deadline presets",
+                 f"shipped defaults restored ({dropped.rowcount} own presets removed)")
+    db.session.flush()
+    return list(DEFAULTS)
