@@ -167,9 +167,10 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
     if not ids:
         return {}
     rows = {row.id: row for row in db.session.execute(
-        select(Deadline.id, Deadline.status, Deadline.paused_at, Deadline.alerts_sent)
+        select(Deadline.id, Deadline.status, Deadline.paused_at, Deadline.alerts_sent, Deadline.title)
         .where(Deadline.id.in_(ids))).all()}
     why = {}
+    superseded = []
     for message in messages:
         row = rows.get(message.deadline_id)
         number = _number(message)
@@ -181,6 +182,20 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
             why[message.id] = "its deadline is paused"
         elif number < row.alerts_sent:
             why[message.id] = f"reminder {row.alerts_sent} of the same deadline superseded it"
+            superseded.append((message, number, row))
+    if superseded:
+        # Said on the case, as for follow-ups: the reminder was not forgotten, a newer one
+        # of the same deadline goes out instead of a burst of stale ones.
+        cases = {c.id: c for c in db.session.scalars(
+            select(Case).where(Case.id.in_({m.case_id for m, _, _ in superseded})))}
+        for message, number, row in superseded:
+            case = cases.get(message.case_id)
+            if case is not None:
+                timeline.record(case, "deadline_reminder_superseded", None,
+                                f"Reminder {number} for deadline {row.title} not emailed to "
+                                f"{message.recipient}: its email waited until reminder "
+                                f"{row.alerts_sent} was due, so only the newest goes out"[:500],
+                                {"deadline_id": row.id, "outbox_id": message.id})
     return why
 
 
