@@ -183,3 +183,31 @@ def test_a_refused_escalation_opens_one_problem_and_the_deadline_stays_open(worl
     assert mail_health.open_problem(world.admin_a).kind == "mail"
     assert any(s.startswith(f"Reminder for deadline Appeal window to {world.admin_a.email} not delivered")
                for s in summaries(world))
+
+
+def test_a_reminder_that_cannot_be_written_is_said_and_the_others_still_go(world, smtp_server):
+    """Odd data (a time zone that no longer exists, left by an old import) breaks one
+    person's email: that reminder is said on its case, the deadline stays open, and every
+    other reminder of the pass, and of the passes after, goes out."""
+    from sqlalchemy import text
+
+    from tests.conftest import make_case, make_user
+
+    dora = make_user(world.agency_a, "dora@agency-a.example")
+    other = make_case(dora, world.client_a, title="Dora's case", assignee_id=dora.id)
+    broken = add(world)
+    fine = clocks.add(dora, other.id, {"title": "Dora's clock", "due_at": NOW + timedelta(days=5)}, now=NOW)
+    db.session.execute(text("UPDATE users SET timezone = 'Mars/Olympus_Mons' WHERE id = :id"),
+                       {"id": world.consultant_a.id})
+    db.session.commit()
+    report = dispatch.run_pass(LEAD)
+    assert report.failed == 1 and report.sent == 1
+    assert deadline_keys(smtp_server.mailbox) == [f"deadline:{fine.id}:1:{dora.id}"]
+    said = [s for s in summaries(world) if "could not be prepared" in s]
+    assert len(said) == 1 and TITLE in said[0] and "still open" in said[0]
+    still_open(broken.id)
+    assert dispatch.run_pass(LEAD + timedelta(minutes=5)).failed == 0  # said once, not every pass
+    db.session.execute(text("UPDATE users SET timezone = NULL WHERE id = :id"), {"id": world.consultant_a.id})
+    db.session.commit()
+    dispatch.run_pass(NOW + timedelta(days=4))  # its next reminder goes as usual
+    assert f"deadline:{broken.id}:2:{world.consultant_a.id}" in deadline_keys(smtp_server.mailbox)
