@@ -211,3 +211,30 @@ def test_a_reminder_that_cannot_be_written_is_said_and_the_others_still_go(world
     db.session.commit()
     dispatch.run_pass(NOW + timedelta(days=4))  # its next reminder goes as usual
     assert f"deadline:{broken.id}:2:{world.consultant_a.id}" in deadline_keys(smtp_server.mailbox)
+
+
+def test_an_admin_sees_the_refused_deadline_email_and_retries_it_from_the_outbox(
+        browser, world, smtp_server):
+    """The same path as a person walks it: the banner, the Outbox row, Retry, and the case
+    page that says what became of the reminder."""
+    import time_machine
+
+    deadline = add(world)
+    smtp_server.mailbox.fail_next(550)
+    with time_machine.travel(LEAD, tick=False):
+        dispatch.run_pass(LEAD)
+        message = outbox_row("failed")
+        browser.login(world.admin_a.email)
+        outbox = browser.get("/admin/outbox?status=failed").get_data(as_text=True)
+        assert 'id="mail-problem"' in outbox and "550" in outbox
+        assert f'action="/admin/outbox/{message.id}/retry' in outbox
+        assert f"{TITLE} due in 3 days" in outbox  # the email's subject
+        case_page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+        assert "not delivered" in case_page and "The deadline is still open" in case_page
+        page = browser.post(f"/admin/outbox/{message.id}/retry", follow_redirects=True).get_data(as_text=True)
+        assert "will be sent again" in page and 'id="mail-problem"' not in page
+        assert browser.post(f"/admin/outbox/{message.id}/retry").status_code == 302  # a second click: nothing
+        dispatch.run_pass(LEAD + timedelta(minutes=1))
+        dispatch.run_pass(LEAD + timedelta(minutes=2))
+    assert deadline_keys(smtp_server.mailbox) == [f"deadline:{deadline.id}:1:{world.consultant_a.id}"]
+    still_open(deadline.id)
