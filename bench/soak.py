@@ -10,7 +10,11 @@ What it does, everything on 127.0.0.1:
 - starts `gunicorn -w 2` and two `flask scheduler` processes (a dispatch pass every 60 s each,
   the second started 30 s after the first);
 - records submissions backdated by FOLLOW_UP_HOURS so that their follow-ups fall due at
-  various moments of the run (a few already due before the schedulers start);
+  various moments of the run (a few already due before the schedulers start), and deadlines
+  (services/deadlines) whose one reminder of the run falls due likewise: a lead reminder
+  72 h before, a "due now", and an overdue Amazon clock (escalated to the admins); each
+  fault's cluster gets a deadline reminder due with its follow-ups, so the kill, the SMTP
+  outage and the reply race strike deadline mail too;
 - drives mixed traffic from --threads client threads for --minutes: sign-in (form and CSRF),
   the dashboard with filters, case pages, notes, submissions (some backdated to fall due
   during the run), Amazon's replies, POA saves, and API calls with a bearer token;
@@ -22,7 +26,8 @@ What it does, everything on 127.0.0.1:
   that pass has leased their emails;
 - afterwards waits for a dispatch pass that started after the traffic ended (and for the
   outbox to drain, at most LEASE + 2 minutes), stops the schedulers, runs
-  `flask reminders run-due` once, and checks: every reminder that fell due was delivered,
+  `flask reminders run-due` once, and checks: every reminder and every deadline reminder
+  that fell due was dispatched once (no deadline reminder chosen twice) and delivered,
   each idempotency key reached the SMTP server exactly once, nothing the database calls sent
   is missing from the server, nothing is stuck, and no request got a 5xx (or no answer).
   One window is reported, not failed: a message the SMTP server accepted in the instant
@@ -674,6 +679,7 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
 
     with app.app_context():
         base = {"reminder_id": db.session.scalar(select(func.coalesce(func.max(Reminder.id), 0))),
+                "deadline_id": db.session.scalar(text("SELECT coalesce(max(id), 0) FROM deadlines")),
                 "outbox_id": db.session.scalar(text("SELECT coalesce(max(id), 0) FROM outbox_messages")),
                 "event_id": db.session.scalar(text("SELECT coalesce(max(id), 0) FROM case_events"))}
         people = list(db.session.scalars(select(User).where(User.role == "consultant").order_by(User.id)))
@@ -700,6 +706,8 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
         span = (run_end - run_start).total_seconds()
         wanted = min(max(10, int(args.minutes * 3)), (len(eligible) - reserve) // 2)
         initial = 0
+        eligible_ids = [c.id for c in eligible]
+        rest_ids = eligible_ids[reserve + wanted:]
         for case in eligible[reserve:reserve + wanted]:
             offset = -rng.uniform(60, 1800) if initial < max(2, wanted // 10) else rng.uniform(10, span - 90)
             at = run_start + timedelta(seconds=offset) - timedelta(hours=FOLLOW_UP_HOURS)
@@ -707,6 +715,13 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
             submissions.record_submission(actor, case.id, {"submitted_at": at, "channel": "email",
                                                            "amazon_reference": "SOAK-SETUP"})
             initial += 1
+        db.session.remove()
+        # Deadline reminders: as many, spread alike, on other cases.
+        rest = rest_ids or eligible_ids[reserve:]
+        for k in range(wanted):
+            offset = -rng.uniform(60, 1800) if k < max(2, wanted // 10) else rng.uniform(10, span - 90)
+            add_deadline(rest[k % len(rest)], run_start + timedelta(seconds=offset), k % 3, f"setup {k}")
+        initial_deadlines = wanted
         db.session.remove()
 
         latest = dict(db.session.execute(select(Submission.case_id, func.max(Submission.submitted_at))
@@ -724,7 +739,30 @@ def setup_data(args, app, run_start: datetime, run_end: datetime, rng: random.Ra
         asins = [a for (a,) in db.session.execute(text("SELECT asin FROM case_asins ORDER BY case_id LIMIT 50"))]
         client_ids = [i for (i,) in db.session.execute(text("SELECT id FROM clients ORDER BY id LIMIT 20"))]
         db.session.remove()
-    return base, clients, fault_token, reserved, states, asins, client_ids, initial
+    return base, clients, fault_token, reserved, states, asins, client_ids, (initial, initial_deadlines)
+
+
+DEADLINE_MARK = "soak: one reminder due at "
+
+
+def add_deadline(case_id: int, alert_at: datetime, shape: int, label: str) -> int:
+    """A deadline on the case whose next reminder falls due at `alert_at` (its only one in the
+    run): shape 0 a lead reminder (due 72 h later), 1 due at `alert_at`, 2 an Amazon clock
+    overdue by a day then (its admins are told too). The note says when, for the checks.
+    Call inside an app context."""
+    from caseapp.extensions import db
+    from caseapp.models import Case, User
+    from caseapp.services.deadlines import clocks
+
+    case = db.session.get(Case, case_id)
+    actor = (db.session.get(User, case.assignee_id) if case.assignee_id else
+             db.session.scalar(db.select(User).where(User.agency_id == case.agency_id, User.role == "admin")))
+    due = {0: alert_at + timedelta(hours=72), 1: alert_at, 2: alert_at - timedelta(hours=24)}[shape]
+    kind = "appeal_window" if shape == 2 else "custom"
+    deadline = clocks.add(actor, case_id, {"kind": kind, "title": f"Soak deadline {label}", "due_at": due,
+                                           "note": DEADLINE_MARK + alert_at.isoformat()},
+                          now=alert_at - timedelta(seconds=30))
+    return deadline.id
 
 
 NEXT_RUN_RE = re.compile(r"next run at: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
@@ -760,6 +798,7 @@ class Faults:
         self.info: dict = {}
         self.down: set[str] = set()  # processes stopped on purpose
         self.lock = threading.Lock()
+        self.deadlines: list[int] = []  # the clusters' deadlines
 
     def note(self, key: str, value) -> None:
         with self.lock:
@@ -793,6 +832,11 @@ class Faults:
                                     {"submitted_at": at, "channel": "email", "amazon_reference": tag})
             if status == 201:
                 ids.append(json.loads(text)["id"])
+        with self.app.app_context():  # and a deadline reminder due with them, on each case
+            for k, case_id in enumerate(case_ids):
+                self.deadlines.append(add_deadline(case_id, utc(due), k % 3, f"{tag} {case_id}"))
+            from caseapp.extensions import db
+            db.session.remove()
         return ids
 
     def mail_of(self, submission_ids: list[int]) -> collections.Counter:
@@ -910,10 +954,11 @@ def run(args, procs: Processes, env: dict, work: Path, web_port: int, smtp_port:
     # The traffic starts once the servers answer; about 15 s from now.
     run_start = utc(time.time() + 15)
     run_end = run_start + timedelta(seconds=duration)
-    base, clients, fault_token, reserved, states, asins, client_ids, initial = setup_data(
+    base, clients, fault_token, reserved, states, asins, client_ids, (initial, initial_deadlines) = setup_data(
         args, app, run_start, run_end, rng, reserve)
-    log(f"{initial} submissions recorded with follow-ups due from 30 min before the start to "
-        f"90 s before the end; {len(reserved)} cases kept for the faults; {len(clients) + 1} API tokens")
+    log(f"{initial} submissions and {initial_deadlines} deadlines recorded with follow-ups and deadline "
+        f"reminders due from 30 min before the start to 90 s before the end; {len(reserved)} cases kept "
+        f"for the faults; {len(clients) + 1} API tokens")
 
     smtp_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-smtp", str(smtp_port),
                 "--record", str(record)]
@@ -1010,6 +1055,9 @@ def run(args, procs: Processes, env: dict, work: Path, web_port: int, smtp_port:
             undispatched = db.session.execute(text(
                 "SELECT count(*) FROM reminders WHERE id > :b AND status = 'pending' AND dispatched_at IS NULL "
                 "AND due_at <= now()"), {"b": base["reminder_id"]}).scalar()
+            undispatched += db.session.execute(text(
+                "SELECT count(*) FROM deadlines WHERE status = 'open' AND paused_at IS NULL "
+                "AND next_alert_at <= now()")).scalar()
             db.session.remove()
         if (not waiting and not undispatched) or time.time() > drain_until:
             break
@@ -1037,6 +1085,7 @@ def run(args, procs: Processes, env: dict, work: Path, web_port: int, smtp_port:
     return report(args, app, base, stats, threads, record, procs, work, info, dict(
         traffic_start=utc(traffic_start), traffic_end=utc(traffic_end), sweep_at=sweep_at, final=final,
         passes_after=passes_after, drained_s=drained_s, sweep=sweep_text[0], initial=initial,
+        initial_deadlines=initial_deadlines, cluster_deadlines=len(faults.deadlines),
         races=len(races)), failed_checks)
 
 
@@ -1106,7 +1155,7 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
     with app.app_context():
         q = lambda sql, **kw: db.session.execute(text(sql), kw).mappings().all()  # noqa: E731
         outbox = q("SELECT o.id, o.idempotency_key AS key, o.kind, o.status, o.attempts, o.send_after, "
-                   "o.lease_until, o.sent_at, o.last_error, o.reminder_id, o.created_at, r.due_at "
+                   "o.lease_until, o.sent_at, o.last_error, o.reminder_id, o.deadline_id, o.created_at, r.due_at "
                    "FROM outbox_messages o LEFT JOIN reminders r ON r.id = o.reminder_id "
                    "WHERE o.id > :b ORDER BY o.id", b=base["outbox_id"])
         reminders = q("SELECT id, case_id, submission_id, sequence, status, due_at, dispatched_at, sent_at, "
@@ -1116,7 +1165,11 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
             "AND r.status = 'sent' AND r.dispatched_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox_messages o "
             "WHERE o.reminder_id = r.id AND o.kind = 'reminder' AND o.status = 'sent')", b=base["reminder_id"])
         failure_events = q("SELECT case_id, summary, occurred_at FROM case_events WHERE id > :b AND "
-                           "kind = 'reminder_failed' ORDER BY id", b=base["event_id"])
+                           "kind IN ('reminder_failed', 'deadline_reminder_failed') ORDER BY id",
+                           b=base["event_id"])
+        soak_deadlines = q("SELECT id, case_id, note, status, alerts_sent, next_alert_at FROM deadlines "
+                           "WHERE id > :b AND note LIKE :mark ORDER BY id", b=base["deadline_id"],
+                           mark=DEADLINE_MARK + "%")
         db.session.remove()
     by_key = {row["key"]: row for row in outbox}
     outbox_status = collections.Counter((row["kind"], row["status"]) for row in outbox)
@@ -1160,6 +1213,24 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
                 if row["status"] == "sent" and row["due_at"] is not None and row["due_at"] >= start]
     reminder_mail_sent = sum(1 for row in outbox if row["kind"] == "reminder" and row["status"] == "sent")
 
+    # ---- deadline reminders: each that fell due chosen once, its mail received once -----------
+    alert_at = {d["id"]: datetime.fromisoformat(d["note"][len(DEADLINE_MARK):]) for d in soak_deadlines}
+    deadline_due = [d for d in soak_deadlines if alert_at[d["id"]] <= sweep_at]
+    deadline_not_yet = [d for d in soak_deadlines if alert_at[d["id"]] > sweep_at]
+    deadline_mail: dict[int, list] = collections.defaultdict(list)
+    for row in outbox:
+        if row["kind"] == "deadline" and row["deadline_id"] in alert_at:
+            deadline_mail[row["deadline_id"]].append(row)
+    deadline_not_once = [d for d in deadline_due if d["alerts_sent"] != 1 or d["status"] != "open"
+                         or d["next_alert_at"] is None or d["next_alert_at"] <= alert_at[d["id"]]]
+    deadline_not_once += [d for d in deadline_not_yet if d["alerts_sent"] != 0]
+    deadline_without_mail = [d for d in deadline_due if not deadline_mail.get(d["id"])]
+    deadline_mail_wrong = [
+        row for rows in deadline_mail.values() for row in rows
+        if row["key"].split(":")[2] != "1" or row["status"] != "sent" or received.get(row["key"]) != 1]
+    deadline_mail_sent = sum(1 for rows in deadline_mail.values() for row in rows if row["status"] == "sent")
+    deadline_received = sum(received.get(row["key"], 0) for rows in deadline_mail.values() for row in rows)
+
     # ---- logs ----------------------------------------------------------------------------------
     log_lines = collections.Counter()
     log_samples: list[str] = []
@@ -1182,6 +1253,10 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
             not received_not_sent and not unknown,
         "every sent reminder has its mail sent": not sent_reminders_without_mail,
         "no due reminder left undispatched": not missed,
+        "every deadline reminder that fell due chosen exactly once (none early, none twice)":
+            bool(deadline_due) and not deadline_not_once,
+        "every deadline reminder's mail: reminder 1 only, sent, received exactly once":
+            not deadline_without_mail and not deadline_mail_wrong,
         f"nothing pending/sending due more than {LEASE_MINUTES + 2} min before the end": not stuck,
         "no reminder mail failed": not failure_events and not any(
             row["status"] == "failed" for row in outbox),
@@ -1234,6 +1309,15 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
         ("dispatched by the final run-due (not by a scheduler)", len(by_sweep)),
         ("outbox rows by kind/status", {f"{k}/{s}": n for (k, s), n in sorted(outbox_status.items())}),
         ("reminder emails sent (database)", reminder_mail_sent),
+        ("deadlines with one reminder in the run (setup / fault clusters)",
+         f"{len(soak_deadlines)} ({info['initial_deadlines']} / {info['cluster_deadlines']})"),
+        ("deadline reminders due by the final pass / chosen exactly once",
+         f"{len(deadline_due)} / {len(deadline_due) - len([d for d in deadline_not_once if d in deadline_due])}"),
+        ("deadline reminder emails sent (database) / received (SMTP server)",
+         f"{deadline_mail_sent} / {deadline_received}"),
+        ("deadline reminders not chosen exactly once", len(deadline_not_once)),
+        ("deadline reminders without mail / mail not sent once", f"{len(deadline_without_mail)} / "
+                                                                  f"{len(deadline_mail_wrong)}"),
         ("emails sent (database, all kinds)", len(sent_keys)),
         ("emails received (SMTP server, lines / distinct keys)", f"{sum(received.values())} / {len(received)}"),
         ("duplicates (key received more than once)", len(duplicates)),
@@ -1278,6 +1362,11 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
                         ("never dispatched", [f"reminder {r['id']} case {r['case_id']} due {r['due_at']}"
                                               for r in missed]),
                         ("sent without mail", [str(dict(r)) for r in sent_reminders_without_mail]),
+                        ("deadline reminders not chosen exactly once", [str(dict(d)) for d in deadline_not_once]),
+                        ("deadline reminders without mail", [str(dict(d)) for d in deadline_without_mail]),
+                        ("deadline mail not sent once", [f"{r['key']} {r['status']} received "
+                                                         f"{received.get(r['key'], 0)}x {r['last_error'][:80]}"
+                                                         for r in deadline_mail_wrong]),
                         ("reminder_failed events", [f"case {r['case_id']}: {r['summary']}"
                                                     for r in failure_events])):
         if rows:
@@ -1299,6 +1388,9 @@ def report(args, app, base, stats: Stats, threads, record: Path, procs: Processe
         "reminders_dispatched": len(dispatched), "reminders_by_status": dict(reminder_status),
         "dispatched_by_final_sweep": len(by_sweep), "emails_sent": len(sent_keys),
         "reminder_emails_sent": reminder_mail_sent, "emails_received": sum(received.values()),
+        "deadlines": len(soak_deadlines), "deadline_reminders_due": len(deadline_due),
+        "deadline_reminders_not_once": len(deadline_not_once), "deadline_emails_sent": deadline_mail_sent,
+        "deadline_emails_received": deadline_received,
         "distinct_keys_received": len(received), "duplicates": len(duplicates),
         "duplicate_causes": explained, "lost": len(lost),
         "received_not_sent": len(received_not_sent) + len(unknown),

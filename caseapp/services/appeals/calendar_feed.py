@@ -1,25 +1,35 @@
-"""The personal iCalendar feed: the next follow-up of each of a person's cases, overdue included.
+"""The personal iCalendar feed: every open deadline of a person's cases, overdue included.
 
-One event per case at its next follow-up (followups.next_follow_up, the time the dashboard,
-the case page, the digest and the API show): a snooze moves it, a reminder that went out is
-replaced by its repeat, a reply or a dismissal removes it."""
+The person's cases are records.looked_after_by (their own; an admin's also the unassigned
+ones). One event per open deadline (services/deadlines), its UID the deadline's id, so an
+event moves when its deadline does and leaves the feed when it is met or cancelled:
+- the follow-up with Amazon is its case's amazon_follow_up deadline, at the case's next
+  follow-up (followups.next_follow_up, the time the dashboard, the case page, the digest and
+  the API show): a snooze moves it, a reminder that went out moves it to its repeat, a
+  reply or a dismissal removes it. Shown once, as one deadline among the others.
+- every other kind at its due time, with an alarm at its last reminder (lead hours).
+- Paused deadlines are left out: a paused clock has no due time (what is left of it counts
+  again only when it resumes); the event comes back, same UID, at its new due time then.
+Summaries read "<title> — <client>: <case>"; the overdue ones say so in their description,
+as Clock.relative words it everywhere. One query for the whole feed."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event
-from sqlalchemy import and_, select
+from icalendar import Alarm, Calendar, Event
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from caseapp.core.errors import NotFound
 from caseapp.core.transaction import transactional
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
-from caseapp.models import Case, Reminder, User, utcnow
+from caseapp.models import Case, Deadline, User, utcnow
 from caseapp.services.appeals import followups
 from caseapp.services.cases import records
+from caseapp.services.deadlines import clocks
 
 
 def _hash(token: str) -> str:
@@ -59,34 +69,44 @@ def owner_of(token: str) -> User:
 
 def render(user: User, now: datetime | None = None) -> bytes:
     now = now or utcnow()
-    # The reminder at the case's next follow-up names the event (its id: the event's UID, so
-    # a snooze moves the same event) and its number; one query for the whole feed.
-    chased = and_(Reminder.case_id == Case.id, followups.still_to_do(),
-                  Reminder.due_at == Case.follow_up_due_at)
     rows = db.session.execute(
-        select(Case, Reminder).outerjoin(Reminder, chased)
-        .where(records.looked_after_by(user), followups.open_sql())
-        .options(joinedload(Case.client)).order_by(Case.follow_up_due_at, Case.id, Reminder.id))
+        select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+        .where(records.looked_after_by(user), clocks.running_sql())
+        .options(joinedload(Case.client)).order_by(Deadline.due_at, Deadline.id))
     calendar = Calendar()
-    calendar.add("prodid", "-//caseapp//follow-ups//EN")
+    calendar.add("prodid", "-//caseapp//deadlines//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "caseapp follow-ups")
-    seen: set[int] = set()
-    for case, reminder in rows:
-        if case.id in seen:
-            continue
-        seen.add(case.id)
-        due_at = followups.next_follow_up(case, now).due_at
-        case_url = external_url("cases.detail", case_id=case.id)
-        event = Event()
-        uid = f"reminder-{reminder.id}" if reminder else f"case-{case.id}-follow-up"
-        event.add("uid", f"{uid}@caseapp")
-        event.add("summary", f"Follow up with Amazon: {case.client.name}, {case.title}")
-        event.add("dtstart", due_at)
-        event.add("dtend", due_at + timedelta(minutes=15))
-        event.add("dtstamp", now)
-        event.add("url", case_url)
-        number = f" {reminder.sequence}" if reminder else ""
-        event.add("description", f"Follow-up{number} for {case.title}. {case_url}")
-        calendar.add_component(event)
+    calendar.add("x-wr-calname", "caseapp deadlines")
+    for deadline, case in rows:
+        if deadline.kind == clocks.FOLLOW_UP:
+            due_at = followups.next_follow_up(case, now).due_at
+            if due_at is None:  # the case no longer waits on Amazon
+                continue
+        else:
+            due_at = deadline.due_at
+        calendar.add_component(_event(deadline, case, due_at, now))
     return calendar.to_ical()
+
+
+def _event(deadline: Deadline, case: Case, due_at: datetime, now: datetime) -> Event:
+    case_url = external_url("cases.detail", case_id=case.id)
+    state = clocks.Clock(deadline, now)
+    label = clocks.KIND_LABELS.get(deadline.kind, deadline.kind)
+    whose = "Amazon's clock" if deadline.clock == "amazon" else "the agency's clock"
+    event = Event()
+    event.add("uid", f"deadline-{deadline.id}@caseapp")
+    event.add("summary", f"{deadline.title} \u2014 {case.client.name}: {case.title}")
+    event.add("dtstart", due_at)
+    event.add("dtend", due_at + timedelta(minutes=15))
+    event.add("dtstamp", now)
+    event.add("url", case_url)
+    event.add("categories", [label])
+    event.add("description", f"{label} ({whose}) for {case.title}, {state.relative}. {case_url}")
+    leads = clocks.lead_hours(deadline.lead_hours)
+    if leads and deadline.kind != clocks.FOLLOW_UP:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"{deadline.title} \u2014 {case.client.name}: {case.title}")
+        alarm.add("trigger", timedelta(hours=-leads[-1]))
+        event.add_component(alarm)
+    return event

@@ -71,6 +71,7 @@ def run_pass(now: datetime) -> PassReport:
     dispatch_due(now, report)
     deadlines = deadline_alerts.dispatch_due(now)
     report.deadline_reminders_due, report.emails_queued = deadlines.due, report.emails_queued + deadlines.emails
+    report.failed += deadlines.failed
     digests.queue_due(now, report)
     delivery.deliver(now, report)
     settle_delivered()

@@ -53,6 +53,7 @@ def _due(now: datetime):
 class Counts:
     due: int = 0
     emails: int = 0
+    failed: int = 0  # reminders whose mail could not be written
 
 
 def dispatch_due(now: datetime) -> Counts:
@@ -86,12 +87,19 @@ def _prepare(batch: list[Deadline], now: datetime, counts: Counts) -> None:
                   if person.notify_each_reminder or not person.notify_daily_digest]
         if escalating:
             emails += [(admin, True) for admin in admins[case.agency_id] if admin.id != owner.id]
-        for person, escalation in emails:
-            subject, text, html = render(deadline, case, person, now, escalation=escalation)
+        try:
+            # Every email is written before anything is queued: one that cannot be written (a
+            # bug, odd data such as a zone that no longer exists) leaves nothing half-queued,
+            # and must not stop the batch, nor every later pass (and all delivery with it).
+            written = [(person, render(deadline, case, person, now, escalation=escalation),
+                        people.quiet_hours_end(person, now)) for person, escalation in emails]
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the others' mail must go out
+            _could_not_prepare(deadline, case, number, exc, now, counts)
+            continue
+        for person, (subject, text, html), send_after in written:
             outbox.queue(KIND, person.email, subject, text, html,
                          key=f"{KIND}:{deadline.id}:{number}:{person.id}", agency_id=case.agency_id,
-                         case_id=case.id, deadline_id=deadline.id,
-                         send_after=people.quiet_hours_end(person, now))
+                         case_id=case.id, deadline_id=deadline.id, send_after=send_after)
         deadline.alerts_sent = number
         deadline.next_alert_at = clocks.alert_points(deadline, now)
         counts.due += 1
@@ -100,6 +108,21 @@ def _prepare(batch: list[Deadline], now: datetime, counts: Counts) -> None:
             timeline.record(case, "deadline_reminder", None,
                             f"Reminder for deadline {deadline.title} shown in the daily digest "
                             "(no email per reminder)", {"deadline_id": deadline.id})
+
+
+def _could_not_prepare(deadline: Deadline, case: Case, number: int, exc: Exception, now: datetime,
+                       counts: Counts) -> None:
+    """A reminder whose mail could not be written: the deadline stays open, its timeline says
+    so (it is still on the case page, My day and the digest), and its next reminder is
+    scheduled as if this one had gone, so a lasting fault is said once per reminder, not at
+    every pass."""
+    log.exception("reminder %s of deadline %s could not be prepared", number, deadline.id)
+    counts.failed += 1
+    deadline.alerts_sent = number
+    deadline.next_alert_at = clocks.alert_points(deadline, now)
+    timeline.record(case, "deadline_reminder_failed", None,
+                    f"Reminder {number} for deadline {deadline.title} could not be prepared: {exc}. "
+                    "The deadline is still open."[:500], {"deadline_id": deadline.id})
 
 
 # ---- the words -----------------------------------------------------------------------------
@@ -167,9 +190,10 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
     if not ids:
         return {}
     rows = {row.id: row for row in db.session.execute(
-        select(Deadline.id, Deadline.status, Deadline.paused_at, Deadline.alerts_sent)
+        select(Deadline.id, Deadline.status, Deadline.paused_at, Deadline.alerts_sent, Deadline.title)
         .where(Deadline.id.in_(ids))).all()}
     why = {}
+    superseded = []
     for message in messages:
         row = rows.get(message.deadline_id)
         number = _number(message)
@@ -181,6 +205,20 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
             why[message.id] = "its deadline is paused"
         elif number < row.alerts_sent:
             why[message.id] = f"reminder {row.alerts_sent} of the same deadline superseded it"
+            superseded.append((message, number, row))
+    if superseded:
+        # Said on the case, as for follow-ups: the reminder was not forgotten, a newer one
+        # of the same deadline goes out instead of a burst of stale ones.
+        cases = {c.id: c for c in db.session.scalars(
+            select(Case).where(Case.id.in_({m.case_id for m, _, _ in superseded})))}
+        for message, number, row in superseded:
+            case = cases.get(message.case_id)
+            if case is not None:
+                timeline.record(case, "deadline_reminder_superseded", None,
+                                f"Reminder {number} for deadline {row.title} not emailed to "
+                                f"{message.recipient}: its email waited until reminder "
+                                f"{row.alerts_sent} was due, so only the newest goes out"[:500],
+                                {"deadline_id": row.id, "outbox_id": message.id})
     return why
 
 
@@ -203,7 +241,7 @@ def _on_outcome(message: OutboxMessage, status: str, now: datetime, how: str) ->
         timeline.record(case, "deadline_reminder_failed", None,
                         f"{what} to {message.recipient} not delivered: "
                         f"{how}.{still}"[:500], data)
-    elif status == "held":
+    elif status == "held" and deadline.status == "open":
         timeline.record(case, "deadline_reminder_held", None,
                         f"{what} not emailed to {message.recipient}: "
                         "no mail server is configured; it will be sent once one is", data)

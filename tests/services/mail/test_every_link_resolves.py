@@ -20,6 +20,8 @@ from caseapp.models import OutboxMessage, User
 from caseapp.services.accounts import invitations, passwords
 from caseapp.services.appeals import calendar_feed, dispatch, submissions
 from caseapp.core.transaction import transaction
+from caseapp.services.deadlines import clocks
+from tests.conftest import make_case
 from caseapp.services.mail import kinds, problems
 from caseapp.services.mail.links import PLACEHOLDER
 
@@ -35,6 +37,8 @@ EXPECTED = {
     "password_reset": {"auth.reset_password"},
     "invitation": {"invitations.accept"},
     "mail_problem": {"admin.outbox"},
+    "deadline": {"cases.detail", "days.my_day"},
+    "deadline_notice": {"cases.detail", "days.my_day"},
 }
 
 
@@ -75,6 +79,18 @@ def make_every_kind(world) -> None:
     passwords.request_reset(world.consultant_a.email, now=NOW)
     invitations.invite(world.admin_a, "new.person@agency-a.example", "New Person", "consultant", now=NOW)
     invitations.invite(world.admin_a, world.consultant_b.email, "Ben", "consultant", now=NOW)
+    # A deadline whose 24-hours-before reminder falls due at the second pass, and an appeal
+    # window that two rejections close early (its news to the assignee and the admins).
+    clocks.add(world.consultant_a, world.case_a.id, {"title": "POA to the client",
+                                                     "due_at": NOW + timedelta(days=2)}, now=NOW)
+    appeal = make_case(world.consultant_a, world.client_a, title="Appeal case")
+    clocks.add(world.consultant_a, appeal.id, {"kind": "appeal_window", "title": "Appeal window",
+                                               "due_at": NOW + timedelta(days=17)}, now=NOW)
+    for hours in (10, 5):
+        sub = submissions.record_submission(world.consultant_a, appeal.id, {
+            "submitted_at": NOW - timedelta(hours=hours), "channel": "account_health_appeal"}, now=NOW)
+        submissions.record_response(world.consultant_a, sub.id, {"outcome": "rejected",
+                                                                 "received_at": NOW}, now=NOW)
     with transaction():  # the admins are mailed of a problem with the agency's mail
         problems.record(world.agency_a.id, "mail", "An email to x@agency-a.example failed.", NOW)
     moment = NOW
@@ -124,7 +140,7 @@ def test_the_links_open_their_pages(app, world, smtp_server, base_url):
         for mail in smtp_server.mailbox.messages:
             for link in links_in(mail.get_body(("plain",)).get_content()):
                 path = urlsplit(link).path[len(prefix):]
-                if path.startswith(("/cases/", "/admin/")) or path in seen:
+                if path.startswith(("/cases/", "/admin/", "/my-day")) or path in seen:
                     continue  # these pages need a sign-in; tested with their pages
                 seen.add(path)
                 assert Browser(app).get(path).status_code == 200, link
