@@ -63,10 +63,16 @@ class Page:
         return args
 
 
-def fetch(stmt: Select, page: int, per_page: int) -> Page:
+def _read(stmt: Select, tuples: bool) -> list:
+    if tuples:
+        return list(db.session.execute(stmt).unique().tuples())
+    return list(db.session.scalars(stmt).unique())
+
+
+def fetch(stmt: Select, page: int, per_page: int, tuples: bool = False) -> Page:
     page = min(max(page, 1), MAX_PAGE)
-    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique())
-    return Page(rows[:per_page], page, per_page, len(rows) > per_page)
+    found = _read(stmt.limit(per_page + 1).offset((page - 1) * per_page), tuples)
+    return Page(found[:per_page], page, per_page, len(found) > per_page)
 
 
 # ---- keyset --------------------------------------------------------------------------------
@@ -165,24 +171,26 @@ def _beyond(keys: tuple[SortKey, ...], values: list[Any], backwards: bool) -> Co
 
 
 def fetch_keyset(stmt: Select, keyset: Keyset, per_page: int, *, after: str = "", before: str = "",
-                 page: int = 1) -> Page:
+                 page: int = 1, tuples: bool = False) -> Page:
     """One page after `after`, before `before`, or the first page; with a cursor, `page` is
     only shown. A bare page number above 1 (an old bookmark, `?page=` in the API) is
-    found by OFFSET, and its links carry on by cursor.
+    found by OFFSET, and its links carry on by cursor. With `tuples`, the items are whole
+    result rows (tuples of every entity selected) rather than the first entity alone, and
+    the keyset's `value` functions read such a row.
 
     Raises BadCursor for a cursor this list did not make.
     """
     backwards = bool(before) and not after
     cursor = after or before
     if not cursor and page > 1:
-        found = fetch(stmt.order_by(*keyset.order_by()), page, per_page)
+        found = fetch(stmt.order_by(*keyset.order_by()), page, per_page, tuples=tuples)
         if found.items:
             found.next_cursor = encode_cursor(keyset, found.items[-1]) if found.has_next else ""
             found.previous_cursor = encode_cursor(keyset, found.items[0])
         return found
     if cursor:
         stmt = stmt.where(_beyond(keyset.keys, decode_cursor(keyset, cursor), backwards))
-    rows = list(db.session.scalars(stmt.order_by(*keyset.order_by(backwards)).limit(per_page + 1)).unique())
+    rows = _read(stmt.order_by(*keyset.order_by(backwards)).limit(per_page + 1), tuples)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
