@@ -65,7 +65,7 @@ class Page:
 
 def _read(stmt: Select, tuples: bool) -> list:
     if tuples:
-        return list(db.session.execute(stmt).unique().tuples())
+        return list(db.session.execute(stmt).unique())
     return list(db.session.scalars(stmt).unique())
 
 
