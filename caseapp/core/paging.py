@@ -85,6 +85,9 @@ class SortKey:
     descending: bool
     value: Callable[[Any], Any]
     nullable: bool = False
+    # Ascending with the NULLs after every value (NULLS LAST), which both databases read
+    # straight from a plain index on the column; with it no flag key has to come first.
+    nulls_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,13 @@ class Keyset:
     keys: tuple[SortKey, ...] = field(default=())
 
     def order_by(self, backwards: bool = False) -> list:
-        return [key.expr.asc() if key.descending == backwards else key.expr.desc() for key in self.keys]
+        order = []
+        for key in self.keys:
+            if key.nulls_last:
+                order.append(key.expr.desc().nulls_first() if backwards else key.expr.asc().nulls_last())
+            else:
+                order.append(key.expr.asc() if key.descending == backwards else key.expr.desc())
+        return order
 
 
 class BadCursor(ValueError):
@@ -158,10 +167,18 @@ def _beyond(keys: tuple[SortKey, ...], values: list[Any], backwards: bool) -> Co
     """
     terms = []
     for i, (key, value) in enumerate(zip(keys, values)):
+        prefix = [k.expr.is_(None) if v is None else k.expr == v for k, v in zip(keys[:i], values[:i])]
+        if key.nulls_last:  # ascending, NULLs after every value
+            if value is None:  # after NULL: nothing; before it: every value
+                if backwards:
+                    terms.append(and_(*prefix, key.expr.is_not(None)))
+            else:
+                terms.append(and_(*prefix, key.expr < value if backwards
+                                  else or_(key.expr > value, key.expr.is_(None))))
+            continue
         if value is None:
             continue  # nothing is "after NULL" within the NULL group; the flag key before it orders groups
         ahead = key.descending != backwards
-        prefix = [k.expr.is_(None) if v is None else k.expr == v for k, v in zip(keys[:i], values[:i])]
         terms.append(and_(*prefix, key.expr < value if ahead else key.expr > value))
     first, first_value = keys[0], values[0]
     if first_value is None or first.nullable:
