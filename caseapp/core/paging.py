@@ -63,10 +63,16 @@ class Page:
         return args
 
 
-def fetch(stmt: Select, page: int, per_page: int) -> Page:
+def _read(stmt: Select, tuples: bool) -> list:
+    if tuples:
+        return list(db.session.execute(stmt).unique())
+    return list(db.session.scalars(stmt).unique())
+
+
+def fetch(stmt: Select, page: int, per_page: int, tuples: bool = False) -> Page:
     page = min(max(page, 1), MAX_PAGE)
-    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique())
-    return Page(rows[:per_page], page, per_page, len(rows) > per_page)
+    found = _read(stmt.limit(per_page + 1).offset((page - 1) * per_page), tuples)
+    return Page(found[:per_page], page, per_page, len(found) > per_page)
 
 
 # ---- keyset --------------------------------------------------------------------------------
@@ -79,6 +85,9 @@ class SortKey:
     descending: bool
     value: Callable[[Any], Any]
     nullable: bool = False
+    # Ascending with the NULLs after every value (NULLS LAST), which both databases read
+    # straight from a plain index on the column; with it no flag key has to come first.
+    nulls_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,13 @@ class Keyset:
     keys: tuple[SortKey, ...] = field(default=())
 
     def order_by(self, backwards: bool = False) -> list:
-        return [key.expr.asc() if key.descending == backwards else key.expr.desc() for key in self.keys]
+        order = []
+        for key in self.keys:
+            if key.nulls_last:
+                order.append(key.expr.desc().nulls_first() if backwards else key.expr.asc().nulls_last())
+            else:
+                order.append(key.expr.asc() if key.descending == backwards else key.expr.desc())
+        return order
 
 
 class BadCursor(ValueError):
@@ -152,10 +167,18 @@ def _beyond(keys: tuple[SortKey, ...], values: list[Any], backwards: bool) -> Co
     """
     terms = []
     for i, (key, value) in enumerate(zip(keys, values)):
+        prefix = [k.expr.is_(None) if v is None else k.expr == v for k, v in zip(keys[:i], values[:i])]
+        if key.nulls_last:  # ascending, NULLs after every value
+            if value is None:  # after NULL: nothing; before it: every value
+                if backwards:
+                    terms.append(and_(*prefix, key.expr.is_not(None)))
+            else:
+                terms.append(and_(*prefix, key.expr < value if backwards
+                                  else or_(key.expr > value, key.expr.is_(None))))
+            continue
         if value is None:
             continue  # nothing is "after NULL" within the NULL group; the flag key before it orders groups
         ahead = key.descending != backwards
-        prefix = [k.expr.is_(None) if v is None else k.expr == v for k, v in zip(keys[:i], values[:i])]
         terms.append(and_(*prefix, key.expr < value if ahead else key.expr > value))
     first, first_value = keys[0], values[0]
     if first_value is None or first.nullable:
@@ -165,24 +188,26 @@ def _beyond(keys: tuple[SortKey, ...], values: list[Any], backwards: bool) -> Co
 
 
 def fetch_keyset(stmt: Select, keyset: Keyset, per_page: int, *, after: str = "", before: str = "",
-                 page: int = 1) -> Page:
+                 page: int = 1, tuples: bool = False) -> Page:
     """One page after `after`, before `before`, or the first page; with a cursor, `page` is
     only shown. A bare page number above 1 (an old bookmark, `?page=` in the API) is
-    found by OFFSET, and its links carry on by cursor.
+    found by OFFSET, and its links carry on by cursor. With `tuples`, the items are whole
+    result rows (tuples of every entity selected) rather than the first entity alone, and
+    the keyset's `value` functions read such a row.
 
     Raises BadCursor for a cursor this list did not make.
     """
     backwards = bool(before) and not after
     cursor = after or before
     if not cursor and page > 1:
-        found = fetch(stmt.order_by(*keyset.order_by()), page, per_page)
+        found = fetch(stmt.order_by(*keyset.order_by()), page, per_page, tuples=tuples)
         if found.items:
             found.next_cursor = encode_cursor(keyset, found.items[-1]) if found.has_next else ""
             found.previous_cursor = encode_cursor(keyset, found.items[0])
         return found
     if cursor:
         stmt = stmt.where(_beyond(keyset.keys, decode_cursor(keyset, cursor), backwards))
-    rows = list(db.session.scalars(stmt.order_by(*keyset.order_by(backwards)).limit(per_page + 1)).unique())
+    rows = _read(stmt.order_by(*keyset.order_by(backwards)).limit(per_page + 1), tuples)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:

@@ -159,7 +159,7 @@ def _mark_known_device(response, email: str):
                exempt_when=_known_device, error_message=CEILING_MESSAGE)
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+        return redirect(url_for("days.my_day"))
     form = LoginForm()
     if request.method == "GET":
         form.email.data = request.args.get("email", "")[:254]  # e.g. after accepting an invitation
@@ -171,7 +171,7 @@ def login():
             with transaction():
                 sign_in(user, remember)
                 audit.record("sign_in", user, detail="remember me" if remember else "")
-            response = redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("days.my_day"))
             return _mark_known_device(response, user.email)
         known = people.find_user(form.email.data)
         with transaction():

@@ -46,7 +46,7 @@ def _page_of_cases(f: CaseFilters):
 
 @bp.route("/")
 def root():
-    return redirect(url_for("dashboard.index"))
+    return redirect(url_for("days.my_day"))  # where people land: what to do today
 
 
 @bp.route("/cases")

@@ -28,7 +28,7 @@ from caseapp.services.accounts import mail_health, sessions
 from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
 from caseapp.services.cases.records import COUNT_CAP
-from caseapp.services.deadlines import clocks
+from caseapp.services.deadlines import clocks, days
 from caseapp.services.evidence.filenames import content_disposition
 
 
@@ -68,6 +68,11 @@ def localdate(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return timezones.to_local(moment, viewer_timezone()).strftime("%d %b %Y")
+
+
+def next_deadline(case: Case, now: datetime | None = None) -> clocks.Clock | None:
+    """The case's soonest running deadline (any kind) as a Clock, from the row alone."""
+    return clocks.next_for_case(case, now or utcnow())
 
 
 def next_follow_up(case: Case, now: datetime | None = None) -> followups.FollowUp:
@@ -351,6 +356,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(capped)
     app.add_template_global(COUNT_CAP, "count_cap")
     app.add_template_global(next_follow_up)
+    app.add_template_global(next_deadline, "next_deadline_of")
     app.add_template_filter(markdown.render, "markdown")
     app.add_template_filter(records.note_html, "note_html")
     app.add_template_global(labels.STATUS_COLOURS, "status_colours")
@@ -362,7 +368,16 @@ def register(app: Flask) -> None:
         # formdata=None: only its CSRF field is rendered (sign-out...), so it must not parse the
         # request body, which on a 413 page is the very body that was refused.
         return {"post_form": EmptyForm(formdata=None), "viewer_timezone": viewer_timezone,
-                "mail_problem": mail_problem}
+                "mail_problem": mail_problem, "overdue_badge": overdue_badge}
+
+
+def overdue_badge() -> str:
+    """The nav's red figure beside "My day": the overdue deadlines the signed-in person answers
+    for (services/deadlines/days.overdue_count, one capped indexed count), "" when none."""
+    if not current_user.is_authenticated:
+        return ""
+    count = days.overdue_count(current_user, utcnow())
+    return days.count_label(count) if count else ""
 
 
 def mail_problem():

@@ -25,6 +25,7 @@ from caseapp.models import Reminder
 from caseapp.services.accounts import invitations, passwords
 from caseapp.services.appeals import dispatch, followup_mail, submissions
 from caseapp.services.cases import records
+from caseapp.services.deadlines import clocks
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts
 from tests.conftest import latest_reset_path, make_case, sign_in
@@ -70,6 +71,8 @@ def urls(world) -> Urls:
                                  .order_by(Reminder.id.desc()))
     act_token = followup_mail.action_token(reminder, consultant)
     fresh_case = make_case(consultant, world.client_a, title="Listing deactivated", kind="listing_deactivation")
+    clocks.add(consultant, fresh_case.id, {"kind": "agency_sla", "title": "POA to the client",
+                                           "due_at": now + timedelta(days=2)}, now)  # on My day
 
     invitation = invitations.invite(admin, "nora@agency-a.example", "Nora New", "consultant")
     invite_token = invitations.token_for(invitation)
@@ -79,6 +82,8 @@ def urls(world) -> Urls:
 
     cid, client = case.id, world.client_a.id
     shared = {
+        "my day": "/my-day",
+        "my day, a stale page link": "/my-day?after=garbage",
         "dashboard": "/cases",
         "dashboard, whole agency": "/cases?assignee=all",
         "case page": f"/cases/{cid}",
@@ -115,6 +120,7 @@ def urls(world) -> Urls:
         consultant=shared,
         admin={
             **shared,
+            "my day, unassigned cases": "/my-day?person=none",
             "people": "/admin/users",
             "invite a person": "/admin/users/new",
             "edit a person": f"/admin/users/{world.consultant_a.id}",

@@ -175,7 +175,7 @@ def hostile(app, world) -> Hostile:
 
 
 def pages_of(h: Hostile, admin: bool) -> list[str]:
-    urls = ["/cases?assignee=all", f"/cases?assignee=all&q=<script>{RUN}</script>", "/clients/",
+    urls = ["/my-day", "/cases?assignee=all", f"/cases?assignee=all&q=<script>{RUN}</script>", "/clients/",
             f"/clients/{h.client_id}", f"/clients/{h.client_id}/edit", "/cases/new",
             f"/cases/{h.case_id}", f"/cases/{h.case_id}/edit", f"/poa/{h.draft_id}",
             f"/poa/{h.draft_id}/compare?with={h.first_draft_id}", f"/poa/{h.draft_id}/print",

@@ -13,7 +13,7 @@ from tests.views.test_tenancy import HARMFUL_FORM, ID_ARGUMENTS, NO_OBJECT_ENDPO
 # Reachable without signing in, by design.
 PUBLIC = {"auth.login", "auth.forgot_password", "auth.reset_password", "submissions.act_from_email",
           "submissions.calendar", "health.healthz", "api.openapi", "invitations.accept",
-          "dashboard.root"}  # a redirect to /cases, which then asks for sign-in
+          "dashboard.root"}  # a redirect to /my-day, which then asks for sign-in
 ADMIN_ONLY_PREFIXES = ("admin.",)
 ADMIN_ONLY = {"clients.delete", "evidence.delete", "api.client_delete", "api.invitation_create"}
 

@@ -47,7 +47,7 @@ def test_admin_invites_a_consultant_who_then_signs_in(browser, world, app):
     response = newcomer.post(url, data={"name": "New Person", "password": "a-long-enough-password",
                                         "csrf_token": newcomer.csrf_token("/login")})
     assert response.headers["Location"].startswith("/login")
-    assert newcomer.login("new.person@agency-a.example", "a-long-enough-password").headers["Location"] == "/cases"
+    assert newcomer.login("new.person@agency-a.example", "a-long-enough-password").headers["Location"] == "/my-day"
     assert newcomer.get(url).status_code == 404  # single use
     assert "Invitations not yet accepted" not in browser.get("/admin/users").get_data(as_text=True)
 

@@ -7,9 +7,12 @@ from caseapp.views.auth import safe_next
 from tests.conftest import Browser, latest_reset_path
 
 
-def test_sign_in_lands_on_my_cases(browser, world):
+def test_sign_in_lands_on_my_day_and_cases_stay_in_the_nav(browser, world):
     response = browser.login(world.consultant_a.email)
-    assert response.status_code == 302 and response.headers["Location"] == "/cases"
+    assert response.status_code == 302 and response.headers["Location"] == "/my-day"
+    page = browser.get("/my-day").get_data(as_text=True)
+    assert "<h1 class=\"h3 mb-0\">My day</h1>" in page and 'href="/cases">Cases</a>' in page
+    assert browser.get("/").headers["Location"] == "/my-day"
     page = browser.get("/cases").get_data(as_text=True)
     assert "My cases" in page and world.case_a.title in page
 
@@ -37,7 +40,7 @@ def test_next_never_leaves_the_site(browser, world, target):
     response = browser.login(world.consultant_a.email, next_url=target)
     assert response.status_code == 302
     location = response.headers["Location"]
-    assert location == "/cases" or (location.startswith("/") and not location.startswith("//")
+    assert location == "/my-day" or (location.startswith("/") and not location.startswith("//")
                                     and "evil" not in location)
 
 

@@ -1,9 +1,12 @@
 import html
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 
-from caseapp.services.appeals import workflow
+from caseapp.services.appeals import submissions, workflow
+from caseapp.services.deadlines import clocks
 from tests.conftest import make_case, make_client
 
 
@@ -166,3 +169,27 @@ def test_long_client_lists_leave_the_dashboard(browser, world, monkeypatch):
     assert "Second Client" not in page
     page = browser.get(f"/cases?client_id={world.client_a.id}").get_data(as_text=True)
     assert f'<option value="{world.client_a.id}" selected>Harbor Lane Home Goods</option>' in page
+
+
+def test_next_deadline_column_and_sort_show_any_clock_soonest_first(browser, world, many):
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    me = world.consultant_a
+    with time_machine.travel(now, tick=False):
+        clocks.add(me, many["tent"].id, {"title": "Answer the rights owner",
+                                         "due_at": now + timedelta(days=3)}, now)
+        clocks.add(me, many["late"].id, {"title": "Late already", "due_at": now - timedelta(hours=5)}, now)
+        # The follow-up with Amazon is a deadline too: 48 h after the submission, 46 h from now.
+        submissions.record_submission(me, world.case_a.id, {"submitted_at": now - timedelta(hours=2)})
+        browser.login(me.email)
+        whole = browser.get("/cases?assignee=all&sort=deadline").get_data(as_text=True)
+    page = whole.split('class="table table-hover align-middle cases-table"', 1)[1]  # not the cards above
+    assert titles(page)[:3] == ["Late shipment rate", "Account suspended", "Trademark claim on tent"]
+    assert set(titles(page)[3:]) == {"Colleague's case", "Nobody's case"}  # no clock: last
+    cells = [(flag, re.sub(r"<[^>]+>", " ", text).split()) for flag, text in re.findall(
+        r'class="text-nowrap small next-deadline" data-overdue="(yes|no)">(.*?)</td>', page, re.S)]
+    assert cells[:3] == [("yes", ["29", "Nov", "2026,", "08:00", "overdue", "by", "5", "h"]),
+                         ("no", ["01", "Dec", "2026,", "11:00", "due", "in", "46", "h"]),
+                         ("no", ["02", "Dec", "2026,", "13:00", "due", "in", "3", "days"])]
+    assert cells[3:] == [("no", ["none"]), ("no", ["none"])]
+    assert 'aria-sort="ascending"><a class="text-reset" href="/cases?assignee=all&amp;sort=deadline' in page
+    assert '<option value="deadline" selected>Next deadline, soonest first</option>' in whole

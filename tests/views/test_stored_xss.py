@@ -26,7 +26,7 @@ from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from caseapp.extensions import db
-from caseapp.models import Evidence, Invitation, OutboxMessage, PoaDraft, User
+from caseapp.models import Evidence, Invitation, OutboxMessage, PoaDraft, User, utcnow
 from caseapp.services.accounts import people
 from caseapp.services.cases import records
 from caseapp.services.appeals import dispatch
@@ -34,6 +34,7 @@ from caseapp.services.evidence import files
 from caseapp.services.accounts import invitations
 from caseapp.services.appeals import followup_mail
 from caseapp.services.appeals import submissions
+from caseapp.services.deadlines import clocks
 from caseapp.services.evidence.filenames import safe_display_name
 from tests.conftest import PASSWORD, Browser
 
@@ -263,6 +264,9 @@ def stored(admin, consultant, world, app) -> Stored:
         "outcome": "more_info_requested", "body": "Amazon says " + TEXT,
         "received_at": ""}).status_code == 302
 
+    clocks.add(world.consultant_a, case_id, {"title": "Deadline " + SCRIPT + IMG,
+                                             "due_at": utcnow() + timedelta(days=1)})  # on My day
+
     response = consultant.post("/settings/tokens", data={"name": TOKEN_NAME})
     assert response.status_code == 200
     assert_safe(response.get_data(as_text=True), TOKEN_NAME, where="token created")
@@ -287,6 +291,7 @@ def consultant_pages(s: Stored) -> dict[str, tuple[str, list[str]]]:
     return {
         "dashboard": ("/cases?assignee=all", [CASE_TITLE, CLIENT_NAME, USER_NAME]),
         "dashboard search": (f"/cases?assignee=all&q={SCRIPT}", [SCRIPT]),
+        "my day": ("/my-day", [CASE_TITLE, CLIENT_NAME, USER_NAME, "Deadline " + SCRIPT + IMG]),
         "case page": (f"/cases/{s.case_id}", [
             CASE_TITLE, CLIENT_NAME, USER_NAME, "Notice " + TEXT, s.filename, QUOTED_FILENAME, REFERENCE,
             "Amazon says " + TEXT]),

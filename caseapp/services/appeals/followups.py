@@ -448,3 +448,24 @@ def shift_first(case: Case, submission: Submission, by: timedelta, reason: str,
                         {"reminder_id": reminder.id, "submission_id": submission.id,
                          "due_at": reminder.due_at.isoformat()})
     refresh_deadline(case)
+
+
+# ==== snoozing from My day: added by the My day work ===========================================
+
+@transactional
+def snooze_deadline(actor: User, deadline_id: int, hours: int, now: datetime) -> Case:
+    """Snooze a deadline's reminder from My day, and return its case. The follow-up with Amazon
+    snoozes the follow-up reminder of the submission it chases (`snooze`); any other deadline
+    pushes its own next reminder back (deadlines.clocks.snooze_reminder)."""
+    deadline, case = clocks.get_deadline(actor, deadline_id)
+    if deadline.kind != clocks.FOLLOW_UP:
+        clocks.snooze_reminder(actor, deadline_id, hours, now)
+        return case
+    # Which reminder, unlocked: `snooze` locks the case, then the reminder, as everything does.
+    reminder_id = db.session.scalar(
+        select(Reminder.id).where(Reminder.submission_id == deadline.source_id, still_to_do())
+        .order_by(Reminder.due_at, Reminder.id).limit(1))
+    if reminder_id is None:
+        raise Conflict("There is no follow-up to come for this submission; nothing to snooze.")
+    snooze(actor, reminder_id, hours, now)
+    return case

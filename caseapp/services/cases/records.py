@@ -445,7 +445,8 @@ SORTS = {
     "oldest": "Notice date, oldest first",
     "priority": "Priority",
     "client": "Client name",
-    "follow_up": "Next deadline, soonest first",
+    "deadline": "Next deadline, soonest first",
+    "follow_up": "Next follow-up with Amazon, soonest first",
 }
 
 
@@ -541,6 +542,12 @@ def _keyset(sort: str) -> paging.Keyset:
         return paging.Keyset(sort, (
             key(no_deadline, False, lambda c: int(c.follow_up_due_at is None)),
             key(Case.follow_up_due_at, False, lambda c: c.follow_up_due_at, nullable=True),
+            key(Case.id, False, lambda c: c.id)))
+    if sort == "deadline":
+        # Any running clock (case.next_deadline_at), cases with none last: read in the order of
+        # ix_cases_agency_id_next_deadline_at (or its assignee twin), no sort of every case.
+        return paging.Keyset(sort, (
+            key(Case.next_deadline_at, False, lambda c: c.next_deadline_at, nullable=True, nulls_last=True),
             key(Case.id, False, lambda c: c.id)))
     return paging.Keyset("updated", (key(Case.updated_at, True, lambda c: c.updated_at), newest_id))
 

@@ -572,3 +572,39 @@ def change(actor: User, deadline_id: int, data: dict[str, Any], now: datetime | 
     if paused is True and deadline.paused_at is None:
         deadline = pause_by_person(actor, deadline_id, now)
     return deadline
+
+
+# ==== My day (services/deadlines/days.py) and the dashboard's column: added by the My day work ====
+
+SNOOZE_HOURS = (4, 24, 48)
+
+
+def next_for_case(case: Case, now: datetime) -> Clock | None:
+    """The case's soonest running deadline as a Clock (due time, overdue, the same words as
+    every deadline), read from `case.next_deadline_at` alone: no query, for lists of any length.
+    None when no clock runs."""
+    if case.next_deadline_at is None:
+        return None
+    return Clock(Deadline(status="open", paused_at=None, due_at=case.next_deadline_at), now)
+
+
+@transactional
+def snooze_reminder(actor: User, deadline_id: int, hours: int, now: datetime | None = None) -> Deadline:
+    """Push the deadline's next reminder back by `hours` (from now when it is already due);
+    the due time stays. The follow-up with Amazon snoozes its own reminders
+    (appeals.followups.snooze_deadline)."""
+    now = now or utcnow()
+    deadline, case = get_deadline(actor, deadline_id, for_update=True)
+    if hours not in SNOOZE_HOURS:
+        raise Conflict(f"Snooze for {', '.join(map(str, SNOOZE_HOURS))} hours.")
+    if deadline.kind == FOLLOW_UP:
+        raise Conflict("Snooze the follow-up with Amazon on the case's submissions.")
+    if deadline.status != "open" or deadline.paused_at is not None:
+        raise Conflict("Only a running deadline has reminders to snooze.")
+    deadline.next_alert_at = max(deadline.next_alert_at or now, now) + timedelta(hours=hours)
+    deadline.updated_at = now
+    timeline.record(case, "deadline_snoozed", actor,
+                    f"Reminder for {deadline.title} snoozed for {hours} h, next "
+                    f"{agency_time(agency_of(case), deadline.next_alert_at)}",
+                    {"deadline_id": deadline.id, "next_alert_at": deadline.next_alert_at.isoformat()})
+    return deadline

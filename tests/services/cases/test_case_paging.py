@@ -31,7 +31,8 @@ def crowd(world):
             updated_at=T0 + timedelta(hours=i // 5),  # runs of five equal times
             opened_at=T0 - timedelta(days=i // 4),
             priority=PRIORITIES[i % 2 * 3],  # low and urgent only: long ties
-            follow_up_due_at=None if i % 3 == 0 else T0 + timedelta(hours=i // 6)))
+            follow_up_due_at=None if i % 3 == 0 else T0 + timedelta(hours=i // 6),
+            next_deadline_at=None if i % 3 == 1 else T0 + timedelta(hours=i // 6)))
     db.session.commit()
     return ids
 
