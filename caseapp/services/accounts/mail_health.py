@@ -94,10 +94,10 @@ def _problem_opened(problem: MailProblem, now: datetime) -> None:
     outbox_url = external_url("admin.outbox", status="failed")
     subject = ("caseapp cannot reach the mail server" if problem.kind == "server"
                else "caseapp: some email was not delivered")
-    text = (f"{problem.detail}\n\nFollow-ups stay open while their email is not delivered: the cases "
-            f"keep their clock. See what failed and retry it in the Outbox:\n{outbox_url}\n")
-    html = (f"<p>{escape(problem.detail)}</p><p>Follow-ups stay open while their email is not "
-            "delivered: the cases keep their clock. See what failed and retry it in the "
+    text = (f"{problem.detail}\n\nFollow-ups and deadlines stay open while their email is not delivered: "
+            f"the cases keep their clocks. See what failed and retry it in the Outbox:\n{outbox_url}\n")
+    html = (f"<p>{escape(problem.detail)}</p><p>Follow-ups and deadlines stay open while their email is "
+            "not delivered: the cases keep their clocks. See what failed and retry it in the "
             f'<a href="{escape(outbox_url)}">Outbox</a>.</p>')
     for admin in people.active_admins({problem.agency_id})[problem.agency_id]:
         if admin.email_bounced_at is None:
