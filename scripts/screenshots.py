@@ -23,6 +23,10 @@ def main() -> None:
         page.fill("#email", "admin@northwind.example")
         page.fill("#password", "caseapp-demo-2026")
         page.click("button[type=submit]")
+        page.goto(f"{BASE}/my-day")  # where people land; an admin sees everyone's
+        page.screenshot(path=OUT / "my-day.png", full_page=True)
+        page.goto(f"{BASE}/admin/deadline-presets")
+        page.screenshot(path=OUT / "presets.png", full_page=True)
         page.goto(f"{BASE}/cases?assignee=all")
         page.screenshot(path=OUT / "dashboard.png", full_page=True)
         page.get_by_role("link", name="Listing deactivated: trademark claim on tent").first.click()
@@ -35,6 +39,8 @@ def main() -> None:
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(case_url)
         page.screenshot(path=OUT / "case-phone.png")
+        page.goto(f"{BASE}/my-day")
+        page.screenshot(path=OUT / "my-day-phone.png")
         browser.close()
     print(f"screenshots in {OUT}")
 

@@ -118,7 +118,7 @@ def my_day(actor: User, now: datetime, person: str | None = None, after: str = "
     stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
             .where(Deadline.agency_id == actor.agency_id, clocks.running_sql(),
                    Deadline.due_at < week_ends)
-            .options(joinedload(Case.client)))
+            .options(joinedload(Case.client), joinedload(Case.assignee)))
     owner = _owner_condition(actor, person)
     if owner is not None:
         stmt = stmt.where(owner)
