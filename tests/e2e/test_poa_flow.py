@@ -96,7 +96,9 @@ def test_consultant_takes_a_new_case_to_a_reviewed_exported_poa(page, live_serve
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation")).to_contain_text("Carl Consultant")
 
-    # Open a listing-deactivation case for an IP complaint from the dashboard.
+    # Open a listing-deactivation case for an IP complaint from the dashboard (sign-in lands
+    # on My day; "Cases" in the nav is the dashboard).
+    page.get_by_role("navigation").get_by_role("link", name="Cases").click()
     page.get_by_role("link", name="Open a case").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a case")
     page.select_option("#client_id", label=CLIENT)

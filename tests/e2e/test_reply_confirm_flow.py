@@ -29,7 +29,7 @@ def test_reinstated_is_asked_for_and_a_mistaken_reply_is_withdrawn(page, world):
     sign_in(page, world.consultant_a.email)
     page.goto(f"/cases/{world.case_a.id}")
     form = page.locator(f"#reply-form-{submission.id}")
-    page.get_by_text("Record Amazon's reply").click()
+    page.get_by_text("Record Amazon's reply", exact=True).click()
 
     # Untouched: the browser refuses to send it (no outcome chosen), and nothing is recorded.
     outcome = page.locator(f"#outcome-{submission.id}")
