@@ -32,8 +32,9 @@ class Deadline(db.Model):
 
     Amazon clocks count calendar time and never pause. Agency clocks may count business days
     of the agency's calendar and pause: while paused, `remaining_seconds` holds what was left
-    (business or calendar seconds) and `due_at` the moment it was due when it paused; resuming
-    counts the remainder from then (services/deadlines/clocks.py).
+    (business or calendar seconds; negative, in calendar seconds, for a clock already overdue)
+    and `due_at` the moment it was due when it paused; resuming counts the remainder from then
+    (services/deadlines/clocks.py).
 
     The kind amazon_follow_up mirrors the follow-up of one submission (services/appeals/
     followups.py keeps it): its reminders are the Reminder rows, so `next_alert_at` stays None.

@@ -75,6 +75,12 @@ def deadlines_for(people: list[User], now: datetime) -> dict[int, list[dict]]:
         .options(joinedload(Case.client))
         .order_by(Deadline.due_at, Deadline.id)).all()
     found: dict[int, list[dict]] = {p.id: [] for p in people}
+    # Who reads a case's rows, looked up once per row (not once per person per row).
+    readers: dict[tuple[int, int | None], list[int]] = {}
+    for person in people:
+        readers.setdefault((person.agency_id, person.id), []).append(person.id)
+        if person.is_admin:
+            readers.setdefault((person.agency_id, None), []).append(person.id)
     for deadline, case in rows:
         state = clocks.Clock(deadline, now)
         point = _latest_alert_point(deadline, now)
@@ -87,10 +93,8 @@ def deadlines_for(people: list[User], now: datetime) -> dict[int, list[dict]]:
                    relative=state.relative, came_due=came_due, case_title=case.title,
                    client_name=case.client.name,
                    url=external_url("cases.detail", case_id=case.id))
-        for person in people:
-            if case.agency_id == person.agency_id and (
-                    case.assignee_id == person.id or (person.is_admin and case.assignee_id is None)):
-                found[person.id].append(row)
+        for person_id in readers.get((case.agency_id, case.assignee_id), ()):
+            found[person_id].append(row)
     return found
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import render_template
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.core import locking, timezones
@@ -45,7 +45,11 @@ NOTICE = "deadline_notice"  # news of a deadline (an appeal window closed early)
 
 
 def _due(now: datetime):
-    return (select(Deadline).where(Deadline.next_alert_at.is_not(None), Deadline.next_alert_at <= now)
+    # Joined with its case, whose row is locked too: a person's change locks the case first
+    # (records.get_case for update), and the mail and timeline rows this pass inserts refer
+    # to the case, so locking only the deadline deadlocked with them on PostgreSQL.
+    return (select(Deadline).join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.next_alert_at.is_not(None), Deadline.next_alert_at <= now)
             .order_by(Deadline.next_alert_at, Deadline.id))
 
 
@@ -62,7 +66,7 @@ def dispatch_due(now: datetime) -> Counts:
     counts = Counts()
     while True:
         with transaction():
-            batch = locking.claim(_due(now), BATCH, of=[Deadline])
+            batch = locking.claim(_due(now), BATCH, of=[Deadline, Case])
             if not batch:
                 return counts
             _prepare(batch, now, counts)
@@ -170,9 +174,18 @@ def tell_closed_early(closed: list[Deadline], case: Case, now: datetime) -> None
         for person in recipients:
             subject, text, html = render(deadline, case, person, now, closed_early=True)
             outbox.queue(NOTICE, person.email, subject, text, html,
-                         key=f"{NOTICE}:{deadline.id}:closed:{person.id}", agency_id=case.agency_id,
+                         key=f"{NOTICE}:{deadline.id}:closed-{_closing(deadline, person)}:{person.id}", agency_id=case.agency_id,
                          case_id=case.id, deadline_id=deadline.id,
                          send_after=people.quiet_hours_end(person, now))
+
+
+def _closing(deadline: Deadline, person: User) -> int:
+    """Which closing of the window this is for the person (a correction can reopen it and a
+    rejection close it again): one more than the notices of it they were sent (rare: a query)."""
+    db.session.flush()
+    return 1 + (db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.deadline_id == deadline.id, OutboxMessage.kind == NOTICE,
+        OutboxMessage.recipient == person.email)) or 0)
 
 
 # ---- what delivery tells us ----------------------------------------------------------------

@@ -27,8 +27,10 @@ from caseapp.core.errors import Conflict, NotFound, ValidationFailed
 from caseapp.core.parsing import parse_moment
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
-from caseapp.models import (DEADLINE_KINDS, Agency, AmazonResponse, Case, Deadline, User, utcnow)
+from caseapp.models import (DEADLINE_KINDS, Agency, AmazonResponse, Case, Deadline, Reminder, User,
+                            utcnow)
 from caseapp.services.cases import records, timeline
+from caseapp.services.mail import outbox
 
 FOLLOW_UP = "amazon_follow_up"
 KIND_LABELS = {
@@ -309,21 +311,32 @@ def update(actor: User, deadline_id: int, data: dict[str, Any], now: datetime | 
         raise ValidationFailed(errors)
     agency = agency_of(case)
     said = []
+    renamed = moved = False
     if title is not None and title != deadline.title:
         said.append(f"renamed from \u201c{deadline.title}\u201d")
         deadline.title = title
+        renamed = True
     if note is not None and note != deadline.note:
         deadline.note = note
         said.append("note changed")
     if due_at is not None and due_at != deadline.due_at:
         said.append(f"now due {agency_time(agency, due_at)} (was {agency_time(agency, deadline.due_at)})")
         deadline.due_at = due_at
+        moved = True
     if status is not None and status != deadline.status:
         said.append(_set_status(deadline, status, actor, now))
+        moved = True
     if not said:
         return deadline
     deadline.updated_at = now
-    _after_change(deadline, case, now)
+    if renamed or moved:
+        # Reminder mail still waiting (quiet hours, no mail server) names the old title or
+        # due time: it is withdrawn, and the next reminder says what is true.
+        outbox.cancel_for_deadline(deadline.id, "the deadline was changed after this reminder was queued")
+    if moved:
+        # Only a new due time or status plans the reminders again: a renamed deadline keeps
+        # a reminder already due, and a snooze.
+        _after_change(deadline, case, now)
     timeline.record(case, "deadline_changed", actor, f"Deadline {deadline.title}: {'; '.join(said)}",
                     {"deadline_id": deadline.id, "status": deadline.status,
                      "due_at": deadline.due_at.isoformat()})
@@ -370,8 +383,10 @@ def close(deadline: Deadline, case: Case, status: str, reason: str, actor: User 
 # ---- pausing agency clocks -------------------------------------------------------------------
 
 def _remaining(deadline: Deadline, agency: Agency, now: datetime) -> float:
+    """What is left of the clock at `now`, in business or calendar seconds as it counts; an
+    overdue clock's is negative: how long it has been overdue, in calendar seconds."""
     if deadline.due_at <= now:
-        return 0.0
+        return (deadline.due_at - now).total_seconds()
     if deadline.business_days:
         return workdays.business_seconds_between(calendar_of(agency), now, deadline.due_at)
     return (deadline.due_at - now).total_seconds()
@@ -396,7 +411,7 @@ def resume(deadline: Deadline, case: Case, why: str, actor: User | None, now: da
         return False
     agency = agency_of(case)
     left = deadline.remaining_seconds or 0.0
-    if deadline.business_days:
+    if deadline.business_days and left > 0:
         deadline.due_at = workdays.add_business_time(calendar_of(agency), now, left)
     else:
         deadline.due_at = now + timedelta(seconds=left)
@@ -484,8 +499,14 @@ def _end_follow_up(deadline: Deadline, superseded: bool, now: datetime) -> None:
         deadline.closed_reason = "Amazon replied"
     else:
         deadline.status = "cancelled"
-        deadline.closed_reason = ("a newer submission superseded it" if superseded
-                                  else "the follow-up ended without a reply")
+        # Why its last reminder was cancelled says why it ended: "superseded by a new
+        # submission", "dismissed by Sam", "status moved to Closed"...
+        why = None if superseded else db.session.scalar(
+            select(Reminder.cancelled_reason).where(Reminder.submission_id == deadline.source_id,
+                                                    Reminder.status == "cancelled")
+            .order_by(Reminder.id.desc()).limit(1))
+        deadline.closed_reason = ("superseded by a new submission" if superseded
+                                  else why or "the follow-up ended without a reply")[:300]
 
 
 def case_ended(case: Case, status: str, actor: User | None, now: datetime) -> int:
@@ -507,6 +528,7 @@ def case_ended(case: Case, status: str, actor: User | None, now: datetime) -> in
 
 
 REJECTIONS_CLOSING_THE_WINDOW = 2
+CASE_ENDED = ("reinstated", "closed")  # appeals/workflow.py ENDED: the case's clocks ended with it
 CLOSED_EARLY = "closed early: Amazon rejected {n} appeals"
 
 
@@ -538,8 +560,8 @@ def close_appeal_window_if_spent(case: Case, actor: User | None, now: datetime) 
 def reopen_appeal_window_if_unspent(case: Case, actor: User | None, now: datetime) -> list[Deadline]:
     """After a correction (a rejection withdrawn or its outcome changed): an appeal window that
     closed early while fewer than two rejections now count is open again."""
-    if rejections_counted(case) >= REJECTIONS_CLOSING_THE_WINDOW:
-        return []
+    if rejections_counted(case) >= REJECTIONS_CLOSING_THE_WINDOW or case.status in CASE_ENDED:
+        return []  # still two rejections, or the case ended (reinstated, closed): it stays shut
     reopened = []
     for deadline in db.session.scalars(select(Deadline).where(
             Deadline.case_id == case.id, Deadline.kind == "appeal_window",

@@ -64,6 +64,16 @@ def cancel_for_reminders(reminder_ids: Select, reason: str) -> None:
         .execution_options(synchronize_session=False))
 
 
+def cancel_for_deadline(deadline_id: int, reason: str) -> None:
+    """Withdraw a deadline's pending and held mail (it was moved or renamed: what the mail
+    says is no longer true); as `cancel_for_reminders`, mail being sent or failed is left."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status.in_(("pending", "held")), OutboxMessage.deadline_id == deadline_id)
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False))
+
+
 def for_agency(agency_id: int, status: str = "", limit: int = 200) -> list[OutboxMessage]:
     """An agency's mail, newest first, optionally of one status."""
     stmt = select(OutboxMessage).where(OutboxMessage.agency_id == agency_id)

@@ -141,3 +141,14 @@ def test_reinstatement_meets_the_appeal_window_and_cancels_the_rest(world):
     assert found["appeal_window"].status == "met"
     assert found["funds_release"].status == "missed"  # it was overdue already
     assert all(d.status != "open" for d in found.values())
+
+
+def test_a_resubmission_supersedes_the_follow_up_of_the_one_before(world):
+    first = submissions.record_submission(world.consultant_a, world.case_a.id,
+                                          {"submitted_at": NOW - timedelta(hours=5), "channel": "email"}, now=NOW)
+    submissions.record_submission(world.consultant_a, world.case_a.id,
+                                  {"submitted_at": NOW, "channel": "email"}, now=NOW)
+    old = db.session.scalar(db.select(Deadline).where(Deadline.source_id == first.id))
+    assert old.status == "cancelled" and old.closed_reason == "superseded by a new submission"
+    assert db.session.scalar(db.select(db.func.count(Deadline.id)).where(
+        Deadline.case_id == world.case_a.id, Deadline.kind == "amazon_follow_up", Deadline.status == "open")) == 1
