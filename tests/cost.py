@@ -8,7 +8,13 @@ machine or a timer's resolution does not decide it.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
+
+from sqlalchemy import event
+
+from caseapp.extensions import db
 
 LINEAR_RATIO = 8.0
 
@@ -42,3 +48,19 @@ def growth(make: Callable[[int], object], call: Callable[[object], object], n: i
         if ratio < LINEAR_RATIO:
             break
     return ratio
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block, in order: for tests that a
+    page or a pass costs the same number of statements however many rows it shows."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)

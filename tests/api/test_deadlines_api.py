@@ -3,18 +3,16 @@ object's next_deadline, as a script sees them."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import quote
-
-from sqlalchemy import event
 
 from caseapp.extensions import db
 from caseapp.models import CaseEvent, Deadline, utcnow
 from caseapp.services.appeals import submissions
 from caseapp.services.deadlines import clocks
 from caseapp.views.api.openapi import document
-from tests.conftest import make_case, make_client, make_user
+from tests.cost import statements
+from tests.conftest import make_case, make_user
 
 def iso(moment) -> str:
     return moment.isoformat()
@@ -44,19 +42,6 @@ def add(api, case_id, days: float, **fields):
 def timeline_kinds(case_id) -> list[str]:
     return list(db.session.scalars(db.select(CaseEvent.kind).where(CaseEvent.case_id == case_id)
                                    .order_by(CaseEvent.id)))
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 # ---- POST and GET /cases/{id}/deadlines --------------------------------------------------------
@@ -195,7 +180,8 @@ def test_listing_deadlines_costs_the_same_statements_at_any_size(app, world, api
     small, shown = count()
     assert shown == 3
     for days in range(60):
-        other = make_case(world.consultant_a, world.client_a, title=f"Case {days}") if days % 10 == 0 else other
+        if days % 10 == 0:
+            other = make_case(world.consultant_a, world.client_a, title=f"Case {days}")
         clocks.add(world.consultant_a, other.id, {"due_at": utcnow() + timedelta(hours=days + 1)})
     large, shown = count()
     assert shown == 63 and large == small
@@ -268,7 +254,7 @@ def test_the_follow_up_with_amazon_is_not_edited_by_hand(world, api_a):
                     {"title": "Mine now"}, {"paused": True}, {"status": "cancelled", "note": "x"}):
         response = api_a.patch(path, json=payload)
         assert response.status_code == 409, payload
-    unchanged = api_a.get(f"/deadlines?kind=amazon_follow_up").get_json()["items"]
+    unchanged = api_a.get("/deadlines?kind=amazon_follow_up").get_json()["items"]
     assert unchanged == follow_up
     assert api_a.patch(path, json={"note": "Chased by phone too"}).get_json()["note"] == "Chased by phone too"
 

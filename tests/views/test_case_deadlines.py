@@ -2,8 +2,6 @@
 (add, edit, mark met, cancel, reopen, pause, resume), each change on the timeline."""
 from __future__ import annotations
 
-import html
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,7 +13,7 @@ from caseapp.services.accounts import people
 from caseapp.services.appeals import submissions, workflow
 from caseapp.services.deadlines import clocks
 from tests.views.test_case_page import timeline_summaries
-from tests.views.test_stored_xss import LINE, TEXT, assert_safe, escaped
+from tests.views.test_stored_xss import LINE, TEXT, assert_safe
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)  # 13:00 in Berlin, agency A's zone
 NOTHING_WAITS = "None: no submission is waiting on Amazon"

@@ -1,26 +1,10 @@
 """Server-side sign-in sessions: found in one indexed query, ended for good."""
-from contextlib import contextmanager
 from datetime import timedelta
-
-from sqlalchemy import event
 
 from caseapp.extensions import db
 from caseapp.models import UserSession, utcnow
 from caseapp.services.accounts import sessions
-
-
-@contextmanager
-def statements():
-    seen = []
-
-    def note(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+from tests.cost import statements
 
 
 def test_a_session_and_its_user_come_in_one_query(app, world):

@@ -1,14 +1,12 @@
 """Deadlines in the daily digest: whoever chose the digest sees there the deadlines that need
 them today, in their own time zone, with the one definition of overdue."""
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-
-from sqlalchemy import event
 
 from caseapp.extensions import db
 from caseapp.services.appeals import digests, dispatch
 from caseapp.services.deadlines import clocks
 from tests.conftest import make_case, make_user
+from tests.cost import statements
 
 # 13:00 UTC is 08:00 in New York: the digest of a consultant who lives there goes now.
 DIGEST = datetime(2026, 11, 20, 13, 0, tzinfo=timezone.utc)
@@ -105,29 +103,15 @@ def test_an_admin_digest_lists_unassigned_cases_deadlines_and_quiet_people_get_n
             if m["X-Caseapp-Key"].startswith("digest:")] == []
 
 
-@contextmanager
-def statements_on_deadlines():
-    seen = []
-
-    def note(conn, cursor, statement, *args):
-        if "FROM deadlines" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-
-
 def test_one_query_reads_the_deadlines_of_everyone_whose_digest_is_due(world, smtp_server):
     people = [world.consultant_a] + [make_user(world.agency_a, f"p{i}@agency-a.example") for i in range(5)]
     for i, person in enumerate(people):
         digest_only(person, zone="Europe/Berlin")
         case = make_case(person, world.client_a, title=f"Case {i}", assignee_id=person.id)
         add(person, case, f"Clock {i}", datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc))
-    with statements_on_deadlines() as seen:
+    with statements() as every:
         digests.queue_due(datetime(2026, 11, 21, 7, 0, tzinfo=timezone.utc), dispatch.PassReport())
+    seen = [s for s in every if "FROM deadlines" in s]
     assert len(seen) == 1
     dispatch.run_pass(datetime(2026, 11, 21, 7, 1, tzinfo=timezone.utc))
     for i, person in enumerate(people):
