@@ -1,8 +1,7 @@
 """Submissions to Amazon, Amazon's replies, and acting on follow-up reminders."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,31 +10,15 @@ from caseapp.core import timezones
 from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import whole_number
 from caseapp.forms import EmptyForm, SubmissionCorrectionForm
-from caseapp.models import User, utcnow
+from caseapp.models import utcnow
 from caseapp.security import no_store
 from caseapp.services.appeals import (calendar_feed, corrections, followup_mail, followups, submissions,
                                       workflow)
 from caseapp.services.cases import records
-from caseapp.views.helpers import (channel_choices, localtime, new_submission_form, place_errors,
+from caseapp.views.helpers import (channel_choices, localtime, viewer_moment, new_submission_form, place_errors,
                                    render_case_page, response_form, typed_errors)
 
 bp = Blueprint("submissions", __name__)
-
-
-def local_moment(value: datetime | None, person: User, field: str = "submitted_at") -> datetime | None:
-    """A naive date and time typed in a form, read in the person's own time zone.
-
-    A time the clocks skip (spring forward) does not exist there; it is refused rather
-    than silently moved. A repeated autumn hour is read as its first occurrence.
-    """
-    if value is None:
-        return None
-    zone = ZoneInfo(person.effective_timezone)
-    moment = value.replace(tzinfo=zone)
-    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != value:
-        raise ValidationFailed({field: f"{value:%d %b %Y %H:%M} does not exist in "
-                                f"{person.effective_timezone}: the clocks change then."})
-    return moment
 
 
 def _checked(check, typed: dict[str, str], *args) -> None:
@@ -57,7 +40,7 @@ def record(case_id: int):
     try:
         data = {"poa_draft_id": form.poa_draft_id.data or None, "channel": form.channel.data,
                 "amazon_reference": form.amazon_reference.data or "", "evidence_ids": chosen,
-                "submitted_at": local_moment(form.submitted_at.data, current_user)}
+                "submitted_at": viewer_moment(form.submitted_at.data, "submitted_at")}
         if typed:
             _checked(submissions.check_submission, typed, current_user, case_id, data)
         submission = submissions.record_submission(current_user, case_id, data)
@@ -90,7 +73,7 @@ def respond(submission_id: int):
     typed = typed_errors(form)
     try:
         data = {"outcome": form.outcome.data, "body": form.body.data or "",
-                "received_at": local_moment(form.received_at.data, current_user, "received_at")}
+                "received_at": viewer_moment(form.received_at.data, "received_at")}
         _checked(submissions.check_response, typed, current_user, submission.id, data)
         if _unconfirmed(data["outcome"]):
             return _confirm_page(submission.case_id, data["outcome"])
@@ -139,7 +122,7 @@ def edit_submission(submission_id: int):
         typed.setdefault("submitted_at", "Give the date and time it went to Amazon.")
     try:
         data = {"channel": form.channel.data, "amazon_reference": form.amazon_reference.data or "",
-                "submitted_at": local_moment(form.submitted_at.data, current_user)}
+                "submitted_at": viewer_moment(form.submitted_at.data, "submitted_at")}
         if typed:
             raise ValidationFailed(typed)
         corrections.correct_submission(current_user, submission_id, data)
@@ -173,7 +156,7 @@ def edit_response(response_id: int):
         typed.setdefault("received_at", "Give the date and time Amazon's reply came.")
     try:
         data = {"outcome": form.outcome.data, "body": form.body.data or "",
-                "received_at": local_moment(form.received_at.data, current_user, "received_at")}
+                "received_at": viewer_moment(form.received_at.data, "received_at")}
         if typed:
             raise ValidationFailed(typed)
         if _unconfirmed(data["outcome"]) and data["outcome"] != row.outcome:

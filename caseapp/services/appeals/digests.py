@@ -44,17 +44,6 @@ def awaiting_amazon(person: User) -> list[Case]:
         .order_by(Case.awaiting_since, Case.id)))
 
 
-def _latest_alert_point(deadline: Deadline, now: datetime) -> datetime | None:
-    """The latest moment at or before `now` at which a reminder of the deadline fell due
-    (clocks.alert_points: lead hours before, when due, then daily); None before the first."""
-    due = deadline.due_at
-    if due <= now:
-        return due + int((now - due) / clocks.OVERDUE_REPEAT) * clocks.OVERDUE_REPEAT
-    passed = [due - timedelta(hours=h) for h in clocks.lead_hours(deadline.lead_hours)
-              if due - timedelta(hours=h) <= now]
-    return max(passed) if passed else None
-
-
 def deadlines_for(people: list[User], now: datetime) -> dict[int, list[dict]]:
     """Per person id, the deadlines their digest lists (see the module's doc), soonest
     first, as plain rows (they outlive the read's unit of work). One query for everyone."""
@@ -83,7 +72,7 @@ def deadlines_for(people: list[User], now: datetime) -> dict[int, list[dict]]:
             readers.setdefault((person.agency_id, None), []).append(person.id)
     for deadline, case in rows:
         state = clocks.Clock(deadline, now)
-        point = _latest_alert_point(deadline, now)
+        point = clocks.last_alert_point(deadline, now)
         came_due = deadline.alerts_sent > 0 and point is not None and point > since
         if not (state.overdue or deadline.due_at <= now + DEADLINES_AHEAD or came_due):
             continue

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from caseapp.core import paging, timezones
+from caseapp.core import paging
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
@@ -387,7 +387,7 @@ DISMISSED = "dismissed by "  # how `dismiss` words its reason: a person chose to
 
 def agency_time(case: Case, moment: datetime) -> str:
     """A moment as the case's agency reads it, for timeline entries (shared by corrections)."""
-    return timezones.format_local(moment, db.session.get(Agency, case.agency_id).timezone)
+    return clocks.agency_time(clocks.agency_of(case), moment)
 
 
 def was_dismissed(submission_id: int) -> bool:

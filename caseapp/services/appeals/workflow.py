@@ -52,7 +52,7 @@ CORRECTION = "correction"
 BY = (PERSON, SUBMISSION, AMAZON, CORRECTION)
 
 # Where a case's work has ended: closed_at is set exactly while the status is one of these.
-ENDED = ("reinstated", "closed")
+ENDED = clocks.CASE_ENDED  # ("reinstated", "closed"): the deadlines end with the case
 
 _P, _S, _A = frozenset({PERSON}), frozenset({SUBMISSION}), frozenset({AMAZON})
 _PS, _PA = _P | _S, _P | _A

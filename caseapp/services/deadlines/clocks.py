@@ -150,6 +150,17 @@ def alert_points(deadline: Deadline, after: datetime) -> datetime | None:
     return due + days * OVERDUE_REPEAT
 
 
+def last_alert_point(deadline: Deadline, now: datetime) -> datetime | None:
+    """The latest moment at or before `now` at which a reminder of the deadline fell due (the
+    schedule of `alert_points`, read backwards); None before the first."""
+    due = deadline.due_at
+    if due <= now:
+        return due + int((now - due) / OVERDUE_REPEAT) * OVERDUE_REPEAT
+    passed = [due - timedelta(hours=h) for h in lead_hours(deadline.lead_hours)
+              if due - timedelta(hours=h) <= now]
+    return max(passed) if passed else None
+
+
 def schedule(deadline: Deadline, now: datetime) -> None:
     """Set when the deadline's next reminder goes (None: it sends none, being a follow-up,
     paused or closed). Reminders already past are not sent late: the next is after `now`."""
@@ -528,7 +539,7 @@ def case_ended(case: Case, status: str, actor: User | None, now: datetime) -> in
 
 
 REJECTIONS_CLOSING_THE_WINDOW = 2
-CASE_ENDED = ("reinstated", "closed")  # appeals/workflow.py ENDED: the case's clocks ended with it
+CASE_ENDED = ("reinstated", "closed")  # the statuses that end a case (appeals/workflow.py ENDED) and its clocks
 CLOSED_EARLY = "closed early: Amazon rejected {n} appeals"
 
 
