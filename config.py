@@ -171,6 +171,9 @@ class Config:
     TRUSTED_PROXIES = (os.environ.get("TRUSTED_PROXIES") or "0")
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
     INVITATION_HOURS = _int("INVITATION_HOURS", 72)  # how long an invitation link works
+    PORTAL_LINK_DAYS = _int("PORTAL_LINK_DAYS", 30)  # how long a client's portal link works
+    # Uploads and other changes through one portal link (Flask-Limiter syntax).
+    PORTAL_RATE_LIMIT = (os.environ.get("PORTAL_RATE_LIMIT") or "60 per hour")
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
     SESSION_COOKIE_HTTPONLY = True

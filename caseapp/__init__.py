@@ -17,9 +17,10 @@ from caseapp.services.accounts import mail_health
 from caseapp.services.accounts import passwords
 from caseapp.services.appeals import dispatch
 from caseapp.services.deadlines import alerts as deadline_alerts
+from caseapp.services.portal import notify as portal_notify
 from caseapp.views import (
     admin, api, auth, cases, clients, dashboard, days, deadlines, errors, evidence, form_keys, health,
-    helpers, invitations, poa, settings, submissions)
+    helpers, invitations, poa, portal, settings, submissions)
 from config import Config, config_from_env
 
 
@@ -93,7 +94,7 @@ class BoundedIntConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
-    for module in (auth, invitations, dashboard, days, clients, cases, deadlines, poa, evidence, submissions,
+    for module in (auth, invitations, portal, dashboard, days, clients, cases, deadlines, poa, evidence, submissions,
                    admin, settings, api, health):
         app.register_blueprint(module.bp)
 
@@ -123,3 +124,4 @@ def register_mail_kinds() -> None:
     passwords.register_mail_kinds()
     dispatch.register_mail_kinds()
     deadline_alerts.register_mail_kinds()
+    portal_notify.register_mail_kinds()

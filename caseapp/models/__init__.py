@@ -24,6 +24,17 @@ from caseapp.models.deadline import (
 from caseapp.models.evidence import CATEGORIES, Evidence, PoaEvidenceLink
 from caseapp.models.idempotency import IdempotencyKey
 from caseapp.models.poa import PoaDraft
+from caseapp.models.portal import (
+    ITEM_KINDS,
+    ITEM_STATUSES,
+    REQUEST_STATUSES,
+    SHARE_STATUSES,
+    DocumentChecklist,
+    DocumentRequest,
+    DocumentRequestItem,
+    PoaShare,
+    PortalLink,
+)
 from caseapp.models.submission import (
     CHANNELS,
     OUTCOMES,
@@ -43,6 +54,8 @@ __all__ = [
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft",
+    "PortalLink", "DocumentRequest", "DocumentRequestItem", "DocumentChecklist", "PoaShare",
+    "REQUEST_STATUSES", "ITEM_STATUSES", "ITEM_KINDS", "SHARE_STATUSES",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
     "IdempotencyKey",
     "Deadline", "DeadlinePreset", "DEADLINE_KINDS", "DEADLINE_STATUSES", "CLOCKS", "PRESET_UNITS",

@@ -33,6 +33,9 @@ class Agency(db.Model):
     # four have no Python-side default: tables written by older code (and migration tests) leave
     # them out.
     deadline_lead_hours: Mapped[str] = mapped_column(String(50), server_default="72,24")
+    # No reminder mail goes to a client between these local times (the agency's time zone).
+    client_quiet_start: Mapped[str] = mapped_column(String(5), server_default="20:00")
+    client_quiet_end: Mapped[str] = mapped_column(String(5), server_default="08:00")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="agency", lazy="raise")

@@ -71,6 +71,9 @@ class Case(db.Model):
     next_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the latest submission still unanswered by Amazon went out; None when not waiting.
     awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when a document request of the case has been open (the case waits on the client);
+    # None when none is. Kept by services/portal/requests.py.
+    waiting_on_client_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -14,6 +14,9 @@ from caseapp.extensions import db
 from caseapp.models.agency import User
 from caseapp.models.types import UTCDateTime, utcnow
 
+# Who brought the file in: a person of the agency, the client through the portal, or mail.
+SOURCES = ("staff", "client", "email")
+
 CATEGORIES = (
     "invoice",
     "supplier_letter",
@@ -39,6 +42,10 @@ class Evidence(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(10), default="staff", server_default="staff")
+    # The document request item a client's file answers (services/portal).
+    request_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_request_items.id"), index=True)
 
     uploaded_by: Mapped[User | None] = relationship(lazy="raise")
 

@@ -45,6 +45,11 @@ def localtime(moment: datetime | None, with_zone: bool = True) -> str:
     return timezones.format_local(moment, viewer_timezone(), with_zone)
 
 
+def zoned(moment: datetime | None, tz_name: str) -> str:
+    """A moment in a given zone (the portal shows the agency's: a client has no settings)."""
+    return timezones.format_local(moment, tz_name)
+
+
 def viewer_moment(value: datetime | None, field: str = "due_at") -> datetime | None:
     """A naive date and time typed in a form (datetime-local), read in the viewer's own zone,
     as an aware moment. A time the clocks skip (spring forward) does not exist there: refused
@@ -351,6 +356,7 @@ def export_response(data: bytes, content_type: str, filename: str) -> Response:
 
 def register(app: Flask) -> None:
     app.add_template_filter(localtime)
+    app.add_template_filter(zoned)
     app.add_template_filter(localdate)
     app.add_template_filter(label)
     app.add_template_filter(capped)

@@ -30,6 +30,7 @@ from caseapp.services.accounts import people
 from caseapp.services.appeals import digests, followup_mail, followups, submissions
 from caseapp.services.cases import timeline
 from caseapp.services.deadlines import alerts as deadline_alerts
+from caseapp.services.portal import reminders as portal_reminders
 from caseapp.services.mail import delivery, kinds, outbox
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ ESCALATE_FROM_SEQUENCE = 3  # from the third follow-up without a reply the admin
 class PassReport:
     reminders_due: int = 0
     deadline_reminders_due: int = 0
+    client_reminders_due: int = 0
     emails_queued: int = 0
     digests_queued: int = 0
     sent: int = 0
@@ -72,6 +74,8 @@ def run_pass(now: datetime) -> PassReport:
     deadlines = deadline_alerts.dispatch_due(now)
     report.deadline_reminders_due, report.emails_queued = deadlines.due, report.emails_queued + deadlines.emails
     report.failed += deadlines.failed
+    report.client_reminders_due = portal_reminders.dispatch_due(now)
+    report.emails_queued += report.client_reminders_due
     digests.queue_due(now, report)
     delivery.deliver(now, report)
     settle_delivered()

@@ -33,6 +33,7 @@ from caseapp.core.transaction import transactional
 from caseapp.models import Case, User, utcnow
 from caseapp.services.appeals import followups
 from caseapp.services.deadlines import clocks
+from caseapp.services.portal import requests as portal_requests
 from caseapp.services.cases import records, timeline
 
 LABELS = {
@@ -145,6 +146,7 @@ def set_status(actor: User | None, case: Case, status: str, *, by: str = PERSON,
         case.awaiting_since = None
     if status in ENDED and previous not in ENDED:
         clocks.case_ended(case, status, actor, now)
+        portal_requests.case_ended(case, status, actor, now)
 
 
 # The statuses a submission can be recorded in (the case page offers the form only there).

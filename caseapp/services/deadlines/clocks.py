@@ -207,7 +207,8 @@ def get_deadline(actor: User, deadline_id: int, for_update: bool = False) -> tup
 
 # ---- reading what a person typed -------------------------------------------------------------
 
-def _parse_due(value: Any, errors: dict[str, str], now: datetime) -> datetime | None:
+def parse_due(value: Any, errors: dict[str, str], now: datetime) -> datetime | None:
+    """A due time typed or sent: aware, within MAX_YEARS_AHEAD; errors["due_at"] says what is wrong."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value.strip():
@@ -293,7 +294,7 @@ def add(actor: User, case_id: int, data: dict[str, Any], now: datetime | None = 
         errors["kind"] = "Choose one of the kinds listed."
     title = _clean_text(data, "title", TITLE_LIMIT, errors) or KIND_LABELS.get(kind, "Deadline")
     note = _clean_text(data, "note", NOTE_LIMIT, errors) or ""
-    due_at = _parse_due(data.get("due_at"), errors, now)
+    due_at = parse_due(data.get("due_at"), errors, now)
     if errors:
         raise ValidationFailed(errors)
     return start(case, kind=kind, title=title, due_at=due_at, source="person", actor=actor,
@@ -315,7 +316,7 @@ def update(actor: User, deadline_id: int, data: dict[str, Any], now: datetime | 
                        "or snooze or dismiss the follow-up on the case.")
     title = _clean_text(data, "title", TITLE_LIMIT, errors, required=True)
     note = _clean_text(data, "note", NOTE_LIMIT, errors)
-    due_at = _parse_due(data["due_at"], errors, now) if "due_at" in data else None
+    due_at = parse_due(data["due_at"], errors, now) if "due_at" in data else None
     if due_at is not None and deadline.paused_at is not None:
         errors["due_at"] = "Resume the clock before moving its due time."
     if errors:

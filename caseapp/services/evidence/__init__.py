@@ -10,15 +10,16 @@ Which files back a POA version, and the bundle of them, belong to the poa packag
 """
 from caseapp.services.evidence.filenames import content_disposition, download_name, slug
 from caseapp.services.evidence.files import (
-    CATEGORY_LABELS, TYPE_LABELS, get, get_storage, is_previewable, list_for_case, open_file, upload,
-    upload_many,
+    CATEGORY_LABELS, TYPE_LABELS, AlreadyAttached, clean_fields, get, get_storage, is_previewable,
+    list_for_case, max_upload_bytes, open_file, store, upload, upload_many,
 )
 from caseapp.services.evidence.files import delete as delete_file
 from caseapp.services.evidence.files import update as update_file
 from caseapp.services.evidence.storage import Storage
 
 __all__ = [
-    "CATEGORY_LABELS", "Storage", "TYPE_LABELS", "content_disposition", "delete_file", "download_name",
-    "get", "get_storage", "is_previewable", "list_for_case", "open_file", "slug", "update_file",
-    "upload", "upload_many",
+    "AlreadyAttached", "CATEGORY_LABELS", "Storage", "TYPE_LABELS", "clean_fields",
+    "content_disposition", "delete_file", "download_name", "get", "get_storage", "is_previewable",
+    "list_for_case", "max_upload_bytes", "open_file", "slug", "store", "update_file", "upload",
+    "upload_many",
 ]

@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Evidence, PoaEvidenceLink, User, utcnow
+from caseapp.models import CATEGORIES, Case, Evidence, PoaEvidenceLink, User, utcnow
 from caseapp.services.accounts import audit, people
 from caseapp.services.cases import records, timeline
 from caseapp.services.evidence import file_types as types
@@ -108,7 +108,7 @@ def open_file(actor: User, evidence_id: int, preview: bool = False) -> tuple[Evi
 
 # ---------------------------------------------------------------- upload and edit
 
-def _clean_fields(category: Any, description: Any) -> tuple[str, str]:
+def clean_fields(category: Any, description: Any) -> tuple[str, str]:
     errors = {}
     if category in (None, ""):
         category = "other"
@@ -142,7 +142,16 @@ def upload(actor: User, case_id: int, file, category: str | None = None,
     message names the accepted ones). On any failure nothing is left behind.
     """
     case = records.get_case(actor, case_id)
-    category, description = _clean_fields(category, description)
+    category, description = clean_fields(category, description)
+    return store(case, file, category, description, actor)
+
+
+def store(case: Case, file, category: str, description: str, actor: User | None, *,
+          source: str = "staff", request_item_id: int | None = None,
+          summary: str = "Evidence added") -> Evidence:
+    """Store a file on a case the caller has found and checked (the fields are clean), in the
+    caller's unit of work: `upload` for a person, the portal for a client (`actor` None,
+    `source` "client"), mail for an attachment. Raises as `upload` does."""
     if file is None or not (getattr(file, "filename", None) or "").strip():
         raise ValidationFailed({"file": "Choose a file to upload."})
     name = safe_display_name(file.filename)
@@ -160,12 +169,14 @@ def upload(actor: User, case_id: int, file, category: str | None = None,
     kind = types.detect(blob.head, name, open_full=lambda: storage.open(blob.sha256))
     row = Evidence(case_id=case.id, sha256=blob.sha256, size=blob.size,
                    content_type=kind.content_type, filename=name, category=category,
-                   description=description, uploaded_by_id=actor.id, uploaded_at=utcnow())
+                   description=description, uploaded_by_id=actor.id if actor else None,
+                   uploaded_at=utcnow(), source=source, request_item_id=request_item_id)
     db.session.add(row)
     db.session.flush()
     timeline.record(case, "evidence_added", actor,
-                    f"Evidence added: {name} ({CATEGORY_LABELS[category]})",
-                    {"evidence_id": row.id, "filename": name, "category": category})
+                    f"{summary}: {name} ({CATEGORY_LABELS[category]})",
+                    {"evidence_id": row.id, "filename": name, "category": category}
+                    | ({"source": source} if source != "staff" else {}))
     case.updated_at = utcnow()
     db.session.flush()  # row locks first, the blob lock last: the order delete uses too
     _lock_blob(blob.sha256)
@@ -193,7 +204,7 @@ def upload_many(actor: User, case_id: int, files, category: str | None = None,
     if active():
         raise RuntimeError("upload_many saves each file on its own: call it outside transaction()")
     records.get_case(actor, case_id)
-    _clean_fields(category, description)
+    clean_fields(category, description)
     files = [f for f in files or () if f is not None and (f.filename or "").strip()]
     if not files:
         raise ValidationFailed({"files": "Choose one or more files to upload."})
@@ -223,7 +234,7 @@ def update(actor: User, evidence_id: int, description: str | None,
            category: str | None = None) -> Evidence:
     """Change the description (and, when given, the category) of a file."""
     row = get(actor, evidence_id)
-    category, description = _clean_fields(row.category if category is None else category,
+    category, description = clean_fields(row.category if category is None else category,
                                           description)
     row.category, row.description = category, description
     db.session.flush()
