@@ -5,6 +5,7 @@ following fails here (a link built by hand, or an endpoint that no longer exists
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import pytest
 import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from caseapp.extensions import db
@@ -21,6 +23,8 @@ from caseapp.services.accounts import invitations, passwords
 from caseapp.services.appeals import calendar_feed, dispatch, submissions
 from caseapp.core.transaction import transaction
 from caseapp.services.deadlines import clocks
+from caseapp.services.portal import client as portal_client
+from caseapp.services.portal import requests as portal_requests
 from tests.conftest import make_case
 from caseapp.services.mail import kinds, problems
 from caseapp.services.mail.links import PLACEHOLDER
@@ -39,6 +43,8 @@ EXPECTED = {
     "mail_problem": {"admin.outbox"},
     "deadline": {"cases.detail", "days.my_day"},
     "deadline_notice": {"cases.detail", "days.my_day"},
+    "portal": {"portal.home"},
+    "portal_notice": {"cases.detail"},
 }
 
 
@@ -91,6 +97,13 @@ def make_every_kind(world) -> None:
             "submitted_at": NOW - timedelta(hours=hours), "channel": "account_health_appeal"}, now=NOW)
         submissions.record_response(world.consultant_a, sub.id, {"outcome": "rejected",
                                                                  "received_at": NOW}, now=NOW)
+    # A document request mails the client its portal link; the client's upload tells the assignee.
+    world.client_a.contact_email = "seller@client-a.example"
+    db.session.commit()
+    opened = portal_requests.open_request(world.consultant_a, world.case_a.id, {
+        "checklist": "identity", "due_at": (NOW + timedelta(days=5)).isoformat()}, now=NOW)
+    portal_client.upload(opened.portal_url.rsplit("/", 1)[1], opened.request.items[0].id,
+                         [FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="id.pdf")], now=NOW)
     with transaction():  # the admins are mailed of a problem with the agency's mail
         problems.record(world.agency_a.id, "mail", "An email to x@agency-a.example failed.", NOW)
     moment = NOW
@@ -147,6 +160,7 @@ def test_the_links_open_their_pages(app, world, smtp_server, base_url):
     assert any(p.startswith("/reminders/act/") for p in seen)
     assert any(p.startswith("/password/reset/") for p in seen)
     assert any(p.startswith("/invitations/") for p in seen)
+    assert any(p.startswith("/portal/") for p in seen)
 
 
 def test_links_are_built_in_one_place():
