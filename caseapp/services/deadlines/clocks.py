@@ -314,6 +314,9 @@ def update(actor: User, deadline_id: int, data: dict[str, Any], now: datetime | 
     if deadline.kind == FOLLOW_UP and any(k in data for k in ("due_at", "status", "title")):
         raise Conflict("The follow-up with Amazon follows the submissions: record Amazon's reply, "
                        "or snooze or dismiss the follow-up on the case.")
+    if deadline.source == "document_request" and any(k in data for k in ("due_at", "status")):
+        raise Conflict("This deadline follows its document request: accept what the client sent, "
+                       "or cancel the request, on the case's Documents from the client card.")
     title = _clean_text(data, "title", TITLE_LIMIT, errors, required=True)
     note = _clean_text(data, "note", NOTE_LIMIT, errors)
     due_at = parse_due(data["due_at"], errors, now) if "due_at" in data else None

@@ -152,3 +152,16 @@ def test_a_resubmission_supersedes_the_follow_up_of_the_one_before(world):
     assert old.status == "cancelled" and old.closed_reason == "superseded by a new submission"
     assert db.session.scalar(db.select(db.func.count(Deadline.id)).where(
         Deadline.case_id == world.case_a.id, Deadline.kind == "amazon_follow_up", Deadline.status == "open")) == 1
+
+
+def test_a_document_request_deadline_follows_its_request_not_a_hand_edit(world):
+    from caseapp.services.portal import requests as portal_requests
+
+    case = open_case(world)
+    opened = portal_requests.open_request(world.consultant_a, case.id, {"checklist": "identity"}, now=NOW)
+    deadline = db.session.get(Deadline, opened.request.deadline_id)
+    for change in ({"status": "met"}, {"due_at": (NOW + timedelta(days=30)).isoformat()}):
+        with pytest.raises(Conflict, match="follows its document request"):
+            clocks.update(world.consultant_a, deadline.id, change, now=NOW)
+    assert clocks.update(world.consultant_a, deadline.id, {"title": "Seller's papers"}, now=NOW).title == "Seller's papers"
+    assert db.session.get(Deadline, deadline.id).status == "open"
