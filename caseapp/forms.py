@@ -367,6 +367,20 @@ ITEM_KIND_LABELS = {"file": "Files to upload", "answer": "A written answer"}
 _CHECKLIST_ITEM_FIELDS = ("title", "instructions", "category", "kind")
 
 
+class RowList(FieldList):
+    """A FieldList whose row numbers in field names are ASCII digits only: WTForms' own
+    reading takes "checklists-²-name" for a row number and then fails on int("²")."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = parsing.whole_number(key[offset:].split(self._field_separator, 1)[0],
+                                             maximum=parsing.MAX_ID)
+                if index is not None:
+                    yield index
+
+
 class ChecklistItemForm(Form):
     """One item of a checklist; the service (portal/checklists.save) checks the values."""
 
@@ -385,7 +399,7 @@ class ChecklistForm(Form):
     key = StringField("Key", description="Optional: lower-case letters, digits and _; made from the "
                       "name when empty. The API names a checklist by its key.")
     reason = SelectField("Suggested for", choices=[("", "Any case")] + list(REASON_LABELS.items()))
-    items = FieldList(FormField(ChecklistItemForm),
+    items = RowList(FormField(ChecklistItemForm),
                       max_entries=portal_checklists.MAX_ITEMS + CHECKLIST_BLANK_ITEMS + 5)
     remove = BooleanField("Remove this checklist")
 
@@ -398,7 +412,7 @@ class ChecklistForm(Form):
 
 
 class ChecklistsForm(FlaskForm):
-    checklists = FieldList(FormField(ChecklistForm), max_entries=portal_checklists.MAX_CHECKLISTS + 2)
+    checklists = RowList(FormField(ChecklistForm), max_entries=portal_checklists.MAX_CHECKLISTS + 2)
 
     @staticmethod
     def initial(saved) -> dict:

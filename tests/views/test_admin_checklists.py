@@ -144,3 +144,13 @@ def test_restore_asks_first_then_brings_back_the_shipped_checklists(browser, wor
     assert "shipped checklists" in text(browser.get("/admin/checklists").get_data(as_text=True))
     audit = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == "document checklists")).all()
     assert [e.detail for e in sorted(audit, key=lambda e: e.id)] == ["1 checklists saved", "defaults restored"]
+
+
+def test_row_numbers_that_are_no_ascii_numbers_are_ignored_not_a_crash(browser, world):
+    browser.login(world.admin_a.email)
+    data = {**page_form({"name": "Kept", "items": [{"title": "Kept item"}]}),
+            "checklists-²-name": "superscript row", "checklists-0-items-٣-title": "arabic-indic row"}
+    response = browser.post("/admin/checklists", data=data)
+    assert response.status_code == 302
+    (saved,) = checklists.for_agency(world.agency_a.id)
+    assert (saved.name, [i.title for i in saved.items]) == ("Kept", ["Kept item"])
