@@ -355,3 +355,117 @@ class DeadlineEditForm(OnceForm):
     title = StringField("Title")
     due_at = LocalMomentField("Due", validators=[Optional()], description="In your time zone.")
     note = TextAreaField("Note")
+
+
+# ---------------------------------------------------------------- document checklists and the
+# client quiet hours (issue 16: the admin's side of the client portal)
+
+from caseapp.services.portal import checklists as portal_checklists  # noqa: E402
+
+CHECKLIST_BLANK_ITEMS = 2  # empty item rows under each checklist; left empty, they are ignored
+ITEM_KIND_LABELS = {"file": "Files to upload", "answer": "A written answer"}
+_CHECKLIST_ITEM_FIELDS = ("title", "instructions", "category", "kind")
+
+
+class RowList(FieldList):
+    """A FieldList whose row numbers in field names are ASCII digits only: WTForms' own
+    reading takes "checklists-²-name" for a row number and then fails on int("²")."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = parsing.whole_number(key[offset:].split(self._field_separator, 1)[0],
+                                             maximum=parsing.MAX_ID)
+                if index is not None:
+                    yield index
+
+
+class ChecklistItemForm(Form):
+    """One item of a checklist; the service (portal/checklists.save) checks the values."""
+
+    title = StringField("Title", render_kw={"placeholder": "e.g. Supplier invoices"})
+    instructions = TextAreaField("Instructions for the client", render_kw={"rows": 3})
+    category = SelectField("Files go to", choices=list(CATEGORY_LABELS.items()), default="other")
+    kind = SelectField("The client sends", choices=list(ITEM_KIND_LABELS.items()), default="file")
+    remove = BooleanField("Remove")
+
+    def is_blank(self) -> bool:
+        return not any((self[name].data or "").strip() for name in ("title", "instructions"))
+
+
+class ChecklistForm(Form):
+    name = StringField("Name", render_kw={"placeholder": "e.g. Proof of authenticity"})
+    key = StringField("Key", description="Optional: lower-case letters, digits and _; made from the "
+                      "name when empty. The API names a checklist by its key.")
+    reason = SelectField("Suggested for", choices=[("", "Any case")] + list(REASON_LABELS.items()))
+    items = RowList(FormField(ChecklistItemForm),
+                      max_entries=portal_checklists.MAX_ITEMS + CHECKLIST_BLANK_ITEMS + 5)
+    remove = BooleanField("Remove this checklist")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.list_errors: list[str] = []  # about the checklist as a whole ("Add at least one item.")
+
+    def is_blank(self) -> bool:
+        return not (self.name.data or "").strip() and all(e.form.is_blank() for e in self.items)
+
+
+class ChecklistsForm(FlaskForm):
+    checklists = RowList(FormField(ChecklistForm), max_entries=portal_checklists.MAX_CHECKLISTS + 2)
+
+    @staticmethod
+    def initial(saved) -> dict:
+        """The form's data for the agency's checklists (`checklists.Checklist`s), each with empty
+        item rows, and one empty checklist to add."""
+        blank_items = [{"category": "other", "kind": "file"}] * CHECKLIST_BLANK_ITEMS
+        rows = [{"name": c.name, "key": c.key, "reason": c.reason or "",
+                 "items": [item.as_dict() for item in c.items] + blank_items} for c in saved]
+        return {"checklists": rows + [{"name": "", "key": "", "reason": "",
+                                       "items": blank_items + [{"category": "other", "kind": "file"}]}]}
+
+    def sent(self) -> list[dict]:
+        """What to save, one entry per checklist on the page and one per item row, so that the
+        service's field names (checklists-<i>-items-<n>-title) are the page's; a removed
+        checklist or item goes as an empty one, which the service drops."""
+        sent = []
+        for entry in self.checklists:
+            c = entry.form
+            if c.remove.data:
+                sent.append({"name": "", "key": "", "reason": "", "items": []})
+                continue
+            items = [{"title": "", "instructions": ""} if i.form.remove.data
+                     else {name: i.form[name].data for name in _CHECKLIST_ITEM_FIELDS} for i in c.items]
+            sent.append({"name": c.name.data, "key": c.key.data, "reason": c.reason.data, "items": items})
+        return sent
+
+    def show_errors(self, fields: dict[str, str]) -> list[str]:
+        """Put the service's errors beside their fields; returns those that belong to none."""
+        unplaced = []
+        for key, message in fields.items():
+            parts = key.split("-")
+            target = None
+            if len(parts) >= 3 and parts[0] == "checklists" and parts[1].isdigit() \
+                    and int(parts[1]) < len(self.checklists):
+                checklist = self.checklists[int(parts[1])].form
+                if len(parts) == 3 and parts[2] == "items":
+                    checklist.list_errors.append(message)
+                    continue
+                if len(parts) == 3 and parts[2] in ("name", "key", "reason"):
+                    target = checklist[parts[2]]
+                elif len(parts) == 5 and parts[2] == "items" and parts[3].isdigit() \
+                        and int(parts[3]) < len(checklist.items) and parts[4] in _CHECKLIST_ITEM_FIELDS:
+                    target = checklist.items[int(parts[3])].form[parts[4]]
+            if target is None:
+                unplaced.append(message)
+            else:
+                target.errors = list(target.errors or []) + [message]
+        return unplaced
+
+
+class ClientQuietHoursForm(FlaskForm):
+    """The agency's client quiet hours (services/portal/settings.py checks them)."""
+
+    client_quiet_start = StringField("No reminders to clients from", render_kw={"inputmode": "numeric",
+                                                                                "placeholder": "20:00"})
+    client_quiet_end = StringField("until", render_kw={"inputmode": "numeric", "placeholder": "08:00"})

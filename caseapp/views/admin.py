@@ -200,11 +200,14 @@ def _calendar_form(agency, **kwargs) -> AgencyCalendarForm:
                               **kwargs)
 
 
-def _agency_page(form, calendar_form):
+def _agency_page(form, calendar_form, quiet_form=None):
     agency = current_user.agency
+    quiet_form = quiet_form or ClientQuietHoursForm(formdata=None, obj=agency)
     return render_template("admin/agency.html", form=form, calendar_form=calendar_form, agency=agency,
                            holidays=deadline_calendar.upcoming_holidays(agency),
-                           presets=presets.for_agency(agency.id), uses_defaults=presets.uses_defaults(agency.id))
+                           presets=presets.for_agency(agency.id), uses_defaults=presets.uses_defaults(agency.id),
+                           quiet_form=quiet_form, checklists=portal_checklists.for_agency(agency.id),
+                           checklist_defaults=portal_checklists.uses_defaults(agency.id))
 
 
 @bp.route("/deadline-presets", methods=["GET", "POST"])
@@ -233,3 +236,50 @@ def restore_deadline_presets():
     presets.restore_defaults(current_user)
     flash("caseapp's shipped deadline presets are restored; new cases get them from now on.", "success")
     return redirect(url_for("admin.deadline_presets"))
+
+
+# ---------------------------------------------------------------- the client portal's settings
+# (issue 16): document checklists, the client quiet hours
+
+from caseapp.forms import ChecklistsForm, ClientQuietHoursForm  # noqa: E402
+from caseapp.services.portal import checklists as portal_checklists  # noqa: E402
+from caseapp.services.portal import settings as portal_settings  # noqa: E402
+
+
+@bp.route("/checklists", methods=["GET", "POST"])
+def checklists():
+    saved = portal_checklists.for_agency(current_user.agency_id)
+    form = ChecklistsForm() if request.method == "POST" else ChecklistsForm(data=ChecklistsForm.initial(saved))
+    if form.validate_on_submit():
+        try:
+            kept = portal_checklists.save(current_user, form.sent())
+        except DomainError as error:
+            flash(" ".join([error.message] + form.show_errors(error.fields)), "danger")
+        else:
+            flash(f"Checklists saved: {len(kept)} in all. New document requests offer them.", "success")
+            return redirect(url_for("admin.checklists"))
+    elif form.is_submitted():
+        flash("Please correct the highlighted fields.", "danger")
+    return render_template("admin/checklists.html", form=form, agency=current_user.agency,
+                           uses_defaults=portal_checklists.uses_defaults(current_user.agency_id))
+
+
+@bp.post("/checklists/restore")
+def restore_checklists():
+    if request.form.get("confirmed") != "yes":
+        return render_template("admin/restore_checklists_confirm.html", post_form=EmptyForm())
+    portal_checklists.restore_defaults(current_user)
+    flash("caseapp's shipped checklists are restored; new document requests offer them.", "success")
+    return redirect(url_for("admin.checklists"))
+
+
+@bp.post("/agency/client-quiet-hours")
+def client_quiet_hours():
+    form = ClientQuietHoursForm()
+    if save_form(form, lambda: portal_settings.update_client_quiet_hours(
+            current_user, form.client_quiet_start.data, form.client_quiet_end.data)):
+        flash("Client quiet hours saved: no reminder mail goes to a client in them.", "success")
+        return redirect(url_for("admin.agency") + "#client-quiet-hours")
+    settings = AgencySettingsForm(formdata=None, obj=current_user.agency)
+    settings.timezone.choices = timezone_choices()
+    return _agency_page(settings, _calendar_form(current_user.agency, formdata=None), quiet_form=form)

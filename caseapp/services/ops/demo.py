@@ -4,9 +4,14 @@ Cases are opened through presets.open_case, so they get the shipped presets' dea
 from their notice dates; the notice dates are chosen so that Sam's My day tells the story: a
 POA promised to a client is overdue, an appeal window closes today, a few clocks run out this
 week, one agency clock waits on the client (paused), one deadline was added by hand, and one
-case's appeal window closed early after Amazon rejected two appeals."""
+case's appeal window closed early after Amazon rejected two appeals.
+
+The client portal has its story too: Maple & Pine were asked for documents from a checklist
+and sent one of the two (a carrier report, as evidence from the client), the other is still
+requested; Kiefer Outdoor approved the POA version their consultant shared with them."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,10 +21,15 @@ from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import Agency, utcnow
 from caseapp.services.accounts import people as accounts
-from caseapp.services.cases import records
+from caseapp.services.cases import records, timeline
 from caseapp.services.cases import clients
 from caseapp.services.poa import drafts
 from caseapp.services.deadlines import clocks, presets
+from caseapp.services.evidence import files as evidence_files
+from caseapp.services.portal import client as portal_client
+from caseapp.services.portal import links as portal_links
+from caseapp.services.portal import requests as portal_requests
+from caseapp.services.portal import sharing
 from caseapp.services.appeals import submissions, workflow
 
 DEMO_PASSWORD = "caseapp-demo-2026"
@@ -111,6 +121,7 @@ def seed_if_empty() -> DemoResult | None:
             records.add_note(actor, case.id, note)
         if story:
             STORIES[story](actor, case)
+        PORTAL_STORIES.get(number, lambda *_: None)(actor, case)
     return DemoResult(logins=[(p.email, p.role) for p in people])
 
 
@@ -151,6 +162,70 @@ def _poa_sent(actor, case) -> None:
 
 
 STORIES = {"invoices": _invoices, "waiting_on_client": _waiting_on_client, "poa_sent": _poa_sent}
+
+
+def demo_pdf(title: str, lines: list[str]) -> bytes:
+    """A small one-page PDF with these lines, the same bytes every time (no dates, no ids)."""
+    def escaped(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    shown = [f"BT /F1 16 Tf 72 740 Td ({escaped(title)}) Tj ET"] + [
+        f"BT /F1 11 Tf 72 {710 - 18 * n} Td ({escaped(line)}) Tj ET" for n, line in enumerate(lines)]
+    stream = "\n".join(shown).encode("latin-1")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+class _DemoFile:
+    """What an upload hands the evidence pipeline: a name and a stream."""
+
+    def __init__(self, filename: str, data: bytes):
+        self.filename, self.stream = filename, io.BytesIO(data)
+
+
+def _documents_from_the_client(actor, case) -> None:
+    """Sam asked Maple & Pine for the performance checklist; the client sent the carrier report
+    through the portal (evidence from the client, waiting for Sam to accept it); their own
+    account of what happened is still requested."""
+    opened = portal_requests.open_request(actor, case.id, {
+        "checklist": "performance_metrics", "due_at": utcnow() + timedelta(days=5),
+        "message": "Hi Priya, to write the plan we need these two things from you."})
+    item = next(i for i in opened.request.items if i.kind == "file")
+    report = _DemoFile("carrier-report-october.pdf", demo_pdf("Carrier report, October", [
+        "Maple & Pine Crafts - shipments handed to the carrier",
+        "Orders 114-0001 to 114-0342: 342 parcels",
+        "Handed over late: 19 (carrier pick-ups missed on 7 and 8 Oct)",
+        "Tracking uploaded within 24 hours: 338 of 342"]))
+    row = evidence_files.store(case, report, item.category, f"Sent by the client for: {item.title}", None,
+                               source="client", request_item_id=item.id, summary="Evidence from the client")
+    portal_requests.item_received(item, opened.request, case, utcnow())
+    timeline.record(case, "client_upload", None, f"The client sent for {item.title}: {row.filename}",
+                    {"item_id": item.id, "files": [row.filename], "by": "client", "link_id": opened.link.id})
+
+
+def _poa_approved(actor, case) -> None:
+    """Kim shared the POA version with Kiefer Outdoor, who approved it through the portal."""
+    draft = drafts.latest(actor, case.id)
+    share = sharing.share(actor, draft.id)
+    token = portal_links.token_for(portal_links.live_link(case, utcnow()))
+    portal_client.answer_poa(token, share.id, "approve", "Reads well, thank you. Please go ahead.")
+
+
+# The portal's stories, by the case's number in CASES (from 1).
+PORTAL_STORIES = {3: _documents_from_the_client, 2: _poa_approved}
 
 OUTCOME_FOR = {"more_info_requested": "more_info_requested", "reinstated": "reinstated",
                "denied": "rejected"}

@@ -9,7 +9,7 @@
 - `sharing`: a POA version shared with the client for approval.
 - `notify` and `reminders`: the mail to the client and to the case's people.
 """
-from caseapp.services.portal import checklists, client, links, notify, reminders, requests, sharing
+from caseapp.services.portal import checklists, client, links, notify, reminders, requests, sharing, settings
 from caseapp.services.portal.links import LinkClosed
 
-__all__ = ["LinkClosed", "checklists", "client", "links", "notify", "reminders", "requests", "sharing"]
+__all__ = ["LinkClosed", "checklists", "client", "links", "notify", "reminders", "requests", "sharing", "settings"]
