@@ -5,7 +5,7 @@ from markupsafe import Markup
 
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
-from caseapp.services.cases import records
+from caseapp.services.cases import clients, records
 from caseapp.services.poa import drafts
 from caseapp.services.poa import diff
 from caseapp.services.poa import render
@@ -121,9 +121,10 @@ def share(draft_id: int):
         flash(error.message, "warning")
         return redirect(url_for("poa.editor", draft_id=draft_id) + "#share-card", code=303)
     case = records.get_case(current_user, draft.case_id)
-    if case.client.contact_email:
+    email = clients.get_client(current_user, case.client_id).contact_email
+    if email:
         flash(f"Version {shared.version} shared: an email asking the client to approve it is on its way "
-              f"to {case.client.contact_email}.", "success")
+              f"to {email}.", "success")
     else:
         flash(Markup("Version {} shared, but the client has no contact email: send them their portal link "
                      '<code class="portal-url user-select-all">{}</code> yourself. '

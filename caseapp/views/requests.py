@@ -17,7 +17,7 @@ from caseapp.core.errors import Conflict, DomainError, ValidationFailed
 from caseapp.core.transaction import abandon, transaction
 from caseapp.forms import DocumentRequestForm, ItemDecisionForm
 from caseapp.models import Case, utcnow
-from caseapp.services.cases import records
+from caseapp.services.cases import clients, records
 from caseapp.services.deadlines import clocks
 from caseapp.services.portal import checklists, links, requests
 from caseapp.views.helpers import render_case_page, typed_local, viewer_moment
@@ -97,7 +97,7 @@ def create(case_id: int):
     opened = _open(form, case_id)
     if opened is None:
         return render_case_page(case_id, extra={"request_form": form}, status=422)
-    flash(_opened_words(opened, case.client.contact_email), "success")
+    flash(_opened_words(opened, clients.get_client(current_user, case.client_id).contact_email), "success")
     return _card(case_id)
 
 
