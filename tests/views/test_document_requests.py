@@ -51,8 +51,10 @@ def token_of(opened) -> str:
 
 
 def card_of(page: str) -> str:
+    """The card, up to the next card of the page (it sits among the work or the rest)."""
     start = page.index('id="requests-card"')
-    return page[start:page.index('id="submissions"', start)]
+    end = page.find('<div class="card mb-3" id=', start)
+    return page[start:end if end > 0 else None]
 
 
 def entry(page: str, item_id: int) -> str:
@@ -333,3 +335,12 @@ def test_another_agency_gets_404_and_changes_nothing(browser, world):
     assert db.session.scalar(db.select(db.func.count(DocumentRequest.id))) == 1
     assert db.session.scalar(db.select(db.func.count(PoaShare.id))) == 0
     assert browser.get(f"/portal/{token_of(opened)}").status_code == 200  # the link still works
+
+
+def test_the_card_sits_with_the_work_while_the_case_waits_on_the_client(browser, world):
+    browser.login(world.consultant_a.email)
+    page = case_page(browser, world)
+    assert page.index('id="timeline"') < page.index('id="requests-card"') < page.index('id="evidence"')
+    open_request(world)
+    page = case_page(browser, world)
+    assert page.index('id="deadlines-card"') < page.index('id="requests-card"') < page.index('id="timeline"')
