@@ -362,7 +362,7 @@ class DeadlineEditForm(OnceForm):
 # page (views/requests.py) and deciding on what came. The services/portal package checks the
 # values; these forms only read them and carry the errors back beside their fields.
 
-REQUEST_ITEM_KINDS = [("file", "Files to upload"), ("answer", "A written answer")]
+REQUEST_ITEM_KINDS = [("file", "Files"), ("answer", "A written answer")]
 REQUEST_BLANK_ROWS = 3  # typed items under the checklists; left empty, a row is ignored
 
 
