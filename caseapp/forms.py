@@ -469,3 +469,76 @@ class ClientQuietHoursForm(FlaskForm):
     client_quiet_start = StringField("No reminders to clients from", render_kw={"inputmode": "numeric",
                                                                                 "placeholder": "20:00"})
     client_quiet_end = StringField("until", render_kw={"inputmode": "numeric", "placeholder": "08:00"})
+
+
+# ---------------------------------------------------------------- document requests (issue 16)
+# The consultant's side of the client portal: asking the client for documents on the case
+# page (views/requests.py) and deciding on what came. The services/portal package checks the
+# values; these forms only read them and carry the errors back beside their fields.
+
+REQUEST_ITEM_KINDS = [("file", "Files"), ("answer", "A written answer")]
+REQUEST_BLANK_ROWS = 3  # typed items under the checklists; left empty, a row is ignored
+
+
+class RequestItemRowForm(Form):
+    """One typed item of a new document request."""
+
+    title = StringField("What to send")
+    instructions = TextAreaField("Instructions for the client")
+    category = SelectField("Evidence category", choices=EVIDENCE_CATEGORY_CHOICES, default="other")
+    kind = SelectField("The client sends", choices=REQUEST_ITEM_KINDS, default="file")
+
+    def sent(self) -> dict:
+        return {name: self[name].data or "" for name in ("title", "instructions", "category", "kind")}
+
+
+class DocumentRequestForm(OnceForm):
+    """"Ask the client for documents" on the case page (prefix "docreq"); the checklist choices
+    are the agency's, set where the form is made."""
+
+    class Meta:  # CSRFProtect checks every POST; the template adds the token
+        csrf = False
+
+    checklist = SelectMultipleField("Checklists", choices=[], validate_choice=False)
+    items = FieldList(FormField(RequestItemRowForm), min_entries=REQUEST_BLANK_ROWS, max_entries=25)
+    due_at = LocalMomentField("Due", validators=[Optional()], description="In your time zone.")
+    message = TextAreaField("Message to the client", description="Shown at the top of the email and the portal page.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items_errors: list[str] = []  # about the items as a whole ("ask for at least one")
+
+    def sent(self) -> dict:
+        """What the service reads, but the due time (the view reads it in the viewer's zone)."""
+        return {"checklist": list(self.checklist.data or []), "message": self.message.data or "",
+                "items": [entry.form.sent() for entry in self.items]}
+
+    def place(self, fields: dict[str, str]) -> list[str]:
+        """Put the service's errors beside their fields ("items-<n>-title" beside row n),
+        keeping a field's own reading error first; returns those that belong to no field."""
+        unplaced = []
+        for key, message in fields.items():
+            parts = key.split("-")
+            target = None
+            if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit() and int(parts[1]) < len(self.items):
+                target = self.items[int(parts[1])].form._fields.get(parts[2])
+            elif key == "items":
+                self.items_errors.append(message)
+                continue
+            elif key in ("checklist", "due_at", "message"):
+                target = self[key]
+            if target is None:
+                unplaced.append(message)
+            elif not target.errors:
+                target.errors = [message]
+        return unplaced
+
+
+class ItemDecisionForm(OnceForm):
+    """Accept or send back what the client sent for one item; "status" comes from the button."""
+
+    class Meta:
+        csrf = False
+
+    status = StringField("Decision")
+    reason = TextAreaField("Why it goes back", description="The client reads this in the email and on the portal.")

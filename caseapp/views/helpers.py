@@ -271,11 +271,13 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
                      submission_form: SubmissionForm | None = None, chosen_evidence: set[int] | None = None,
                      reply_form: ResponseForm | None = None, reply_to: int | None = None,
                      deadline_form: DeadlineForm | None = None,
-                     deadline_edit: tuple[int, DeadlineEditForm] | None = None, status: int = 200):
+                     deadline_edit: tuple[int, DeadlineEditForm] | None = None,
+                     extra: dict | None = None, status: int = 200):
     """The case page (services/appeals/overview.py gathers what it shows), with a form the
     person filled in kept as typed when it is shown again with its errors (the reply form of
     submission `reply_to`; the evidence boxes `chosen_evidence` of the submission form; the
-    form of deadline `deadline_edit[0]`)."""
+    form of deadline `deadline_edit[0]`; `extra`: a card's own forms, by template name, such as
+    the document request card's, views/requests.py)."""
     limit = None if request.args.get("timeline") == "all" else overview.TIMELINE_LIMIT
     view = overview.case_overview(current_user, case_id, utcnow(), timeline_limit=limit)
     case = view.case
@@ -320,6 +322,7 @@ def render_case_page(case_id: int, *, note_form: NoteForm | None = None,
         follow_up_kind=clocks.FOLLOW_UP, deadline_form=deadline_form or new_deadline_form(formdata=False),
         deadline_edit_forms=edit_forms, deadline_edit_id=deadline_edit[0] if deadline_edit else None,
         submissions_by_id={s.id: s for s in view.submission_list},
+        **(extra or {}),
     ), status
 
 

@@ -1,10 +1,11 @@
 """POA drafts: the editor with its review, versions, comparison, final mark and exports."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from caseapp.forms import PoaForm
 from caseapp.models import PoaDraft
-from caseapp.services.cases import records
+from caseapp.services.cases import clients, records
 from caseapp.services.poa import drafts
 from caseapp.services.poa import diff
 from caseapp.services.poa import render
@@ -12,6 +13,8 @@ from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.core.parsing import parse_id
 from caseapp.services.poa.content import LIST_SECTIONS, SECTIONS
 from caseapp.services.poa import links as poa_links
+from caseapp.services.portal import links as portal_links
+from caseapp.services.portal import sharing
 from caseapp.views.helpers import export_response, show_errors
 
 bp = Blueprint("poa", __name__)
@@ -59,6 +62,8 @@ def _render_editor(draft: PoaDraft, form: PoaForm, status: int = 200, saved_from
         findings=drafts.review(current_user, draft.id),
         versions=drafts.versions(current_user, case.id),
         draft_evidence=poa_links.for_draft(current_user, draft.id),
+        share=sharing.for_draft(case, draft), share_labels=sharing.STATUS_LABELS,
+        version_shares={s.poa_draft_id: s for s in reversed(sharing.shares_of(case))},
     ), status
 
 
@@ -103,6 +108,29 @@ def mark_final(draft_id: int):
     else:
         flash(f"Version {draft.version} is now the final one.", "success")
     return redirect(url_for("poa.editor", draft_id=draft_id))
+
+
+@bp.post("/poa/<int:draft_id>/share")
+@login_required
+def share(draft_id: int):
+    """Show this version to the client on their portal page, for approval (services/portal/sharing)."""
+    draft = drafts.get_draft(current_user, draft_id)
+    try:
+        shared = sharing.share(current_user, draft_id)
+    except Conflict as error:
+        flash(error.message, "warning")
+        return redirect(url_for("poa.editor", draft_id=draft_id) + "#share-card", code=303)
+    case = records.get_case(current_user, draft.case_id)
+    email = clients.get_client(current_user, case.client_id).contact_email
+    if email:
+        flash(f"Version {shared.version} shared: an email asking the client to approve it is on its way "
+              f"to {email}.", "success")
+    else:
+        flash(Markup("Version {} shared, but the client has no contact email: send them their portal link "
+                     '<code class="portal-url user-select-all">{}</code> yourself. '
+                     "<strong>Copy it now; it is not shown again.</strong>").format(
+            shared.version, portal_links.url_for_link(portal_links.live_link(case, shared.shared_at))), "warning")
+    return redirect(url_for("poa.editor", draft_id=draft_id) + "#share-card", code=303)
 
 
 @bp.get("/poa/<int:draft_id>/compare")

@@ -101,6 +101,25 @@ ID_ARGUMENTS = {
     "message_id": _outbox_message,
     "deadline_id": _deadline,
 }
+
+
+# ---- document requests (issue 16, the case page's card): agency A's request and its item
+def _document_request(w):
+    from caseapp.models import DocumentRequest
+    from caseapp.services.portal import requests as document_requests
+
+    existing = db.session.scalar(db.select(DocumentRequest.id).where(DocumentRequest.agency_id == w.agency_a.id))
+    return existing or document_requests.open_request(w.consultant_a, w.case_a.id, {"checklist": "identity"}).request.id
+
+
+def _request_item(w):
+    from caseapp.models import DocumentRequestItem
+
+    return db.session.scalar(db.select(DocumentRequestItem.id).where(
+        DocumentRequestItem.request_id == _document_request(w)).limit(1))
+
+
+ID_ARGUMENTS.update({"request_id": _document_request, "item_id": _request_item})
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}
