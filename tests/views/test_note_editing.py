@@ -88,7 +88,7 @@ def test_deleting_asks_on_a_page_without_javascript_then_leaves_a_trace(browser,
     assert response.status_code == 302
     page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert timeline_summaries(page)[:2] == ["Note deleted by Carl Consultant", "Note (deleted)"]
-    assert "invoices" not in page and f'id="note-{note.id}"' not in page
+    assert "<strong>invoices</strong>" not in page and "from Acme" not in page and f'id="note-{note.id}"' not in page
 
 
 def test_a_colleague_gets_a_403_that_says_who_may(browser, world, note, app):
