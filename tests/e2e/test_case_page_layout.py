@@ -54,3 +54,21 @@ def test_on_a_phone_the_clock_comes_first_and_the_timeline_before_the_rest(page,
     assert abs(top_of(page, "#timeline") - top_of(page, ".case-work")) < 40
     # The work starts with the case's deadlines, then the submissions.
     assert top_of(page, "#deadlines-card") < top_of(page, "#submissions")
+
+
+def test_a_case_with_evidence_and_a_document_request_fits_a_phone(page, world):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from caseapp.services.evidence import upload
+    from caseapp.services.portal import requests as portal_requests
+
+    upload(world.consultant_a, world.case_a.id,
+           FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="supplier-invoice-march-2026.pdf"), "invoice")
+    portal_requests.open_request(world.consultant_a, world.case_a.id, {"checklist": "authenticity"})
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(page, world.consultant_a.email)
+    page.goto(f"/cases/{world.case_a.id}")
+    expect(page.locator("#evidence-bundle")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
