@@ -72,7 +72,8 @@ def schedule(request: DocumentRequest, now: datetime) -> None:
 
 
 def newest_link(case: Case) -> PortalLink | None:
-    return db.session.scalar(select(PortalLink).where(PortalLink.case_id == case.id)
+    return db.session.scalar(select(PortalLink).where(PortalLink.case_id == case.id,
+                                                      PortalLink.client_id == case.client_id)
                              .order_by(PortalLink.id.desc()).limit(1))
 
 
