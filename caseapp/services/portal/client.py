@@ -295,7 +295,8 @@ def answer_poa(token: str, share_id: int, decision: str | None, comment: str | N
     now = now or utcnow()
     link = links.resolve(token, now)
     case = _case_of(link, for_update=True)
-    share = db.session.get(PoaShare, share_id)
+    share = db.session.scalar(select(PoaShare).where(PoaShare.id == share_id)
+                              .execution_options(populate_existing=True))  # as it is after the lock
     if share is None or share.case_id != case.id:
         raise NotFound("Nothing here.")
     errors = {}

@@ -263,6 +263,8 @@ def decide_item(actor: User, item_id: int, status: Any, reason: Any = None,
             timeline.record(case, "document_request_fulfilled", actor,
                             "Every requested item is in: the request is fulfilled",
                             {"request_id": request.id})
+        else:
+            reminders.schedule(request, now)  # a sent-back item accepted after all: one less to chase
     return item
 
 
