@@ -68,6 +68,23 @@ def live_link(case: Case, now: datetime) -> PortalLink | None:
         .order_by(PortalLink.id.desc()).limit(1))
 
 
+def newest_link(case: Case) -> PortalLink | None:
+    """The case's latest link for its client, whatever its state: revoked means the
+    consultant closed the door, and nothing automatic opens a new one behind them."""
+    return db.session.scalar(select(PortalLink).where(PortalLink.case_id == case.id,
+                                                      PortalLink.client_id == case.client_id)
+                             .order_by(PortalLink.id.desc()).limit(1))
+
+
+def link_to_mail(case: Case, actor: User | None, now: datetime) -> PortalLink | None:
+    """The link for mail nobody asked to be sent by hand (a reminder, a send-back): the
+    live one renewed, a fresh one when the last expired, None when the last was revoked."""
+    newest = newest_link(case)
+    if newest is not None and newest.revoked_at is not None:
+        return None
+    return send_link(case, actor, now)
+
+
 def links_of(case: Case) -> list[PortalLink]:
     return list(db.session.scalars(select(PortalLink).where(PortalLink.case_id == case.id)
                                    .order_by(PortalLink.id.desc()).limit(20)))

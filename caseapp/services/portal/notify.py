@@ -70,9 +70,9 @@ def request_opened(case: Case, client: Client, request: DocumentRequest, link: P
 
 def item_rejected(case: Case, request: DocumentRequest, item, actor: User, now: datetime) -> bool:
     client = db.session.get(Client, case.client_id)
-    link = links.live_link(case, now)
+    link = links.link_to_mail(case, actor, now)  # an expired link is renewed: the client must hear why
     if link is None:
-        return False
+        return False  # the link was revoked: the consultant tells the client themselves
     paragraphs = [f"Thank you for what you sent for \u201c{item.title}\u201d. We cannot use it yet:",
                   item.reason, "Please send it again on your case page."]
     return _client_mail(case, client, link, f"portal:rejected:{item.id}:{now.isoformat()}",

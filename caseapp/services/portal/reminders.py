@@ -19,7 +19,7 @@ from sqlalchemy import select
 from caseapp.core import locking
 from caseapp.core.transaction import transaction
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, Client, DocumentRequest, DocumentRequestItem, PortalLink
+from caseapp.models import Agency, Case, Client, DocumentRequest, DocumentRequestItem
 from caseapp.services.cases import timeline
 from caseapp.services.portal import links, notify
 
@@ -71,12 +71,6 @@ def schedule(request: DocumentRequest, now: datetime) -> None:
     request.next_client_reminder_at = moment
 
 
-def newest_link(case: Case) -> PortalLink | None:
-    return db.session.scalar(select(PortalLink).where(PortalLink.case_id == case.id,
-                                                      PortalLink.client_id == case.client_id)
-                             .order_by(PortalLink.id.desc()).limit(1))
-
-
 def quiet_end(agency: Agency, now: datetime) -> datetime:
     """`now`, or the end of the agency's client quiet hours when `now` falls inside them."""
     zone = ZoneInfo(agency.timezone or "UTC")
@@ -114,8 +108,8 @@ def dispatch_due(now: datetime) -> int:
                 if request.status != "open" or not waiting:
                     request.next_client_reminder_at = None
                     continue
-                newest = newest_link(case)
-                if newest is not None and newest.revoked_at is not None:
+                link = links.link_to_mail(case, None, now)
+                if link is None:
                     # The consultant closed the door: no reminder makes a new link behind
                     # their back (one that expired is renewed; a revoked one is not).
                     request.next_client_reminder_at = None
@@ -123,7 +117,6 @@ def dispatch_due(now: datetime) -> int:
                                     "No reminder to the client: their portal link was revoked",
                                     {"request_id": request.id})
                     continue
-                link = links.send_link(case, None, now)
                 client = db.session.get(Client, case.client_id)
                 agency = db.session.get(Agency, case.agency_id)
                 number = request.client_reminders_sent + 1

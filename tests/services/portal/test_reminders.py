@@ -148,3 +148,17 @@ def test_two_dispatchers_at_once_queue_each_reminder_exactly_once(app, world, ca
     assert len(mail) == 12 and len({m.idempotency_key for m in mail}) == 12
     db.session.expire_all()
     assert {db.session.get(DocumentRequest, o.request.id).client_reminders_sent for o in opened} == {1}
+
+
+def test_a_send_back_after_the_link_expired_still_tells_the_client_with_a_fresh_link(app, world, case):
+    app.config["PORTAL_LINK_DAYS"] = 2
+    opened = ask(world, case)
+    invoice = opened.request.items[0]
+    client.upload(token_of(opened), invoice.id, [pdf()], now=NOW)
+    later = NOW + timedelta(days=3)
+    requests.decide_item(world.consultant_a, invoice.id, "rejected", "Wrong supplier", now=later)
+    (mail,) = db.session.query(OutboxMessage).filter(
+        OutboxMessage.idempotency_key.like(f"portal:rejected:{invoice.id}:%")).all()
+    assert "Wrong supplier" in mail.body_text
+    url = links.build_for_mail(mail.link_ref, later)
+    assert url is not None and client.page(url.rsplit("/", 1)[1], now=later).case_title == case.title
