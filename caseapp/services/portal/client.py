@@ -240,7 +240,7 @@ def _already(error, item: DocumentRequestItem) -> str:
     existing = getattr(error, "existing", None)
     same = db.session.get(Evidence, existing[1]) if existing else None
     if same is not None and same.request_item_id == item.id and item.status == "rejected":
-        return ("You sent this exact file before and we sent it back: " + (item.reason or "see above")
+        return ("You sent this exact file before and we sent it back: " + (item.reason.rstrip(". ") or "see above")
                 + ". Please send a corrected file.")
     if same is not None and same.request_item_id == item.id:
         return "You sent this exact file for this item already."
