@@ -87,3 +87,18 @@ def test_mail_of_a_cancelled_request_or_a_revoked_link_is_not_sent(world, case, 
     assert {k: m.status for k, m in mail.items()} == {f"portal:request:{opened.request.id}": "cancelled",
                                                       f"portal:request:{second.request.id}": "cancelled"}
     assert "cancelled" in mail[f"portal:request:{opened.request.id}"].last_error
+
+
+def test_reminders_queued_while_mail_could_not_go_arrive_as_one_not_a_burst(world, case, smtp_server):
+    from caseapp.services.portal import reminders
+    opened = ask(world, case)
+    due = opened.request.due_at
+    for moment in (due - timedelta(hours=47), due + timedelta(minutes=1), due + timedelta(days=1, minutes=1)):
+        assert reminders.dispatch_due(moment) == 1  # queued; nothing delivered them (server down)
+    dispatch.run_pass(due + timedelta(days=1, minutes=5))
+    sent = [m for m in smtp_server.mailbox.to("seller@example.com") if "documents for your Amazon case" in m["Subject"]]
+    assert len(sent) == 1 and sent[0]["Subject"].startswith("Overdue:")
+    db.session.expire_all()
+    statuses = [m.status for m in db.session.query(OutboxMessage).filter(
+        OutboxMessage.idempotency_key.like("portal:reminder:%")).order_by(OutboxMessage.id)]
+    assert statuses == ["cancelled", "cancelled", "sent"]
