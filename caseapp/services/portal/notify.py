@@ -145,6 +145,12 @@ def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
             elif message.idempotency_key.startswith(f"{CLIENT}:reminder:") and not any(
                     item.status in ("requested", "rejected") for item in request.items):
                 why[message.id] = "the client has sent everything it asked for"
+            elif message.idempotency_key.startswith(f"{CLIENT}:reminder:"):
+                number = message.idempotency_key.rsplit(":", 1)[1]
+                if number.isdigit() and int(number) < request.client_reminders_sent:
+                    # held (no mail server) or retried for days: the newest says it all,
+                    # rather than a burst of stale reminders at once
+                    why[message.id] = f"reminder {request.client_reminders_sent} of the same request superseded it"
     item_ids = {i for _, i in wanted["rejected"]}
     if item_ids:
         rows = {row.id: row for row in db.session.execute(
