@@ -30,8 +30,9 @@ NOTICE = "portal_notice"
 
 
 def first_name(person: User | None) -> str:
-    """The only staff name the client sees: the assignee's first name."""
-    if person is None or not person.name.strip():
+    """The only staff name the client sees: the assignee's first name (none for someone
+    who has left the agency: the client would write to a person who is not there)."""
+    if person is None or not person.active or not person.name.strip():
         return ""
     return person.name.split()[0]
 

@@ -74,3 +74,15 @@ def test_a_notice_waits_for_the_end_of_the_recipients_quiet_hours(world, case):
     assert notice.send_after == datetime(2026, 11, 21, 7, 30, tzinfo=BERLIN)
     client.message(token_of(opened), "One more thing", now=late + timedelta(hours=10))  # 09:15
     assert notices()[-1].send_after == late + timedelta(hours=10)
+
+
+def test_the_client_is_never_told_the_name_of_a_consultant_who_left(world, case):
+    opened = ask(world, case)
+    assert client.page(token_of(opened), now=NOW).consultant == "Carl"
+    world.consultant_a.active = False
+    db.session.commit()
+    assert client.page(token_of(opened), now=NOW).consultant == ""
+    from caseapp.services.portal import reminders
+    reminders.dispatch_due(opened.request.due_at - timedelta(hours=47))
+    mail = db.session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("portal:reminder:%")).one()
+    assert "Carl" not in mail.body_text and "Your case team" in mail.body_text
