@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from caseapp.core import locking
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.core.transaction import active, transaction, transactional
 from caseapp.extensions import db
@@ -83,7 +84,11 @@ def _case_of(link: PortalLink, for_update: bool = False) -> Case:
     stmt = select(Case).where(Case.id == link.case_id, Case.agency_id == link.agency_id,
                               Case.client_id == link.client_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # As records.get_case: SQLite's write lock before the reads a change depends on;
+        # NO KEY UPDATE on PostgreSQL (rows pointing at the case can still be written, the
+        # mail dispatcher is not blocked); the locked row's values, not a stale copy.
+        locking.write_lock()
+        stmt = stmt.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
     case = db.session.scalar(stmt)
     if case is None:
         raise NotFound("Nothing here.")
@@ -123,8 +128,10 @@ def closed_link_page(error: links.LinkClosed) -> dict:
 
 
 def _item_of(link: PortalLink, case: Case, item_id: int) -> tuple[DocumentRequestItem, DocumentRequest]:
-    item = db.session.get(DocumentRequestItem, item_id)
-    request = db.session.get(DocumentRequest, item.request_id) if item is not None else None
+    """The item, read after the case's lock (as it is now, not as the session last saw it)."""
+    item = db.session.scalar(select(DocumentRequestItem).where(DocumentRequestItem.id == item_id)
+                             .execution_options(populate_existing=True))
+    request = requests.reload(item.request_id) if item is not None else None
     if request is None or request.case_id != case.id:
         raise NotFound("Nothing here.")
     if request.status != "open":
@@ -153,38 +160,59 @@ class Uploaded:
 
 def upload(token: str, item_id: int, files, now: datetime | None = None) -> Uploaded:
     """The client sends files for an item: each stored on its own (a refused one does not
-    stop the others), as evidence "from the client" of the item's category."""
+    stop the others), as evidence "from the client" of the item's category. One timeline
+    entry and one notice to the case's people name every file saved."""
     if active():
         raise RuntimeError("upload saves each file on its own: call it outside transaction()")
     files = [f for f in files or () if f is not None and (f.filename or "").strip()]
     if not files:
         raise ValidationFailed({"files": "Choose one or more files to send."})
+    with transaction():  # a closed link, another case's item, a closed request: before any file
+        link = links.resolve(token, now or utcnow())
+        _item_of(link, _case_of(link), item_id)
+        link_id = link.id
     result = Uploaded([], [])
-    for file in files:
+    for index, file in enumerate(files):
         name = safe_display_name(file.filename)
         try:
             with transaction():
                 now_ = now or utcnow()
-                link = links.resolve(token, now_)
-                case = _case_of(link, for_update=True)
-                item, request = _item_of(link, case, item_id)
-                row = evidence.store(case, file, item.category, f"Sent by the client for: {item.title}",
-                                     None, source="client", request_item_id=item.id,
-                                     summary="Evidence from the client")
+                try:
+                    link = links.resolve(token, now_)
+                    case = _case_of(link, for_update=True)
+                    item, request = _item_of(link, case, item_id)
+                except (links.LinkClosed, NotFound, Conflict) as error:
+                    raise _Stop(error) from error
+                try:
+                    row = evidence.store(case, file, item.category, f"Sent by the client for: {item.title}",
+                                         None, source="client", request_item_id=item.id,
+                                         summary="Evidence from the client")
+                except evidence.AlreadyAttached as error:
+                    raise _Again(_already(error, item)) from error
                 requests.item_received(item, request, case, now_)
                 audit.record("portal", None, target=f"portal link {link.id} of case {case.id}",
                              detail=f"uploaded {row.filename} for item {item.id}", agency_id=case.agency_id)
                 link.last_used_at = now_
             result.saved.append(row.filename)
-        except evidence.AlreadyAttached:
-            result.refused.append((name, "We have this exact file already; nothing more is needed for it."))
-        except (links.LinkClosed, NotFound, Conflict):
-            raise
+        except _Again as again:
+            result.refused.append((name, str(again)))
+        except _Stop as stop:
+            error = stop.error
+            if not result.saved:
+                raise error from None
+            # The link was revoked, or the item decided, while the files went one by one:
+            # those saved stay saved (and are told below); the rest are not taken.
+            why = ("Your link stopped working before this file was saved." if isinstance(error, links.LinkClosed)
+                   else str(error))
+            result.refused += [(safe_display_name(f.filename), why) for f in files[index:]]
+            break
         except DomainError as error:
             result.refused.append((name, str(error)))
     if result.saved:
         with transaction():
-            link = links.resolve(token, now or utcnow())
+            # The link by its id, not the token: what was saved is told even when the link
+            # was revoked a moment after the last file.
+            link = db.session.get(PortalLink, link_id)
             case = _case_of(link, for_update=True)
             item = db.session.get(DocumentRequestItem, item_id)
             names = ", ".join(result.saved)
@@ -194,6 +222,29 @@ def upload(token: str, item_id: int, files, now: datetime | None = None) -> Uplo
                     [f"The client sent {len(result.saved)} file(s) for \u201c{item.title}\u201d: {names}.",
                      "Open the case to accept them or send them back."])
     return result
+
+
+class _Stop(Exception):
+    """The link closed, or the item or request changed, between two files."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Again(Exception):
+    """These exact bytes are a file of the case already (the message says what to do)."""
+
+
+def _already(error, item: DocumentRequestItem) -> str:
+    existing = getattr(error, "existing", None)
+    same = db.session.get(Evidence, existing[1]) if existing else None
+    if same is not None and same.request_item_id == item.id and item.status == "rejected":
+        return ("You sent this exact file before and we sent it back: " + (item.reason.rstrip(". ") or "see above")
+                + ". Please send a corrected file.")
+    if same is not None and same.request_item_id == item.id:
+        return "You sent this exact file for this item already."
+    return "We have this exact file already, so it was not added again."
 
 
 @transactional
@@ -225,7 +276,9 @@ def message(token: str, body: str | None, now: datetime | None = None) -> None:
     now = now or utcnow()
     link = links.resolve(token, now)
     case = _case_of(link, for_update=True)
-    body = body.replace("\r\n", "\n").strip() if isinstance(body, str) else ""
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed({"message": "Must be text."})
+    body = (body or "").replace("\r\n", "\n").strip()
     if not body:
         raise ValidationFailed({"message": "Write your message first."})
     if len(body) > MESSAGE_LIMIT:
@@ -242,11 +295,14 @@ def answer_poa(token: str, share_id: int, decision: str | None, comment: str | N
     now = now or utcnow()
     link = links.resolve(token, now)
     case = _case_of(link, for_update=True)
-    share = db.session.get(PoaShare, share_id)
+    share = db.session.scalar(select(PoaShare).where(PoaShare.id == share_id)
+                              .execution_options(populate_existing=True))  # as it is after the lock
     if share is None or share.case_id != case.id:
         raise NotFound("Nothing here.")
-    comment = comment.replace("\r\n", "\n").strip() if isinstance(comment, str) else ""
     errors = {}
+    if comment is not None and not isinstance(comment, str):
+        errors["comment"] = "Must be text."
+    comment = comment.replace("\r\n", "\n").strip() if isinstance(comment, str) else ""
     if decision not in ("approve", "changes"):
         errors["decision"] = "Approve the plan, or ask for changes."
     if decision == "changes" and not comment:

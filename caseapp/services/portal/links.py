@@ -60,9 +60,29 @@ def url_for_link(link: PortalLink) -> str:
 
 
 def live_link(case: Case, now: datetime) -> PortalLink | None:
+    """The case's working link for its client now. A link made for the client the case had
+    before (its client was corrected since) is never the case's live link: it opens nothing."""
     return db.session.scalar(select(PortalLink).where(
-        PortalLink.case_id == case.id, PortalLink.revoked_at.is_(None), PortalLink.expires_at > now)
+        PortalLink.case_id == case.id, PortalLink.client_id == case.client_id,
+        PortalLink.revoked_at.is_(None), PortalLink.expires_at > now)
         .order_by(PortalLink.id.desc()).limit(1))
+
+
+def newest_link(case: Case) -> PortalLink | None:
+    """The case's latest link for its client, whatever its state: revoked means the
+    consultant closed the door, and nothing automatic opens a new one behind them."""
+    return db.session.scalar(select(PortalLink).where(PortalLink.case_id == case.id,
+                                                      PortalLink.client_id == case.client_id)
+                             .order_by(PortalLink.id.desc()).limit(1))
+
+
+def link_to_mail(case: Case, actor: User | None, now: datetime) -> PortalLink | None:
+    """The link for mail nobody asked to be sent by hand (a reminder, a send-back): the
+    live one renewed, a fresh one when the last expired, None when the last was revoked."""
+    newest = newest_link(case)
+    if newest is not None and newest.revoked_at is not None:
+        return None
+    return send_link(case, actor, now)
 
 
 def links_of(case: Case) -> list[PortalLink]:
@@ -112,6 +132,9 @@ def build_for_mail(link_ref: str, now: datetime) -> str | None:
         return None
     if link is None or link.state(now) != "active":
         return None
+    client_now = db.session.scalar(select(Case.client_id).where(Case.id == link.case_id))
+    if client_now != link.client_id:
+        return None  # the case is another client's now: the old client's mail goes nowhere
     return url_for_link(link)
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import render_template
+from sqlalchemy import select
 
 from caseapp.core import timezones
 from caseapp.core.urls import external_url
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, CaseEvent, Client, DocumentRequest, PortalLink, User
+from caseapp.models import (Agency, Case, CaseEvent, Client, DocumentRequest, DocumentRequestItem,
+                            OutboxMessage, PoaShare, PortalLink, User)
 from caseapp.services.accounts import people
 from caseapp.services.mail import kinds, links as mail_links, outbox
 from caseapp.services.portal import links
@@ -28,8 +30,9 @@ NOTICE = "portal_notice"
 
 
 def first_name(person: User | None) -> str:
-    """The only staff name the client sees: the assignee's first name."""
-    if person is None or not person.name.strip():
+    """The only staff name the client sees: the assignee's first name (none for someone
+    who has left the agency: the client would write to a person who is not there)."""
+    if person is None or not person.active or not person.name.strip():
         return ""
     return person.name.split()[0]
 
@@ -68,9 +71,9 @@ def request_opened(case: Case, client: Client, request: DocumentRequest, link: P
 
 def item_rejected(case: Case, request: DocumentRequest, item, actor: User, now: datetime) -> bool:
     client = db.session.get(Client, case.client_id)
-    link = links.live_link(case, now)
+    link = links.link_to_mail(case, actor, now)  # an expired link is renewed: the client must hear why
     if link is None:
-        return False
+        return False  # the link was revoked: the consultant tells the client themselves
     paragraphs = [f"Thank you for what you sent for \u201c{item.title}\u201d. We cannot use it yet:",
                   item.reason, "Please send it again on your case page."]
     return _client_mail(case, client, link, f"portal:rejected:{item.id}:{now.isoformat()}",
@@ -91,7 +94,7 @@ def reminder(case: Case, client: Client, request: DocumentRequest, link: PortalL
              waiting: list, now: datetime, send_after: datetime) -> bool:
     agency = db.session.get(Agency, case.agency_id)
     due = timezones.format_local(request.due_at, agency.timezone)
-    if request.due_at > now:
+    if request.due_at > send_after:  # said as it is when the mail goes, after any quiet hours
         lead, subject = f"A reminder: we still need the following from you by {due}:", "Reminder"
     else:
         lead, subject = (f"We still need the following from you; it was due {due}. Without it "
@@ -119,6 +122,56 @@ def tell_people(case: Case, event: CaseEvent, subject: str, paragraphs: list[str
     return len(recipients)
 
 
+def _withdrawn(messages: list[OutboxMessage]) -> dict[int, str]:
+    """Client mail that says what is no longer true by the time it can go (held by quiet
+    hours, no mail server, a retry): a reminder or request of a request that was fulfilled
+    or cancelled (the case ended), or whose every item the client has sent since; a
+    send-back of an item the client has sent again or that was accepted; a POA share that
+    a later version replaced. Asked for each batch the delivery pass leases."""
+    wanted: dict[str, list[tuple[OutboxMessage, int]]] = {"request": [], "reminder": [],
+                                                          "rejected": [], "poa": []}
+    for message in messages:
+        parts = (message.idempotency_key or "").split(":")
+        if message.kind == CLIENT and len(parts) >= 3 and parts[1] in wanted and parts[2].isdigit():
+            wanted[parts[1]].append((message, int(parts[2])))
+    why: dict[int, str] = {}
+    request_ids = {i for _, i in wanted["request"] + wanted["reminder"]}
+    if request_ids:
+        found = {r.id: r for r in db.session.scalars(
+            select(DocumentRequest).where(DocumentRequest.id.in_(request_ids)))}
+        for message, request_id in wanted["request"] + wanted["reminder"]:
+            request = found.get(request_id)
+            if request is None or request.status != "open":
+                why[message.id] = f"its document request is {request.status if request else 'gone'}"
+            elif message.idempotency_key.startswith(f"{CLIENT}:reminder:") and not any(
+                    item.status in ("requested", "rejected") for item in request.items):
+                why[message.id] = "the client has sent everything it asked for"
+            elif message.idempotency_key.startswith(f"{CLIENT}:reminder:"):
+                number = message.idempotency_key.rsplit(":", 1)[1]
+                if number.isdigit() and int(number) < request.client_reminders_sent:
+                    # held (no mail server) or retried for days: the newest says it all,
+                    # rather than a burst of stale reminders at once
+                    why[message.id] = f"reminder {request.client_reminders_sent} of the same request superseded it"
+    item_ids = {i for _, i in wanted["rejected"]}
+    if item_ids:
+        rows = {row.id: row for row in db.session.execute(
+            select(DocumentRequestItem.id, DocumentRequestItem.status, DocumentRequest.status.label("open"))
+            .join(DocumentRequest, DocumentRequest.id == DocumentRequestItem.request_id)
+            .where(DocumentRequestItem.id.in_(item_ids))).all()}
+        for message, item_id in wanted["rejected"]:
+            row = rows.get(item_id)
+            if row is None or row.open != "open" or row.status != "rejected":
+                why[message.id] = "the item it sends back was sent again or decided since"
+    share_ids = {i for _, i in wanted["poa"]}
+    if share_ids:
+        statuses = dict(db.session.execute(select(PoaShare.id, PoaShare.status)
+                                           .where(PoaShare.id.in_(share_ids))).all())
+        for message, share_id in wanted["poa"]:
+            if statuses.get(share_id) == "withdrawn":
+                why[message.id] = "a later POA version was shared since"
+    return why
+
+
 def register_mail_kinds() -> None:
-    kinds.register(CLIENT, link=links.build_for_mail, security=True)
+    kinds.register(CLIENT, link=links.build_for_mail, security=True, withdrawn=_withdrawn)
     kinds.register(NOTICE)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from caseapp.core import locking
 from caseapp.core.transaction import transaction
 from caseapp.extensions import db
-from caseapp.models import Agency, Case, Client, DocumentRequest, DocumentRequestItem, PortalLink
+from caseapp.models import Agency, Case, Client, DocumentRequest, DocumentRequestItem
 from caseapp.services.cases import timeline
 from caseapp.services.portal import links, notify
 
@@ -38,20 +38,36 @@ def points(request: DocumentRequest) -> list[datetime]:
     return [due - BEFORE, due] + [due + DAY * k for k in range(1, OVERDUE_DAYS + 1)]
 
 
+def last_contact(request: DocumentRequest) -> datetime:
+    """When the client last had mail about this request: the request itself, the last
+    reminder (when it went, after any quiet hours), or an item sent back to them."""
+    moments = [request.created_at]
+    if request.last_client_reminder_at is not None:
+        moments.append(request.last_client_reminder_at)
+    moments += [item.decided_at for item in request.items
+                if item.status == "rejected" and item.decided_at is not None]
+    return max(moments)
+
+
 def schedule(request: DocumentRequest, now: datetime) -> None:
-    """Plan the request's next reminder (or none), from what is still missing."""
+    """Plan the request's next reminder (or none), from what is still missing.
+
+    The next is the first reminder point (48 h before the due time, at it, then daily while
+    overdue, for at most OVERDUE_DAYS days) after `now` and after the last reminder; never
+    within a day of the client's last mail about the request (the request, a reminder, a
+    send-back). A point already past is not sent late: a send-back on an overdue request
+    does not fire the missed 48-hour reminder at once."""
     if request.status != "open" or not waiting_items(request):
         request.next_client_reminder_at = None
         return
-    after = request.last_client_reminder_at or request.created_at
-    # A reminder 48 h ahead of a request made 2 days before it is due says nothing new.
-    upcoming = [p for p in points(request) if p > after and p > request.created_at + timedelta(hours=12)]
+    after = max(now, request.last_client_reminder_at or request.created_at)
+    upcoming = [p for p in points(request) if p > after]
     if not upcoming:
         request.next_client_reminder_at = None
         return
-    moment = upcoming[0]
-    if request.last_client_reminder_at is not None:
-        moment = max(moment, request.last_client_reminder_at + DAY)
+    moment = max(upcoming[0], last_contact(request) + DAY)
+    if moment > points(request)[-1] + DAY:
+        moment = None  # pushed past the last overdue day: reminding has ended
     request.next_client_reminder_at = moment
 
 
@@ -92,22 +108,26 @@ def dispatch_due(now: datetime) -> int:
                 if request.status != "open" or not waiting:
                     request.next_client_reminder_at = None
                     continue
-                origin = db.session.get(PortalLink, request.link_id) if request.link_id else None
-                if origin is not None and origin.revoked_at is not None and links.live_link(case, now) is None:
-                    request.next_client_reminder_at = None  # the consultant closed the door
+                link = links.link_to_mail(case, None, now)
+                if link is None:
+                    # The consultant closed the door: no reminder makes a new link behind
+                    # their back (one that expired is renewed; a revoked one is not).
+                    request.next_client_reminder_at = None
                     timeline.record(case, "document_reminder_skipped", None,
                                     "No reminder to the client: their portal link was revoked",
                                     {"request_id": request.id})
                     continue
-                link = links.send_link(case, None, now)
                 client = db.session.get(Client, case.client_id)
                 agency = db.session.get(Agency, case.agency_id)
                 number = request.client_reminders_sent + 1
-                if notify.reminder(case, client, request, link, number, waiting, now, quiet_end(agency, now)):
+                goes_at = quiet_end(agency, now)
+                if notify.reminder(case, client, request, link, number, waiting, now, goes_at):
                     queued += 1
                     timeline.record(case, "document_reminder", None,
                                     f"Reminder {number} to the client about the requested documents",
-                                    {"request_id": request.id, "number": number})
+                                    {"request_id": request.id, "number": number,
+                                     "send_after": goes_at.isoformat()})
                 request.client_reminders_sent = number
-                request.last_client_reminder_at = now
+                # When it reaches the client (after their quiet hours): the next is a day later.
+                request.last_client_reminder_at = goes_at
                 schedule(request, now)

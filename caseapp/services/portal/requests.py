@@ -68,8 +68,11 @@ def _items_from(actor: User, data: dict[str, Any], errors: dict[str, str]) -> li
         errors["checklist"] = "Name a checklist by its key."
         keys = []
     for key in keys:
+        if not isinstance(key, str):
+            errors["checklist"] = "Name a checklist by its key."
+            continue
         try:
-            items.extend(checklists.get(actor.agency_id, key).items if isinstance(key, str) else ())
+            items.extend(checklists.get(actor.agency_id, key).items)
         except NotFound:
             errors["checklist"] = f"No checklist {key!r}; choose one of those listed."
     typed = data.get("items") or []
@@ -190,11 +193,26 @@ def files_by_item(requests: list[DocumentRequest]) -> dict[int, list[Evidence]]:
 
 
 def get_request(actor: User, request_id: int, for_update: bool = False) -> tuple[DocumentRequest, Case]:
+    """A request of the actor's agency and its case. `for_update`: the case row is locked
+    first (the order every writer of a request keeps), then the request and its items are
+    read again, as they are now: what was loaded before the lock may be stale by then (a
+    client's upload, a cancel that committed while this waited)."""
     request = db.session.get(DocumentRequest, request_id)
     if request is None or request.agency_id != actor.agency_id:
         raise NotFound("No such document request.")
     case = records.get_case(actor, request.case_id, for_update=for_update)
+    if for_update:
+        request = reload(request.id)
     return request, case
+
+
+def reload(request_id: int) -> DocumentRequest:
+    """The request and its items as the database has them now (after the case's lock)."""
+    request = db.session.scalar(select(DocumentRequest).where(DocumentRequest.id == request_id)
+                                .execution_options(populate_existing=True))
+    list(db.session.scalars(select(DocumentRequestItem).where(DocumentRequestItem.request_id == request_id)
+                            .execution_options(populate_existing=True)))
+    return request
 
 
 def get_item(actor: User, item_id: int, for_update: bool = False
@@ -245,6 +263,8 @@ def decide_item(actor: User, item_id: int, status: Any, reason: Any = None,
             timeline.record(case, "document_request_fulfilled", actor,
                             "Every requested item is in: the request is fulfilled",
                             {"request_id": request.id})
+        else:
+            reminders.schedule(request, now)  # a sent-back item accepted after all: one less to chase
     return item
 
 
@@ -262,7 +282,9 @@ def cancel_request(actor: User, request_id: int, now: datetime | None = None) ->
 
 def case_ended(case: Case, status: str, actor: User | None, now: datetime) -> None:
     """The case reached an end status: its open requests are cancelled with it."""
-    for request in for_case(case, open_only=True):
+    for request in db.session.scalars(select(DocumentRequest).where(
+            DocumentRequest.case_id == case.id, DocumentRequest.status == "open")
+            .order_by(DocumentRequest.id)).all():
         _close(request, case, "cancelled", actor, now, f"the case was {status}")
         timeline.record(case, "document_request_cancelled", actor,
                         f"Document request cancelled: the case was {status}", {"request_id": request.id})

@@ -120,7 +120,10 @@ def test_the_client_is_reminded_before_the_due_date_and_daily_when_overdue_not_i
     assert reminders.dispatch_due(request.due_at + timedelta(days=1, minutes=2)) == 1
     sent = db.session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("portal:reminder:%")).all()
     assert len(sent) == 3
-    assert all(m.send_after == m.created_at or True for m in sent)
+    # 15:00 in Berlin, outside the agency's client quiet hours: each goes when it was queued
+    assert sorted(m.send_after for m in sent) == [request.due_at - timedelta(hours=47),
+                                                   request.due_at + timedelta(minutes=1),
+                                                   request.due_at + timedelta(days=1, minutes=2)]
 
 
 def test_the_client_approves_the_shared_poa_version_only(world, case):
