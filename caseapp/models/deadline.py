@@ -69,6 +69,9 @@ class Deadline(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remaining_seconds: Mapped[float | None]
+    # Who paused it: "client" (the case waits on the client: their answer resumes it) or
+    # "person" (paused by hand: only a person resumes it). "" while running.
+    paused_for: Mapped[str] = mapped_column(String(10), default="", server_default="")
     source: Mapped[str] = mapped_column(String(30), default="person")
     source_id: Mapped[int | None]
     preset_id: Mapped[int | None] = mapped_column(ForeignKey("deadline_presets.id", ondelete="SET NULL"))

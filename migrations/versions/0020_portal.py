@@ -2,7 +2,7 @@
 
 Evidence learns where a file came from (source: staff / client / email) and which request
 item it answers; a case, since when it waits on the client; an agency, the hours no reminder
-goes to a client.
+goes to a client; a deadline, whether a person or the wait on the client paused it.
 
 Revision ID: 0020_portal
 Revises: 0019_deadlines
@@ -139,6 +139,9 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('waiting_on_client_since', caseapp.models.types.UTCDateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('paused_for', sa.String(length=10), server_default='', nullable=False))
+
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=10), server_default='staff', nullable=False))
         batch_op.add_column(sa.Column('request_item_id', sa.Integer(), nullable=True))
@@ -158,6 +161,9 @@ def downgrade():
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_column('waiting_on_client_since')
+
+    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+        batch_op.drop_column('paused_for')
 
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.drop_column('client_quiet_end')

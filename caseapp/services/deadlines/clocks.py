@@ -268,6 +268,8 @@ def start(case: Case, *, kind: str, title: str, due_at: datetime, source: str,
     db.session.add(deadline)
     db.session.flush()
     schedule(deadline, now)
+    if kind == "agency_sla" and deadline.clock == "agency" and case.waiting_on_client_since is not None:
+        pause(deadline, case, "the case waits on the client", None, now, paused_for="client")
     if kind != FOLLOW_UP:
         timeline.record(case, "deadline_added", actor,
                         say or f"Deadline added: {deadline.title}, due {agency_time(agency, due_at)}",
@@ -369,7 +371,7 @@ def _set_status(deadline: Deadline, status: str, actor: User | None, now: dateti
     deadline.closed_at = now
     deadline.closed_by_id = actor.id if actor else None
     deadline.closed_reason = reason[:300]
-    deadline.paused_at, deadline.remaining_seconds = None, None
+    deadline.paused_at, deadline.remaining_seconds, deadline.paused_for = None, None, ""
     if status == "met":
         deadline.met_at = now
         return "met"
@@ -407,12 +409,14 @@ def _remaining(deadline: Deadline, agency: Agency, now: datetime) -> float:
     return (deadline.due_at - now).total_seconds()
 
 
-def pause(deadline: Deadline, case: Case, why: str, actor: User | None, now: datetime) -> bool:
-    """Stop an agency clock, keeping what is left of it. Amazon clocks never pause."""
+def pause(deadline: Deadline, case: Case, why: str, actor: User | None, now: datetime,
+          paused_for: str = "person") -> bool:
+    """Stop an agency clock, keeping what is left of it. Amazon clocks never pause.
+    `paused_for`: "person" (by hand) or "client" (the case waits on the client)."""
     if deadline.clock != "agency" or deadline.status != "open" or deadline.paused_at is not None:
         return False
     deadline.remaining_seconds = _remaining(deadline, agency_of(case), now)
-    deadline.paused_at = now
+    deadline.paused_at, deadline.paused_for = now, paused_for
     deadline.updated_at = now
     _after_change(deadline, case, now)
     timeline.record(case, "deadline_paused", actor, f"Deadline {deadline.title} paused: {why}",
@@ -430,7 +434,7 @@ def resume(deadline: Deadline, case: Case, why: str, actor: User | None, now: da
         deadline.due_at = workdays.add_business_time(calendar_of(agency), now, left)
     else:
         deadline.due_at = now + timedelta(seconds=left)
-    deadline.paused_at, deadline.remaining_seconds = None, None
+    deadline.paused_at, deadline.remaining_seconds, deadline.paused_for = None, None, ""
     deadline.updated_at = now
     _after_change(deadline, case, now)
     timeline.record(case, "deadline_resumed", actor,
@@ -466,13 +470,15 @@ def pause_agency_clocks(case: Case, why: str, now: datetime) -> int:
     that pauses while the client is asked (agency_sla) stops. Returns how many paused."""
     rows = db.session.scalars(select(Deadline).where(
         Deadline.case_id == case.id, running_sql(), Deadline.kind == "agency_sla"))
-    return sum(pause(d, case, why, None, now) for d in rows)
+    return sum(pause(d, case, why, None, now, paused_for="client") for d in rows)
 
 
 def resume_agency_clocks(case: Case, why: str, now: datetime) -> int:
+    """The wait on the client is over: the clocks it paused run again; one a person paused by
+    hand stays paused until a person resumes it."""
     rows = db.session.scalars(select(Deadline).where(
         Deadline.case_id == case.id, Deadline.status == "open", Deadline.paused_at.is_not(None),
-        Deadline.kind == "agency_sla"))
+        Deadline.kind == "agency_sla", Deadline.paused_for == "client"))
     return sum(resume(d, case, why, None, now) for d in rows)
 
 

@@ -165,3 +165,20 @@ def test_a_document_request_deadline_follows_its_request_not_a_hand_edit(world):
             clocks.update(world.consultant_a, deadline.id, change, now=NOW)
     assert clocks.update(world.consultant_a, deadline.id, {"title": "Seller's papers"}, now=NOW).title == "Seller's papers"
     assert db.session.get(Deadline, deadline.id).status == "open"
+
+
+def test_the_clients_answer_resumes_only_the_clocks_the_wait_paused(world):
+    from caseapp.services.portal import requests as portal_requests
+
+    case = open_case(world)
+    sla = deadlines(case)["agency_sla"]
+    clocks.pause_by_person(world.consultant_a, sla.id, now=NOW)  # paused by hand, for its own reason
+    opened = portal_requests.open_request(world.consultant_a, case.id, {"checklist": "identity"}, now=NOW)
+    # A promise made while the case waits on the client waits too.
+    later = clocks.add(world.consultant_a, case.id, {"kind": "agency_sla", "title": "Call the client back",
+                                                      "due_at": (NOW + timedelta(days=3)).isoformat()}, now=NOW)
+    assert db.session.get(Deadline, later.id).paused_at == NOW
+    portal_requests.cancel_request(world.consultant_a, opened.request.id, now=NOW + timedelta(hours=5))
+    assert db.session.get(Deadline, later.id).paused_at is None
+    assert db.session.get(Deadline, later.id).due_at == NOW + timedelta(days=3, hours=5)
+    assert db.session.get(Deadline, sla.id).paused_at == NOW  # still paused: a person resumes it
