@@ -6,11 +6,10 @@ from CSRFProtect. Pages are never stored (no-store) and never sent as a referrer
 rate limited per link (PORTAL_RATE_LIMIT, one budget for all of a link's changes). What the
 client sees and may do is services/portal/client.py's.
 
-Every answer under /portal is the portal's own page: never the staff navigation, a sign-in
-prompt or "back to your cases". A bad link is a plain 404, a closed one a 410 that says whom to
-ask; errors of the app's own handlers (a body over the size limit, text that cannot be stored)
-are re-dressed in `_private`, after those handlers did their part (reading the rest of a
-too-large body, so that the browser sees the answer).
+A portal page never shows the staff navigation, a sign-in prompt or "back to your cases". A bad
+link is a plain 404, a closed one a 410 that says whom to ask. A body over the size limit and a
+server error are the app's handlers' first (the 413 handler reads the rest of the body, so that
+the browser sees the answer) and are re-dressed as portal pages in `_private`.
 """
 from __future__ import annotations
 
@@ -105,15 +104,15 @@ def _private(response):
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
-    if response.status_code >= 400 and not g.get("portal_page") and response.mimetype == "text/html":
+    if response.status_code in (413, 500) and not g.get("portal_page"):
         limit = current_app.config["MAX_UPLOAD_MB"]
         again = (_again(413, f"What you chose is larger than the {limit} MB limit, so nothing was sent. "
                               "Send fewer files at a time, or smaller ones (a PDF rather than a photo of "
                               "each page), and try again.")
                  if response.status_code == 413 and "token" in (request.view_args or {})
                  else _plain(response.status_code, "That did not work",
-                             "Part of what you sent cannot be taken. Go back to your page, check what "
-                             "you typed and try again.", back=True))
+                             "Something went wrong on our side. Please try again in a few minutes.",
+                             back=True))
         response.set_data(again[0])
         response.status_code = again[1]
     return response
@@ -159,14 +158,6 @@ def _after(token: str, action, done: str, fields: tuple[str, ...] = ()):
 @no_store
 def home(token: str):
     return _page(token)
-
-
-@bp.get("/<token>/")
-@bp.get("/<token>/<path:rest>")
-@no_store
-def elsewhere(token: str, rest: str = ""):
-    """A link with a trailing slash or more, or an action's address opened again: the page."""
-    return redirect(url_for("portal.home", token=token), 303)
 
 
 @bp.post("/<token>/items/<int:item_id>/files")
