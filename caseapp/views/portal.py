@@ -34,7 +34,7 @@ DONE = {"sent": "Thank you: your files are with us. We will check them and tell 
         "changes": "Thank you: we will change the plan and share it with you again."}
 NOT_FOUND = ("Open it again from the email we sent you, and check that the whole link was copied. "
              "If it still does not work, reply to that email and ask for a new one.")
-TOO_FAST = "You have sent a lot through this page in a short time. Please wait an hour and try again."
+TOO_FAST = "You have sent a lot through this page in a short time. Please wait a while and try again later."
 
 
 def _link_key() -> str:
@@ -97,10 +97,6 @@ def _again(status: int, message: str):
 
 @bp.after_request
 def _private(response):
-    # No cookie: the app's pages put a CSRF secret in the session as they render (the sign-out
-    # form of the staff navigation), which would start one for the client. Nothing here
-    # changes a session; a signed-in person's stays as it came.
-    session.modified = False
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
@@ -115,6 +111,10 @@ def _private(response):
                              back=True))
         response.set_data(again[0])
         response.status_code = again[1]
+    # No cookie: every page put a CSRF secret in the session as it rendered (for the staff
+    # navigation's sign-out form), which would start a session for the client. Nothing here
+    # changes a session; a signed-in person's stays as it came.
+    session.modified = False
     return response
 
 

@@ -264,7 +264,7 @@ def test_changes_are_limited_per_link_and_another_link_is_not(app, world, portal
     limited = portal.post("/message", {"message": "Kept while I wait"})
     assert limited.status_code == 429
     page = limited.get_data(as_text=True)
-    assert "wait an hour" in element(page, "write") and "Kept while I wait</textarea>" in page
+    assert "wait a while" in element(page, "write") and "Kept while I wait</textarea>" in page
     assert portal.upload("Supplier invoices", pdf("c.pdf", b"c")).status_code == 429
     assert "c.pdf" not in portal.page()
     assert other.upload("Supplier invoices", pdf("d.pdf", b"d")).status_code == 303
@@ -329,6 +329,7 @@ def test_a_file_over_the_size_limit_is_a_clear_error(app, portal):
     page = response.get_data(as_text=True)
     assert "larger than the 1 MB limit, so nothing was sent" in element(page, f"item-{invoice}")
     assert "navbar" not in page and "Back to your cases" not in page
+    assert response.headers.getlist("Set-Cookie") == [] and response.headers["Cache-Control"] == "no-store"
     assert db.session.query(Evidence).filter_by(request_item_id=invoice).count() == 1
 
 
