@@ -162,6 +162,8 @@ class Scene:
                "evidence_id": self.evidence, "token_id": self.token_id,
                "token": lambda: self.token(endpoint), "active": lambda: 0, "fmt": lambda: "txt",
                "filename": lambda: STATIC[endpoint]}
+        if endpoint.startswith("portal."):  # a forged link: its refusal is fuzzed (the portal's matrix: test_portal.py)
+            ids.update(item_id=lambda: 1, share_id=lambda: 1)
         if arg not in ids:  # an argument added later: agency A's object, as the tenancy test has it
             assert arg in ID_ARGUMENTS or arg in OTHER_ARGUMENTS, f"{endpoint}: add {arg!r} to Scene.value"
             ids[arg] = lambda: ID_ARGUMENTS[arg](self.world) if arg in ID_ARGUMENTS else OTHER_ARGUMENTS[arg]
