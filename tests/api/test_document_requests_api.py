@@ -84,6 +84,9 @@ def test_the_portal_url_is_shown_in_the_post_answer_only(world, api_a):
 
 def test_bad_input_is_422_naming_each_field_and_saves_nothing(world, api_a):
     for payload, field in [({}, "items"), ({"items": []}, "items"), ({"items": "invoices"}, "items"),
+                           ({"checklist": "authenticity", "items": 0}, "items"),
+                           ({"checklist": "authenticity", "items": {}}, "items"),
+                           ({"checklist": "authenticity", "items": False}, "items"),
                            ({"checklist": "no_such_list"}, "checklist"), ({"checklist": 7}, "checklist"),
                            ({"checklist": ""}, "checklist"), ({"checklist": ["authenticity", 3]}, "checklist"),
                            ({"items": [{"instructions": "no title"}]}, "items-0-title"),

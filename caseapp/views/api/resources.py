@@ -239,7 +239,9 @@ def _request_items(data: dict) -> None:
     looser): a 422 naming each field that is not what the OpenAPI document describes."""
     wrong: dict[str, str] = {}
     items, keys = data.get("items"), data.get("checklist")
-    if isinstance(items, list) and len(items) > doc_requests.MAX_ITEMS:
+    if items is not None and not isinstance(items, list):  # 0, false, "" or {} is no list either
+        wrong["items"] = "A list of items, each with a title, instructions and a category."
+    elif items is not None and len(items) > doc_requests.MAX_ITEMS:
         wrong["items"] = f"At most {doc_requests.MAX_ITEMS} items in one request."
     for n, item in enumerate(items[:doc_requests.MAX_ITEMS] if isinstance(items, list) else ()):
         if not isinstance(item, dict):
