@@ -595,9 +595,10 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "caseapp API", "version": "1.0.0",
-                 "description": "Cases, POA drafts, submissions, follow-up reminders and deadlines of one "
-                                "agency. Every object belongs to the token owner's agency; another "
-                                "agency's object answers 404 like a missing one."},
+                 "description": "Cases, POA drafts, submissions, follow-up reminders, deadlines and "
+                                "document requests to the client of one agency. Every object belongs "
+                                "to the token owner's agency; another agency's object answers 404 "
+                                "like a missing one."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": paths,
