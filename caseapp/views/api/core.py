@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
-from typing import Any
+import re
+from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, make_response, request, url_for
 from werkzeug.exceptions import Unauthorized, UnsupportedMediaType
@@ -45,8 +47,45 @@ def _request_fingerprint() -> str:
     return idempotency.fingerprint(*parts)
 
 
+# Secrets an answer may show once (a document request's portal link, which the database keeps
+# only hashed) are not kept in the stored answer: it holds a marker naming the secret, and a
+# replay builds the secret again (null when it no longer works). Builders are registered by kind.
+# The marker is signed, so a text someone typed into another field is never taken for one.
+SECRET_BUILDERS: dict[str, Callable[[str], str | None]] = {}
+_MARKER = re.compile(r'"\[withheld:([a-z_]+):([0-9]+):([0-9a-f]{32})\]"')
+
+
+def _marker_signature(kind: str, ref: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"api withheld secret:{kind}:{ref}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def withhold(kind: str, ref: int, secret: str) -> None:
+    """This answer shows `secret`; a copy kept for Idempotency-Key replays holds a marker instead."""
+    if kind not in SECRET_BUILDERS:
+        raise RuntimeError(f"no secret builder is registered for {kind!r}")
+    g.setdefault("api_withheld", []).append((kind, ref, secret))
+
+
+def _kept_body(text: str) -> str:
+    for kind, ref, secret in g.pop("api_withheld", ()):
+        marker = f"[withheld:{kind}:{ref}:{_marker_signature(kind, str(ref))}]"
+        text = text.replace(json.dumps(secret), json.dumps(marker))
+        text = text.replace(secret, "[withheld]")  # anywhere else it showed: never stored
+    return text
+
+
+def _refilled(text: str) -> str:
+    def build(match: re.Match) -> str:
+        kind, ref, signature = match.groups()
+        if kind not in SECRET_BUILDERS or not hmac.compare_digest(signature, _marker_signature(kind, ref)):
+            return match[0]
+        return json.dumps(SECRET_BUILDERS[kind](ref))
+    return _MARKER.sub(build, text)
+
+
 def _replay(row):
-    response = current_app.response_class(row.body or "", status=row.status_code,
+    response = current_app.response_class(_refilled(row.body or ""), status=row.status_code,
                                           content_type=row.content_type or "application/json")
     response.headers[REPLAYED_HEADER] = "true"
     return response
@@ -79,7 +118,7 @@ def honours_idempotency_key(view):
                     if response.status_code < 400:
                         idempotency.remember_answer(
                             row, status_code=response.status_code, content_type=response.content_type,
-                            body=response.get_data(as_text=True))
+                            body=_kept_body(response.get_data(as_text=True)))
                     else:
                         abandon()  # an error answered: nothing saved, the key stays unused
                     return response

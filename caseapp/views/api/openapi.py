@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from caseapp.models import (CLOCKS, DEADLINE_KINDS, DEADLINE_STATUSES, KINDS, MARKETPLACES, PRIORITIES,
-                            REASONS, ROLES, STATUSES)
+from caseapp.models import (CLOCKS, DEADLINE_KINDS, DEADLINE_STATUSES, ITEM_KINDS, ITEM_STATUSES, KINDS,
+                            MARKETPLACES, PRIORITIES, REASONS, REQUEST_STATUSES, ROLES, STATUSES)
 from caseapp.models.deadline import SOURCES
 from caseapp.models.evidence import CATEGORIES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
@@ -20,6 +20,8 @@ from caseapp.services.poa.content import (
 )
 from caseapp.services.poa.checks import ERROR, WARNING
 from caseapp.services.deadlines.clocks import ADDABLE_KINDS, MAX_YEARS_AHEAD, NOTE_LIMIT, TITLE_LIMIT
+from caseapp.services.portal import checklists as portal_checklists
+from caseapp.services.portal import requests as portal_requests
 
 TS = {"type": "string", "format": "date-time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -113,9 +115,15 @@ SCHEMAS = {
         "next_deadline": {"anyOf": [ref("NextDeadline"), {"type": "null"}], "description": (
             "The case's soonest running deadline (open, not paused; the follow-up with Amazon "
             "included), or null when none runs. Its full row: GET /deadlines?case_id=")},
+        "waiting_on_client": {"type": "boolean", "description": (
+            "A document request of the case is open: the case waits on the client, and its "
+            "agency clocks are paused")},
+        "waiting_on_client_since": {**TS_NULL, "description": (
+            "Since when the case waits on the client; null when it does not")},
         "created_at": TS, "updated_at": TS,
     }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
-        "follow_up_due_at", "follow_up_overdue", "next_deadline"]),
+        "follow_up_due_at", "follow_up_overdue", "next_deadline", "waiting_on_client",
+        "waiting_on_client_since"]),
     "Event": obj({"id": ID, "kind": {"type": "string"}, "occurred_at": TS, "actor_id": ID_NULL,
                   "summary": {"type": "string"}, "data": {
                       "type": "object", "description": "Depends on the kind; note_added: note_id; note_edited: "
@@ -237,13 +245,77 @@ SCHEMAS["Evidence"] = obj({
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "content_type": {"type": "string"},
     "category": {"type": "string", "enum": list(CATEGORIES)}, "description": {"type": "string"},
     "uploaded_at": TS, "uploaded_by_id": ID_NULL,
+    "source": {"type": "string", "enum": ["staff", "client", "email"], "description": (
+        "Who brought it: a person of the agency, the client through the portal, or an email")},
+    "request_item_id": {**ID_NULL, "description": "The document request item the client sent it for"},
 }, ["id", "filename", "size", "sha256", "content_type", "category", "description", "uploaded_at"])
 SCHEMAS["EvidenceUpload"] = obj({
     # Any bytes: the type is decided from the content, not from the request.
     "file": {"contentMediaType": "application/octet-stream"},
     "category": {"type": "string", "enum": list(CATEGORIES)}, "description": text(2000),
 }, ["file"])
-for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline"):
+_KEY = {"type": "string", "pattern": "^[a-z0-9_]{1,40}$"}
+SCHEMAS["DocumentRequestItemInput"] = obj({
+    "title": {"type": "string", "minLength": 1, "maxLength": portal_checklists.TITLE_LIMIT, "pattern": "\\S",
+              "description": "What the client is asked for, in their words"},
+    "instructions": {**text(portal_checklists.INSTRUCTIONS_LIMIT), "description": "What it must show"},
+    "category": {"enum": [*CATEGORIES, None], "description": (
+        "The evidence category its files go to; null or absent: other")},
+    "kind": {"enum": [*ITEM_KINDS, None], "description": (
+        "file: the client uploads files; answer: the client writes an answer; null or absent: file")},
+}, ["title"])
+SCHEMAS["DocumentRequestInput"] = {**obj({
+    "items": {"type": ["array", "null"], "maxItems": portal_requests.MAX_ITEMS,
+              "items": ref("DocumentRequestItemInput")},
+    "checklist": {"anyOf": [_KEY, {"type": "array", "maxItems": portal_checklists.MAX_CHECKLISTS,
+                                   "items": _KEY}, {"type": "null"}], "description": (
+        "A checklist key of your agency (or a list of them): its items are asked for, before "
+        "the typed `items`. An unknown key is a 422")},
+    "due_at": {**TS_NULL, "description": "By when, with its offset; in the future; null or absent: "
+                                         f"{portal_requests.DEFAULT_DAYS} days from now"},
+    "message": {**text(portal_requests.MESSAGE_LIMIT), "description": "Your words to the client, in the email"},
+}), "description": (
+    f"At least one item, from `checklist` and/or `items`, and at most {portal_requests.MAX_ITEMS} in all.")}
+SCHEMAS["DocumentRequestItem"] = obj({
+    "id": ID, "request_id": ID, "kind": {"type": "string", "enum": list(ITEM_KINDS)},
+    "title": {"type": "string"}, "instructions": {"type": "string"},
+    "category": {"type": "string", "enum": list(CATEGORIES)},
+    "status": {"type": "string", "enum": list(ITEM_STATUSES), "description": (
+        "requested: nothing came yet; uploaded: the client sent files or an answer (again, after "
+        "a rejection); accepted; rejected: sent back to the client with `reason`")},
+    "answer": {"type": "string", "description": "The client's written answer (kind answer)"},
+    "reason": {"type": "string", "description": "Why it was last sent back; empty once accepted"},
+    "evidence_ids": {"type": "array", "items": ID, "description": (
+        "The evidence files the client sent for it, oldest first (GET /evidence/{id}/download)")},
+    "updated_at": TS, "decided_at": {**TS_NULL, "description": "The last acceptance or rejection"},
+}, ["id", "request_id", "kind", "title", "instructions", "category", "status", "answer", "reason",
+    "evidence_ids", "updated_at", "decided_at"])
+_DOCUMENT_REQUEST = {
+    "id": ID, "case_id": ID, "status": {"type": "string", "enum": list(REQUEST_STATUSES), "description": (
+        "open until every item is accepted (fulfilled), or it is cancelled (also when the case ends)")},
+    "message": {"type": "string"}, "due_at": TS,
+    "deadline_id": {**ID_NULL, "description": "Its document_request deadline"},
+    "created_by_id": ID_NULL, "created_at": TS, "closed_at": TS_NULL,
+    "items": {"type": "array", "items": ref("DocumentRequestItem")},
+}
+_DOCUMENT_REQUIRED = ["id", "case_id", "status", "message", "due_at", "deadline_id", "created_at",
+                      "closed_at", "items"]
+SCHEMAS["DocumentRequest"] = obj(_DOCUMENT_REQUEST, _DOCUMENT_REQUIRED)
+SCHEMAS["OpenedDocumentRequest"] = obj({
+    **_DOCUMENT_REQUEST,
+    "portal_url": {"type": ["string", "null"], "description": (
+        "The client's portal link. Shown in this answer only: it is stored hashed, and no GET "
+        "shows it. A replay of this answer (Idempotency-Key) shows it while the link works, "
+        "null once it was revoked or expired")},
+    "mailed": {"type": "boolean", "description": (
+        "The link was mailed to the client; false: the client has no contact email, send it yourself")},
+}, [*_DOCUMENT_REQUIRED, "portal_url", "mailed"])
+SCHEMAS["DocumentRequestItemDecision"] = obj({
+    "status": {"type": "string", "enum": ["accepted", "rejected"]},
+    "reason": {**text(portal_requests.REASON_LIMIT), "description": (
+        "Required to reject: what is wrong, mailed to the client; ignored on acceptance")},
+}, ["status"])
+for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline", "DocumentRequest"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
@@ -491,6 +563,25 @@ def document() -> dict:
                               "its reminders go to the case's assignee", ok("Deadline", "201", "Created"),
                               *WRITE, requestBody=json_body("DeadlineInput")),
         },
+        "/cases/{case_id}/document-requests": {
+            "parameters": [path_id("case_id")],
+            "get": operation("listDocumentRequests", "What the client was asked for on this case, "
+                             "newest first (the latest 50)", ok("DocumentRequestList"), *READ),
+            "post": operation("openDocumentRequest", "Ask the client for documents or answers by a due "
+                              "date: a document_request deadline starts, the case waits on the client "
+                              "(its agency clocks pause) and the client is mailed a portal link. An "
+                              "ended case is a 409", ok("OpenedDocumentRequest", "201", "Created"),
+                              *WRITE, "409", requestBody=json_body("DocumentRequestInput")),
+        },
+        "/document-request-items/{item_id}": {
+            "parameters": [path_id("item_id")],
+            "patch": operation("decideDocumentRequestItem", "Accept what the client sent for an item, "
+                               "or send it back with a reason (mailed to the client). When every item "
+                               "is accepted the request is fulfilled and its deadline met. Nothing sent "
+                               "yet, a closed request or the item's own status is a 409",
+                               ok("DocumentRequestItem"), *WRITE, "409",
+                               requestBody=json_body("DocumentRequestItemDecision")),
+        },
         "/deadlines/{deadline_id}": {
             "parameters": [path_id("deadline_id")],
             "patch": operation("updateDeadline", "Mark met, cancel, reopen, move, rename, pause or "
@@ -504,9 +595,10 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "caseapp API", "version": "1.0.0",
-                 "description": "Cases, POA drafts, submissions, follow-up reminders and deadlines of one "
-                                "agency. Every object belongs to the token owner's agency; another "
-                                "agency's object answers 404 like a missing one."},
+                 "description": "Cases, POA drafts, submissions, follow-up reminders, deadlines and "
+                                "document requests to the client of one agency. Every object belongs "
+                                "to the token owner's agency; another agency's object answers 404 "
+                                "like a missing one."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": paths,

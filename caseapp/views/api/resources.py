@@ -7,7 +7,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from caseapp.core.errors import ValidationFailed
 from caseapp.core.paging import BadCursor
 from caseapp.core.transaction import transaction
-from caseapp.models import STATUSES, utcnow
+from caseapp.models import CATEGORIES, ITEM_KINDS, STATUSES, utcnow
 from caseapp.models.submission import REMINDER_STATUSES
 from caseapp.services.accounts import invitations
 from caseapp.services.appeals import corrections, followups, submissions, workflow
@@ -18,8 +18,11 @@ from caseapp.services.deadlines import listing as deadline_lists
 from caseapp.services.evidence import files
 from caseapp.services.poa import drafts as poa
 from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
+from caseapp.services.portal import checklists, links
+from caseapp.services.portal import requests as doc_requests
 from caseapp.views.api import serialize
-from caseapp.views.api.core import body, bp, int_arg, listing, moment, moment_arg, page_args, texts, user
+from caseapp.views.api.core import (SECRET_BUILDERS, body, bp, int_arg, listing, moment, moment_arg, page_args,
+                                    texts, user, withhold)
 from caseapp.views.api.openapi import document
 from caseapp.views.helpers import export_response
 from caseapp.views.helpers import send_file_row as send_evidence
@@ -223,6 +226,75 @@ def deadline_update(deadline_id: int):
         raise ValidationFailed({"paused": "Use true to pause the clock, false to run it again."})
     moment(data, "due_at")
     return serialize.deadline(clocks.change(user(), deadline_id, data))
+
+
+# ---- document requests -----------------------------------------------------------------------
+
+ITEM_FIELDS = {"title", "instructions", "category", "kind"}
+SECRET_BUILDERS["portal_link"] = lambda ref: links.build_for_mail(ref, utcnow())
+
+
+def _request_items(data: dict) -> None:
+    """What JSON Schema says of `items` and `checklist` (the service reads forms too, which are
+    looser): a 422 naming each field that is not what the OpenAPI document describes."""
+    wrong: dict[str, str] = {}
+    items, keys = data.get("items"), data.get("checklist")
+    if items is not None and not isinstance(items, list):  # 0, false, "" or {} is no list either
+        wrong["items"] = "A list of items, each with a title, instructions and a category."
+    elif items is not None and len(items) > doc_requests.MAX_ITEMS:
+        wrong["items"] = f"At most {doc_requests.MAX_ITEMS} items in one request."
+    for n, item in enumerate(items[:doc_requests.MAX_ITEMS] if isinstance(items, list) else ()):
+        if not isinstance(item, dict):
+            wrong[f"items-{n}"] = "Each item is an object with a title, instructions and a category."
+            continue
+        wrong.update({f"items-{n}-{name}": "Unknown field." for name in sorted(set(item) - ITEM_FIELDS)})
+        for name, limit in (("title", checklists.TITLE_LIMIT), ("instructions", checklists.INSTRUCTIONS_LIMIT)):
+            value = item.get(name)
+            if (value is not None or name == "title") and not isinstance(value, str):
+                wrong[f"items-{n}-{name}"] = "Must be text." if value is not None else "Required."
+            elif value is not None and len(value) > limit:
+                wrong[f"items-{n}-{name}"] = f"At most {limit:,} characters."
+            elif name == "title" and not value.strip():
+                wrong[f"items-{n}-title"] = "Give the item a title the client understands."
+        for name, allowed in (("category", CATEGORIES), ("kind", ITEM_KINDS)):
+            if item.get(name) is not None and item[name] not in allowed:
+                wrong[f"items-{n}-{name}"] = "Choose one of: " + ", ".join(allowed) + "."
+    listed = keys if isinstance(keys, list) else [keys]
+    if keys is not None and (len(listed) > checklists.MAX_CHECKLISTS
+                             or not all(isinstance(k, str) and k for k in listed)):
+        wrong["checklist"] = "Name a checklist by its key, or give a list of keys."
+    if wrong:
+        raise ValidationFailed(wrong)
+
+
+@bp.get("/cases/<int:case_id>/document-requests")
+def document_request_list(case_id: int):
+    rows = doc_requests.list_for_case(user(), case_id)
+    files_of = doc_requests.files_by_item(rows)
+    return {"items": [serialize.document_request(r, files_of) for r in rows], "next": None}
+
+
+@bp.post("/cases/<int:case_id>/document-requests")
+def document_request_create(case_id: int):
+    records.get_case(user(), case_id)  # another agency's case: 404 before the body is read
+    data = body({"items", "checklist", "due_at", "message"})
+    texts(data, {"message": doc_requests.MESSAGE_LIMIT})
+    _request_items(data)
+    moment(data, "due_at")
+    opened = doc_requests.open_request(user(), case_id, data)
+    withhold("portal_link", opened.link.id, opened.portal_url)  # shown once: never kept for a replay
+    return created({**serialize.document_request(opened.request, {}), "portal_url": opened.portal_url,
+                    "mailed": opened.mailed})
+
+
+@bp.patch("/document-request-items/<int:item_id>")
+def document_request_item_decide(item_id: int):
+    doc_requests.get_item(user(), item_id)  # another agency's item: 404 before the body is read
+    data = body({"status", "reason"})
+    texts(data, {"status": 20, "reason": doc_requests.REASON_LIMIT})
+    item = doc_requests.decide_item(user(), item_id, data.get("status"), data.get("reason"))
+    _, request_of_item, _ = doc_requests.get_item(user(), item_id)
+    return serialize.document_request_item(item, doc_requests.files_by_item([request_of_item])[item.id])
 
 
 # ---- POA drafts ---------------------------------------------------------------------------

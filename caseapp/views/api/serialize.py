@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Deadline, Invitation, Note, PoaDraft,
-                            Reminder, Submission, utcnow)
+from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Deadline, DocumentRequest,
+                            DocumentRequestItem, Evidence, Invitation, Note, PoaDraft, Reminder, Submission,
+                            utcnow)
 from caseapp.services.appeals import followups
 from caseapp.services.deadlines import clocks
 
@@ -32,6 +33,8 @@ def case(c: Case, next_deadline: Deadline | None, now: datetime | None = None) -
             "next_deadline": None if next_deadline is None else {
                 "id": next_deadline.id, "kind": next_deadline.kind, "title": next_deadline.title,
                 "due_at": ts(next_deadline.due_at), "overdue": clocks.clock(next_deadline, now).overdue},
+            "waiting_on_client": c.waiting_on_client_since is not None,
+            "waiting_on_client_since": ts(c.waiting_on_client_since),
             "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
 
 
@@ -90,9 +93,24 @@ def evidence(e) -> dict:
     return {"id": e.id, "case_id": e.case_id, "filename": e.filename, "size": e.size,
             "sha256": e.sha256, "content_type": e.content_type, "category": e.category,
             "description": e.description, "uploaded_at": ts(e.uploaded_at),
-            "uploaded_by_id": e.uploaded_by_id}
+            "uploaded_by_id": e.uploaded_by_id, "source": e.source, "request_item_id": e.request_item_id}
 
 
 def invitation(i: Invitation) -> dict:
     return {"id": i.id, "email": i.email, "name": i.name, "role": i.role,
             "created_at": ts(i.created_at), "expires_at": ts(i.expires_at)}
+
+
+def document_request_item(i: DocumentRequestItem, files: list[Evidence]) -> dict:
+    """`files`: the client's files of the item (requests.files_by_item)."""
+    return {"id": i.id, "request_id": i.request_id, "kind": i.kind, "title": i.title,
+            "instructions": i.instructions, "category": i.category, "status": i.status,
+            "answer": i.answer, "reason": i.reason, "evidence_ids": [e.id for e in files],
+            "updated_at": ts(i.updated_at), "decided_at": ts(i.decided_at)}
+
+
+def document_request(r: DocumentRequest, files: dict[int, list[Evidence]]) -> dict:
+    return {"id": r.id, "case_id": r.case_id, "status": r.status, "message": r.message,
+            "due_at": ts(r.due_at), "deadline_id": r.deadline_id, "created_by_id": r.created_by_id,
+            "created_at": ts(r.created_at), "closed_at": ts(r.closed_at),
+            "items": [document_request_item(i, files.get(i.id, [])) for i in r.items]}
