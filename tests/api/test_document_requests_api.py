@@ -236,6 +236,6 @@ def test_the_openapi_document_describes_the_routes_and_the_answers_match_it(app,
     assert set(case) == set(schemas["Case"]["properties"])
     documented = {(p, m) for p, item in paths.items() for m in item if m != "parameters"}
     routes = {(re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule).removeprefix("/api/v1"), method.lower())
-              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/document")
-              or "document-requests" in rule.rule for method in rule.methods - {"HEAD", "OPTIONS"}}
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              and "document-request" in rule.rule for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes <= documented and len(routes) == 3

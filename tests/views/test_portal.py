@@ -305,7 +305,7 @@ def test_the_same_file_twice_is_refused_politely(portal):
     response = portal.upload("Supplier invoices", pdf("invoice-again.pdf"))
     assert response.status_code == 422
     item = element(response.get_data(as_text=True), f"item-{invoice}")
-    assert "invoice-again.pdf</strong>: We have this exact file already" in item
+    assert "invoice-again.pdf</strong>: You sent this exact file for this item already." in item
     assert db.session.query(Evidence).filter_by(request_item_id=invoice).count() == 1
 
 

@@ -127,8 +127,10 @@ def closed_link_page(error: links.LinkClosed) -> dict:
     return {"state": error.state, "agency_name": agency.name, "consultant": notify.first_name(assignee)}
 
 
-def _item_of(link: PortalLink, case: Case, item_id: int) -> tuple[DocumentRequestItem, DocumentRequest]:
-    """The item, read after the case's lock (as it is now, not as the session last saw it)."""
+def _item_of(link: PortalLink, case: Case, item_id: int,
+             kind: str | None = None) -> tuple[DocumentRequestItem, DocumentRequest]:
+    """The item, read after the case's lock (as it is now, not as the session last saw it);
+    with `kind`, one that asks for that (files, or a written answer)."""
     item = db.session.scalar(select(DocumentRequestItem).where(DocumentRequestItem.id == item_id)
                              .execution_options(populate_existing=True))
     request = requests.reload(item.request_id) if item is not None else None
@@ -138,6 +140,9 @@ def _item_of(link: PortalLink, case: Case, item_id: int) -> tuple[DocumentReques
         raise Conflict("This request is closed: nothing more is needed for it.")
     if item.status == "accepted":
         raise Conflict("We have accepted what you sent for this item: nothing more is needed.")
+    if kind is not None and item.kind != kind:
+        raise Conflict("This item asks for a written answer, not files." if item.kind == "answer"
+                       else "This item asks for files, not a written answer.")
     return item, request
 
 
@@ -169,7 +174,7 @@ def upload(token: str, item_id: int, files, now: datetime | None = None) -> Uplo
         raise ValidationFailed({"files": "Choose one or more files to send."})
     with transaction():  # a closed link, another case's item, a closed request: before any file
         link = links.resolve(token, now or utcnow())
-        _item_of(link, _case_of(link), item_id)
+        _item_of(link, _case_of(link), item_id, "file")
         link_id = link.id
     result = Uploaded([], [])
     for index, file in enumerate(files):
@@ -180,7 +185,7 @@ def upload(token: str, item_id: int, files, now: datetime | None = None) -> Uplo
                 try:
                     link = links.resolve(token, now_)
                     case = _case_of(link, for_update=True)
-                    item, request = _item_of(link, case, item_id)
+                    item, request = _item_of(link, case, item_id, "file")
                 except (links.LinkClosed, NotFound, Conflict) as error:
                     raise _Stop(error) from error
                 try:
@@ -253,7 +258,7 @@ def answer(token: str, item_id: int, text: str | None, now: datetime | None = No
     now = now or utcnow()
     link = links.resolve(token, now)
     case = _case_of(link, for_update=True)
-    item, request = _item_of(link, case, item_id)
+    item, request = _item_of(link, case, item_id, "answer")
     text = (text or "").replace("\r\n", "\n").strip() if isinstance(text, str) or text is None else None
     if text is None:
         raise ValidationFailed({"answer": "Must be text."})

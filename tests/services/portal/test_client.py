@@ -143,3 +143,15 @@ def test_approving_version_2_then_editing_leaves_the_approval_on_version_2_only(
     view = client.page(token_of(opened), now=NOW + timedelta(hours=3))
     assert view.share.id == shared_v3.id and view.share.version == 3
     assert any("Version three" in str(block) for block in view.poa_blocks)
+
+
+def test_a_file_item_takes_no_answer_and_an_answer_item_no_file(world, case):
+    opened = ask(world, case)
+    token, (invoice, supplier) = token_of(opened), opened.request.items
+    with pytest.raises(Conflict, match="asks for files"):
+        client.answer(token, invoice.id, "It's in the post", now=NOW)
+    with pytest.raises(Conflict, match="asks for a written answer"):
+        client.upload(token, supplier.id, [pdf()], now=NOW)
+    assert {i.status for i in db.session.query(DocumentRequestItem).filter_by(request_id=opened.request.id)} \
+        == {"requested"}
+    assert db.session.query(Evidence).filter_by(request_item_id=supplier.id).count() == 0
