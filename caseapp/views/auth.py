@@ -235,8 +235,8 @@ def register_idle_timeout(app: Flask) -> None:
     @app.before_request
     def keep_server_sessions():
         """Note the use of a signed-in session; end one that ran out of time, with a word."""
-        if request.path.startswith(("/api/", "/static/", "/bootstrap/")):
-            return None
+        if request.path.startswith(("/api/", "/static/", "/bootstrap/", "/portal/")):
+            return None  # the portal is the client's: a staff session is none of its business
         if current_user.is_authenticated:
             sessions.touch(current_session(), request.remote_addr or "")
             return None

@@ -414,3 +414,18 @@ def test_every_portal_route_opens_by_its_link_without_signing_in(app, world, tar
         seen.add(rule.endpoint)
     assert {"portal.home", "portal.upload", "portal.answer", "portal.message", "portal.poa"} <= seen
     assert stranger.client.get(f"/portal/{token_of(opened)}").status_code == 200
+
+
+def test_a_consultant_whose_sign_in_lapsed_still_sees_the_clients_page(app, world, opened):
+    """A consultant opening the client's link to check it is not sent to sign in, and their
+    lapsed staff session is left for the staff pages to end."""
+    import time_machine
+
+    start = utcnow()
+    with time_machine.travel(start, tick=False) as clock:
+        staff = Browser(app)
+        staff.login(world.consultant_a.email)
+        clock.shift(timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1))
+        response = staff.client.get(f"/portal/{token_of(opened)}")
+        assert response.status_code == 200 and "Supplier invoices" in response.get_data(as_text=True)
+        assert "/login" in staff.get("/cases").headers["Location"]
