@@ -193,6 +193,20 @@ DEADLINE_UNIT_LABELS = {"hours": "hours", "days": "days", "business_days": "busi
 PRESET_BLANK_ROWS = 2  # rows for new presets under the saved ones; left blank, they are ignored
 
 
+class RowList(FieldList):
+    """A FieldList whose row numbers in field names are ASCII digits only: WTForms' own
+    reading takes "checklists-²-name" for a row number and then fails on int("²")."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = parsing.whole_number(key[offset:].split(self._field_separator, 1)[0],
+                                             maximum=parsing.MAX_ID)
+                if index is not None:
+                    yield index
+
+
 class PresetRowForm(Form):
     """One preset on the presets page; the service (deadlines/presets.save) checks the values."""
 
@@ -214,7 +228,7 @@ class PresetRowForm(Form):
 
 
 class PresetsForm(FlaskForm):
-    presets = FieldList(FormField(PresetRowForm), max_entries=presets.MAX_PRESETS + PRESET_BLANK_ROWS + 10)
+    presets = RowList(FormField(PresetRowForm), max_entries=presets.MAX_PRESETS + PRESET_BLANK_ROWS + 10)
 
     @staticmethod
     def initial(saved) -> dict:
@@ -365,20 +379,6 @@ from caseapp.services.portal import checklists as portal_checklists  # noqa: E40
 CHECKLIST_BLANK_ITEMS = 2  # empty item rows under each checklist; left empty, they are ignored
 ITEM_KIND_LABELS = {"file": "Files to upload", "answer": "A written answer"}
 _CHECKLIST_ITEM_FIELDS = ("title", "instructions", "category", "kind")
-
-
-class RowList(FieldList):
-    """A FieldList whose row numbers in field names are ASCII digits only: WTForms' own
-    reading takes "checklists-²-name" for a row number and then fails on int("²")."""
-
-    def _extract_indices(self, prefix, formdata):
-        offset = len(prefix) + 1
-        for key in formdata:
-            if key.startswith(prefix):
-                index = parsing.whole_number(key[offset:].split(self._field_separator, 1)[0],
-                                             maximum=parsing.MAX_ID)
-                if index is not None:
-                    yield index
 
 
 class ChecklistItemForm(Form):

@@ -226,3 +226,10 @@ def test_a_region_and_lead_hours_are_saved_and_used(browser, other_browser, worl
     other_browser.login(world.consultant_a.email)
     got = deadlines_of(new_case(other_browser, world, "Reminders"))
     assert got["POA to the client"].lead_hours == "48,4"
+
+
+def test_a_row_number_that_is_not_ascii_digits_is_ignored_not_a_500(browser, world):
+    browser.login(world.admin_a.email)
+    response = browser.post("/admin/deadline-presets", data={"presets-\u00b2-kind": "custom",
+                                                             "presets-\u00b2-title": "x"})
+    assert response.status_code < 500
