@@ -31,7 +31,10 @@ class PortalLink(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    # The client the link was made for; it opens the case only while the case is still that
+    # client's (services/portal/links.py). No foreign key: a case moved to another client leaves
+    # the old client free to be deleted, and this link dead.
+    client_id: Mapped[int]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     token_salt: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

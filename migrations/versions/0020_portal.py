@@ -54,7 +54,6 @@ def upgrade():
     sa.Column('last_used_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_portal_links_agency_id_agencies')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_portal_links_case_id_cases')),
-    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_portal_links_client_id_clients')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_portal_links_created_by_id_users')),
     sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_portal_links_revoked_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_links')),

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from caseapp.core.transaction import transaction
 from caseapp.core.errors import Conflict, NotFound
 from caseapp.extensions import db
 from caseapp.models import PortalLink
@@ -116,3 +117,17 @@ def test_the_token_is_never_stored_anywhere(world, case):
     for table, value in every_stored_value():
         assert token not in value, f"the portal token is stored in {table}"
         assert opened.portal_url not in value, table
+
+
+def test_the_old_client_of_a_moved_case_can_be_deleted_and_its_link_stays_dead(world, case):
+    from caseapp.services.cases import clients
+
+    first = make_client(world.consultant_a, name="Wrong Seller", seller_id="D1D1D1D1D1D1D1",
+                        contact_email="wrong@example.com")
+    records.update_case(world.consultant_a, case.id, {"client_id": first.id})
+    opened = ask(world, case)
+    records.update_case(world.consultant_a, case.id, {"client_id": world.client_a.id})
+    with transaction():
+        clients.delete_client(world.admin_a, first.id)
+    with pytest.raises(NotFound):
+        client.page(token_of(opened), now=NOW)
