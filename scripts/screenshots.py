@@ -4,6 +4,8 @@ usage: .venv/bin/python scripts/screenshots.py [BASE_URL] [OUT_DIR]
 Signs in as the demo admin, so run it against the demo data.
 """
 import sys
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))  # config.py, caseapp
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -12,6 +14,24 @@ BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/screenshots")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def portal_link() -> tuple[str, int] | None:
+    """The path of a demo case's live portal link, and the case: the link is never shown
+    twice in the app, so it is rebuilt here from the database and SECRET_KEY of `make run`."""
+    from urllib.parse import urlsplit
+
+    from caseapp import create_app
+    from caseapp.models import DocumentRequest, PortalLink, utcnow
+    from caseapp.extensions import db
+    from caseapp.services.portal import links
+
+    with create_app().app_context():
+        link = db.session.scalars(  # a case that asks the client for documents
+            db.select(PortalLink).join(DocumentRequest, DocumentRequest.case_id == PortalLink.case_id)
+            .where(PortalLink.revoked_at.is_(None), PortalLink.expires_at > utcnow(),
+                   DocumentRequest.status == "open").order_by(PortalLink.id)).first()
+        return (urlsplit(links.url_for_link(link)).path, link.case_id) if link else None
 
 
 def main() -> None:
@@ -41,6 +61,16 @@ def main() -> None:
         page.screenshot(path=OUT / "case-phone.png")
         page.goto(f"{BASE}/my-day")
         page.screenshot(path=OUT / "my-day-phone.png")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(f"{BASE}/admin/checklists")
+        page.screenshot(path=OUT / "checklists.png", full_page=True)
+        portal = portal_link()
+        if portal:
+            page.goto(f"{BASE}/cases/{portal[1]}#requests-card")
+            page.locator("#requests-card").screenshot(path=OUT / "documents-card.png")
+            client = browser.new_page(viewport={"width": 390, "height": 844})  # no sign-in
+            client.goto(BASE + portal[0])
+            client.screenshot(path=OUT / "portal-phone.png", full_page=True)
         browser.close()
     print(f"screenshots in {OUT}")
 
