@@ -1,5 +1,5 @@
 """Time zone names and conversions for display in the viewer's own zone."""
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -30,3 +30,17 @@ def format_local(moment: datetime | None, tz_name: str, with_zone: bool = True) 
     local = to_local(moment, tz_name)
     text = local.strftime("%d %b %Y, %H:%M")
     return f"{text} {local.tzname()}" if with_zone else text
+
+
+def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime:
+    """`now`, or the end of the quiet hours from `start` to `end` (HH:MM, local in `tz_name`,
+    across midnight when `start` is later) when `now` falls inside them."""
+    zone = ZoneInfo(tz_name or "UTC")
+    local = now.astimezone(zone)
+    begins, ends = time.fromisoformat(start), time.fromisoformat(end)
+    t = local.time()
+    inside = (begins <= t or t < ends) if begins > ends else (begins <= t < ends)
+    if not inside:
+        return now
+    end_day = local.date() if t < ends else local.date() + timedelta(days=1)
+    return datetime.combine(end_day, ends, zone).astimezone(now.tzinfo)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import current_app
 from email_validator import EmailNotValidError, validate_email
@@ -283,12 +282,4 @@ def quiet_hours_end(person: User, now: datetime) -> datetime:
     """`now`, or the end of the person's quiet hours when `now` falls inside them."""
     if not person.quiet_hours_enabled:
         return now
-    zone = ZoneInfo(person.effective_timezone)
-    local = now.astimezone(zone)
-    start, end = (time.fromisoformat(person.quiet_start), time.fromisoformat(person.quiet_end))
-    t = local.time()
-    inside = (start <= t or t < end) if start > end else (start <= t < end)
-    if not inside:
-        return now
-    end_day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(end_day, end, zone).astimezone(now.tzinfo)
+    return timezones.quiet_until(now, person.effective_timezone, person.quiet_start, person.quiet_end)

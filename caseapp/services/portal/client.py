@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from caseapp.core import locking
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed

@@ -11,12 +11,11 @@ second scheduler neither loses nor doubles one.
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from caseapp.core import locking
+from caseapp.core import locking, timezones
 from caseapp.core.transaction import transaction
 from caseapp.extensions import db
 from caseapp.models import Agency, Case, Client, DocumentRequest, DocumentRequestItem
@@ -73,18 +72,8 @@ def schedule(request: DocumentRequest, now: datetime) -> None:
 
 def quiet_end(agency: Agency, now: datetime) -> datetime:
     """`now`, or the end of the agency's client quiet hours when `now` falls inside them."""
-    zone = ZoneInfo(agency.timezone or "UTC")
-    local = now.astimezone(zone)
-    start = time.fromisoformat(agency.client_quiet_start or "20:00")
-    end = time.fromisoformat(agency.client_quiet_end or "08:00")
-    if start == end:
-        return now
-    t = local.time()
-    inside = (start <= t or t < end) if start > end else (start <= t < end)
-    if not inside:
-        return now
-    end_day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(end_day, end, zone).astimezone(now.tzinfo)
+    start, end = agency.client_quiet_start or "20:00", agency.client_quiet_end or "08:00"
+    return now if start == end else timezones.quiet_until(now, agency.timezone, start, end)
 
 
 def _due(now: datetime):

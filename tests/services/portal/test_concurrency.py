@@ -4,7 +4,6 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 
 from caseapp.core.errors import Conflict
 from caseapp.core.transaction import transaction

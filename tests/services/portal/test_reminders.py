@@ -2,7 +2,7 @@
 then daily while overdue for at most 7 days; never two within 24 h; none while everything
 is with the consultant; none in the agency's client quiet hours; a revoked link stops them."""
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from caseapp.extensions import db
