@@ -7,6 +7,7 @@ machine or a timer's resolution does not decide it.
 """
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,18 +36,31 @@ def cpu_per_call(call: Callable[[], object], rounds: int = 3, at_least: float = 
 
 
 def growth(make: Callable[[int], object], call: Callable[[object], object], n: int,
-           attempts: int = 3) -> float:
-    """cost(4n) / cost(n) of call(make(size)): the least of up to `attempts` measurements.
+           attempts: int = 5) -> float:
+    """cost(4n) / cost(n) of call(make(size)), each cost the least seen over up to
+    `attempts` interleaved measurements, with the garbage collector held off.
 
-    Another process taking the CPU in the middle of one measurement can double a ratio;
-    it does not do so each time, while quadratic work gives about 16 every time.
+    Another process taking the CPU (or the cache) in the middle of one measurement can
+    double a ratio; interleaving the two sizes lets both see the same machine, the least
+    of each is the work itself, and quadratic work gives about 16 every time.
     """
     small, large = make(n), make(4 * n)
+    best_small = best_large = float("inf")
     ratio = float("inf")
-    for _ in range(attempts):
-        ratio = min(ratio, cpu_per_call(lambda: call(large)) / cpu_per_call(lambda: call(small)))
-        if ratio < LINEAR_RATIO:
-            break
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(attempts):
+            best_small = min(best_small, cpu_per_call(lambda: call(small), rounds=1))
+            best_large = min(best_large, cpu_per_call(lambda: call(large), rounds=1))
+            best_small = min(best_small, cpu_per_call(lambda: call(small), rounds=1))
+            ratio = best_large / best_small
+            if ratio < LINEAR_RATIO:
+                break
+    finally:
+        if enabled:
+            gc.enable()
     return ratio
 
 
