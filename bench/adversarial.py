@@ -21,6 +21,8 @@ What it saves (the limits are read from the code, so the same script measures an
 - On the cases that hold notes: one case per kind of hostile Markdown (brackets, links,
   angle brackets, autolinks, quote markers, nested lists, backslashes, emphasis, a long word)
   with as many notes of the maximum size as the case page shows.
+- A document request at its limits, answered by the client at theirs (the portal page, the
+  case page's documents card, the API list).
 - On one case: a title, Amazon's notice and every ASIN at their maximum, submissions with
   the longest reference and Amazon's reply at its maximum, evidence files with the longest
   names and descriptions; a client whose name and notes are at their maximum; a dashboard
@@ -284,6 +286,8 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
                 ("API timeline", f"{per_case} notes: {kind}", f"/api/v1/cases/{case.id}/timeline", "api"),
             ]
 
+        figures += portal_figures(user, new_case, fill)
+
         # POA drafts, each kind on a case of its own, with the evidence index to print.
         pieces = slots(limits)
         for kind, unit in POA_KINDS.items():
@@ -330,6 +334,51 @@ def seed(app, args) -> tuple[list[tuple[str, str, str, str]], Limits, str]:
                 figures += poa_figures(kind, "legacy size", rows[0].id, rows[1].id)
         db.session.remove()
     return figures, limits, token
+
+
+def portal_figures(user, new_case, fill, files_per_item: int = 5) -> list[tuple[str, str, str, str]]:
+    """A document request at its limits, answered by the client at theirs: as many items as a
+    request may have, each title and instruction at its maximum, every answer and the message
+    at theirs, several files per item with the longest names, and a POA shared with them.
+    The client's portal page, the consultant's case page (the documents card) and the API."""
+    try:
+        from caseapp.services.portal import checklists, client, requests, sharing
+    except ImportError:  # a version before the portal
+        return []
+    from datetime import timedelta
+
+    from werkzeug.datastructures import FileStorage
+
+    from caseapp.models import utcnow
+    from caseapp.services.poa import drafts as poa
+
+    case = new_case("[*_<")
+    items = []
+    for n in range(requests.MAX_ITEMS):
+        items.append({"title": fill("[*_<", checklists.TITLE_LIMIT), "kind": "answer" if n % 2 else "file",
+                      "instructions": fill("[*_<a 'x \"", checklists.INSTRUCTIONS_LIMIT), "category": "invoice"})
+    opened = requests.open_request(user, case.id, {
+        "items": items, "message": fill("[*_<a ", requests.MESSAGE_LIMIT),
+        "due_at": (utcnow() + timedelta(days=5)).isoformat()})
+    token = opened.portal_url.rsplit("/", 1)[1]
+    for n, item in enumerate(opened.request.items):
+        if item.kind == "answer":
+            client.answer(token, item.id, fill("[*_<a 'x", client.ANSWER_LIMIT))
+        else:
+            client.upload(token, item.id, [
+                FileStorage(stream=io.BytesIO(b"Invoice %d-%d\n" % (n, k)), content_type="text/plain",
+                            filename=fill("[*_<", 195) + f"{n}-{k}.txt") for k in range(files_per_item)])
+    client.message(token, fill("[*_<a ", client.MESSAGE_LIMIT))
+    draft = poa.save_version(user, case.id, {
+        "subject": "Plan of Action", "introduction": fill("[*_<a 'x", 2000),
+        "root_cause": fill("[*_<a 'x", 4000), "corrective_actions": [fill("[*_<a", 500)] * 10,
+        "preventive_measures": [fill("[*_<a", 500)] * 10, "closure": "Thank you."})
+    sharing.share(user, draft.id)
+    given = (f"{requests.MAX_ITEMS} items at their limits, answers and message at theirs, "
+             f"{files_per_item} files per file item, a shared POA")
+    return [("portal page", given, f"/portal/{token}", "html"),
+            ("case page", f"documents card: {given}", f"/cases/{case.id}", "html"),
+            ("API document requests", given, f"/api/v1/cases/{case.id}/document-requests", "api")]
 
 
 def poa_figures(kind: str, size: str, first: int, second: int) -> list[tuple[str, str, str, str]]:

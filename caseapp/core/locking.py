@@ -30,6 +30,16 @@ def write_lock() -> None:
         db.session.execute(text("BEGIN IMMEDIATE"))
 
 
+def for_update(stmt: Select, of) -> Select:
+    """`stmt` made to lock the row of `of` it finds (a case), for a change of it or of what
+    hangs on it. SQLite: the write lock first, before the reads the change depends on.
+    PostgreSQL: FOR NO KEY UPDATE, so rows that only point at it (timeline, reminders) can
+    still be written meanwhile; a plain FOR UPDATE deadlocked with the mail dispatcher. And
+    the locked row's values, not those the session loaded before."""
+    write_lock()
+    return stmt.with_for_update(of=of, key_share=True).execution_options(populate_existing=True)
+
+
 def claim(stmt: Select, limit: int, of=None) -> list:
     """Start a transaction and return up to `limit` rows of `stmt`, locked for this transaction."""
     if db.session().in_transaction():

@@ -64,6 +64,10 @@ class DocumentRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # The client asked (the case's client then). No foreign key, as PortalLink's: a case moved
+    # to another client keeps the request in its history, and the new client's portal never
+    # shows it (services/portal/client.py).
+    client_id: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="open")
     message: Mapped[str] = mapped_column(Text, default="")  # the consultant's words to the client
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -131,6 +135,7 @@ class PoaShare(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     poa_draft_id: Mapped[int] = mapped_column(ForeignKey("poa_drafts.id"))
+    client_id: Mapped[int]  # the client it was shown to (as DocumentRequest.client_id)
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="pending")
     comment: Mapped[str] = mapped_column(Text, default="")  # the client's

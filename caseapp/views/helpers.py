@@ -126,14 +126,16 @@ def show_errors(form: FlaskForm, error: DomainError, *, keep_form_errors: bool =
     flash(" ".join([error.message] + unplaced), "danger")
 
 
-def save_form(form: FlaskForm, action: Callable[[], T]) -> T | None:
+def save_form(form: FlaskForm, action: Callable[[], T],
+              place: Callable[[dict[str, str]], list[str]] | None = None) -> T | None:
     """Every mistake of a sent form in one round, each beside its field, every value kept.
 
     The form reads what it can (a date that is no date); the service checks the rest (required
     fields, an ASIN, an email, a duplicate). When the form could not read a field, the service
     is still asked, in a unit of work thrown away afterwards, so both kinds of error show
     together instead of one after the other. Returns what `action` returned once it saved,
-    else None (the form then carries its errors)."""
+    else None (the form then carries its errors). `place`: a form of rows (RowList) puts the
+    service's errors beside its rows itself and returns those it could not place."""
     readable = form.validate()
     try:
         if readable:
@@ -142,7 +144,10 @@ def save_form(form: FlaskForm, action: Callable[[], T]) -> T | None:
             action()
             abandon()  # only its verdict was wanted: the form has mistakes of its own
     except DomainError as error:
-        show_errors(form, error, keep_form_errors=True)
+        if place is None:
+            show_errors(form, error, keep_form_errors=True)
+        else:
+            flash(" ".join([error.message] + place(error.fields)), "danger")
         return None
     flash("Please correct the highlighted fields.", "danger")
     return None

@@ -13,14 +13,13 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from caseapp.core.errors import Conflict, DomainError, ValidationFailed
-from caseapp.core.transaction import abandon, transaction
+from caseapp.core.errors import Conflict, ValidationFailed
 from caseapp.forms import DocumentRequestForm, ItemDecisionForm
 from caseapp.models import Case, utcnow
 from caseapp.services.cases import clients, records
 from caseapp.services.deadlines import clocks
 from caseapp.services.portal import checklists, links, requests
-from caseapp.views.helpers import render_case_page, typed_local, viewer_moment
+from caseapp.views.helpers import render_case_page, save_form, typed_local, viewer_moment
 
 bp = Blueprint("requests", __name__)
 
@@ -69,24 +68,8 @@ def _opened_words(opened: requests.Opened, email: str) -> Markup:
 
 
 def _open(form: DocumentRequestForm, case_id: int) -> requests.Opened | None:
-    """Every mistake in one round, as views/helpers.save_form does, with the errors beside the
-    rows they are about."""
-    readable = form.validate()
-
-    def action():
-        return requests.open_request(current_user, case_id, {**form.sent(), "due_at": viewer_moment(form.due_at.data)})
-    try:
-        if readable:
-            return action()
-        with transaction():
-            action()
-            abandon()  # only its verdict was wanted: the form has mistakes of its own
-    except DomainError as error:
-        unplaced = form.place(error.fields)
-        flash(" ".join([error.message] + unplaced), "danger")
-        return None
-    flash("Please correct the highlighted fields.", "danger")
-    return None
+    return save_form(form, lambda: requests.open_request(
+        current_user, case_id, {**form.sent(), "due_at": viewer_moment(form.due_at.data)}), place=form.place)
 
 
 @bp.post("/cases/<int:case_id>/document-requests")

@@ -344,3 +344,25 @@ def test_the_card_sits_with_the_work_while_the_case_waits_on_the_client(browser,
     open_request(world)
     page = case_page(browser, world)
     assert page.index('id="deadlines-card"') < page.index('id="requests-card"') < page.index('id="timeline"')
+
+
+def test_moving_a_case_with_an_open_request_says_why_beside_the_client(browser, mailed):
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import make_client
+
+    world = mailed
+    open_request(world)
+    other = make_client(world.consultant_a, name="Right Seller", seller_id="C1C1C1C1C1C1C1")
+    browser.login(world.consultant_a.email)
+    response = browser.post(f"/cases/{world.case_a.id}/edit", data={
+        "client_id": other.id, "title": "Typed and kept", "kind": "account_suspension",
+        "reason": "customer_complaints", "priority": "normal", "assignee_id": "",
+        "asins": "B07XJ8C8F5", "amazon_notice": "",
+        "opened_at": world.case_a.opened_at.astimezone(ZoneInfo("Europe/Berlin")).date().isoformat()})
+    assert response.status_code == 200  # the form again, not the saved case
+    page = response.get_data(as_text=True)
+    beside = page[page.index('id="client_id"'):][:1500]
+    assert "cancel it on the case page before moving the case to another client" in beside
+    assert 'value="Typed and kept"' in page
+    assert db.session.get(Case, world.case_a.id).client_id == world.client_a.id

@@ -19,8 +19,8 @@ from flask import current_app
 from markupsafe import Markup
 
 from caseapp.extensions import db
-from caseapp.models import (KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Deadline, Note,
-                            User, utcnow)
+from caseapp.models import (KINDS, PRIORITIES, REASONS, STATUSES, Case, CaseAsin, CaseEvent, Client, Deadline,
+                            DocumentRequest, Note, PoaShare, User, utcnow)
 from caseapp.services.accounts import audit
 from caseapp.core import locking
 from caseapp.core import markdown
@@ -203,11 +203,7 @@ def get_case(actor: User, case_id: int, for_update: bool = False) -> Case:
         .options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
     )
     if for_update:
-        locking.write_lock()
-        # NO KEY UPDATE: rows that only point at the case (timeline, reminders) can still be
-        # written meanwhile; a plain FOR UPDATE deadlocked with the mail dispatcher.
-        # populate_existing: the locked row's values, not those the session loaded before.
-        stmt = stmt.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
+        stmt = locking.for_update(stmt, of=Case)
     case = db.session.scalar(stmt)
     if case is None:
         raise NotFound("No such case.")
@@ -236,6 +232,8 @@ def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
             _set_asins(case, asins)
             changed.append("asins")
     new_assignee = fields.pop("assignee_id", case.assignee_id)
+    if fields.get("client_id", case.client_id) != case.client_id:
+        _move_to_client(case)
     for name, value in fields.items():
         if getattr(case, name) != value:
             setattr(case, name, value)
@@ -250,6 +248,21 @@ def update_case(actor: User, case_id: int, data: dict[str, Any]) -> Case:
     if changed or reassigned:
         case.updated_at = utcnow()
     return get_case(actor, case.id)
+
+
+def _move_to_client(case: Case) -> None:
+    """Before the case becomes another client's: what was asked of the client it has now is
+    theirs. An open document request went to that client by mail and pauses the agency's
+    clocks, so it is cancelled first, by a person who sees what it was; a POA version waiting
+    for that client's approval is withdrawn (the new client's portal never shows either)."""
+    asked = db.session.scalar(select(func.count(DocumentRequest.id)).where(
+        DocumentRequest.case_id == case.id, DocumentRequest.status == "open"))
+    if asked:
+        raise ValidationFailed({"client_id": (
+            "This case has an open document request to its client; cancel it on the case page "
+            "before moving the case to another client.")})
+    db.session.execute(update(PoaShare).where(PoaShare.case_id == case.id, PoaShare.status == "pending")
+                       .values(status="withdrawn"))
 
 
 def _assign(actor: User, case: Case, assignee_id: int | None) -> None:

@@ -22,13 +22,13 @@ from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import joinedload
 
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Case, Evidence, PoaEvidenceLink, User, utcnow
+from caseapp.models import CATEGORIES, Case, DocumentRequestItem, Evidence, PoaEvidenceLink, User, utcnow
 from caseapp.services.accounts import audit, people
 from caseapp.services.cases import records, timeline
 from caseapp.services.evidence import file_types as types
@@ -159,9 +159,23 @@ def store(case: Case, file, category: str, description: str, actor: User | None,
     blob = storage.put(file.stream, max_upload_bytes())
     if blob.created:  # a failure from here on removes the bytes again, unless a row uses them
         on_rollback(lambda: _remove_if_unreferenced(storage, blob.sha256))
-    same = db.session.scalar(select(Evidence).where(Evidence.case_id == case.id,
-                                                    Evidence.sha256 == blob.sha256)
-                             .order_by(Evidence.id).limit(1))
+    same_stmt = select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == blob.sha256)
+    if request_item_id is not None:
+        # A file sent for a requested item: the same bytes kept for another item are that
+        # item's (one document can answer two items: an invoice that is also the licence).
+        same_stmt = same_stmt.where(or_(Evidence.request_item_id.is_(None),
+                                        Evidence.request_item_id == request_item_id))
+    same = db.session.scalar(same_stmt.order_by(Evidence.id).limit(1))
+    if same is not None and request_item_id is not None and same.request_item_id is None:
+        # A file the case holds already, answering no item yet, now answers this one: the
+        # item is received with it, instead of a refused upload leaving the item requested.
+        same.request_item_id = request_item_id
+        timeline.record(case, "evidence_claimed", actor,
+                        f"{summary}: {same.filename} (already on the case) now answers a requested item",
+                        {"evidence_id": same.id, "filename": same.filename, "request_item_id": request_item_id}
+                        | ({"source": source} if source != "staff" else {}))
+        case.updated_at = utcnow()
+        return same
     if same is not None:  # the same bytes twice on one case are one file, under its first name
         raise AlreadyAttached(f"Already attached to this case as {same.filename}; nothing was added.",
                               {"file": f"Already attached as {same.filename}."}
@@ -261,6 +275,8 @@ def delete(actor: User, evidence_id: int) -> Deleted:
     sha256 = row.sha256
     db.session.execute(sql_delete(PoaEvidenceLink).where(PoaEvidenceLink.evidence_id == row.id))
     db.session.delete(row)
+    if row.request_item_id is not None:
+        _unanswer_if_last(row)
     audit.record("deletion", actor, target=f"evidence {row.id} of case {case.id}",
                  detail=row.filename)
     timeline.record(case, "evidence_deleted", actor, f"Evidence deleted: {row.filename}",
@@ -269,6 +285,16 @@ def delete(actor: User, evidence_id: int) -> Deleted:
     storage = get_storage()
     after_commit(lambda: _remove_if_unreferenced(storage, sha256))
     return gone
+
+
+def _unanswer_if_last(row: Evidence) -> None:
+    """A requested item whose last file is deleted before anyone decided on it is requested
+    again: the client's portal asks for it, and it is not counted as sent."""
+    db.session.flush()
+    item = db.session.get(DocumentRequestItem, row.request_item_id)
+    left = db.session.scalar(select(Evidence.id).where(Evidence.request_item_id == row.request_item_id).limit(1))
+    if item is not None and left is None and item.kind == "file" and item.status == "uploaded":
+        item.status, item.updated_at = "requested", utcnow()
 
 
 # ---------------------------------------------------------------- blob lifetime

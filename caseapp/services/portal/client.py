@@ -83,11 +83,7 @@ def _case_of(link: PortalLink, for_update: bool = False) -> Case:
     stmt = select(Case).where(Case.id == link.case_id, Case.agency_id == link.agency_id,
                               Case.client_id == link.client_id)
     if for_update:
-        # As records.get_case: SQLite's write lock before the reads a change depends on;
-        # NO KEY UPDATE on PostgreSQL (rows pointing at the case can still be written, the
-        # mail dispatcher is not blocked); the locked row's values, not a stale copy.
-        locking.write_lock()
-        stmt = stmt.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
+        stmt = locking.for_update(stmt, of=Case)  # as records.get_case
     case = db.session.scalar(stmt)
     if case is None:
         raise NotFound("Nothing here.")
@@ -101,14 +97,17 @@ def page(token: str, now: datetime | None = None) -> PortalPage:
     agency = db.session.get(Agency, case.agency_id)
     client = db.session.get(Client, case.client_id)
     assignee = db.session.get(User, case.assignee_id) if case.assignee_id else None
-    shown = [r for r in requests.for_case(case) if r.status == "open"
-             or (r.status == "fulfilled" and r.closed_at and (now - r.closed_at).days < 14)]
+    # Only what was asked of this client: a case moved from another client keeps the other
+    # client's requests and shares in its history, never in this client's portal.
+    shown = [r for r in requests.for_case(case) if r.client_id == link.client_id and (
+             r.status == "open" or (r.status == "fulfilled" and r.closed_at and (now - r.closed_at).days < 14))]
     files = requests.files_by_item(shown)
     status_words, next_words = STATUS_WORDS.get(case.status, ("", ""))
     view = PortalPage(link, agency.name, client.name, case.title, case.status, status_words, next_words,
                       notify.first_name(assignee), agency.timezone,
                       [RequestView(r, [ItemView(i, files.get(i.id, [])) for i in r.items]) for r in shown])
     share = db.session.scalar(select(PoaShare).where(PoaShare.case_id == case.id,
+                                                     PoaShare.client_id == link.client_id,
                                                      PoaShare.status != "withdrawn")
                               .order_by(PoaShare.shared_at.desc(), PoaShare.id.desc()).limit(1))
     if share is not None:
@@ -133,7 +132,7 @@ def _item_of(link: PortalLink, case: Case, item_id: int,
     item = db.session.scalar(select(DocumentRequestItem).where(DocumentRequestItem.id == item_id)
                              .execution_options(populate_existing=True))
     request = requests.reload(item.request_id) if item is not None else None
-    if request is None or request.case_id != case.id:
+    if request is None or request.case_id != case.id or request.client_id != link.client_id:
         raise NotFound("Nothing here.")
     if request.status != "open":
         raise Conflict("This request is closed: nothing more is needed for it.")
@@ -301,7 +300,7 @@ def answer_poa(token: str, share_id: int, decision: str | None, comment: str | N
     case = _case_of(link, for_update=True)
     share = db.session.scalar(select(PoaShare).where(PoaShare.id == share_id)
                               .execution_options(populate_existing=True))  # as it is after the lock
-    if share is None or share.case_id != case.id:
+    if share is None or share.case_id != case.id or share.client_id != link.client_id:
         raise NotFound("Nothing here.")
     errors = {}
     if comment is not None and not isinstance(comment, str):

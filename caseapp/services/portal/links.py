@@ -86,7 +86,9 @@ def link_to_mail(case: Case, actor: User | None, now: datetime) -> PortalLink | 
 
 
 def links_of(case: Case) -> list[PortalLink]:
-    return list(db.session.scalars(select(PortalLink).where(PortalLink.case_id == case.id)
+    """The case's links for its client now (those of a client it had before open nothing)."""
+    return list(db.session.scalars(select(PortalLink).where(PortalLink.case_id == case.id,
+                                                            PortalLink.client_id == case.client_id)
                                    .order_by(PortalLink.id.desc()).limit(20)))
 
 

@@ -94,7 +94,9 @@ def dispatch_due(now: datetime) -> int:
             for request in batch:
                 case = db.session.get(Case, request.case_id)
                 waiting = waiting_items(request)
-                if request.status != "open" or not waiting:
+                if request.status != "open" or not waiting or request.client_id != case.client_id:
+                    # Nothing missing, or asked of the client the case had before: a reminder
+                    # never goes to (nor makes a link for) a client who was not asked.
                     request.next_client_reminder_at = None
                     continue
                 link = links.link_to_mail(case, None, now)

@@ -111,7 +111,7 @@ def open_request(actor: User, case_id: int, data: dict[str, Any],
     if errors:
         raise ValidationFailed(errors)
     client = db.session.get(Client, case.client_id)
-    request = DocumentRequest(agency_id=case.agency_id, case_id=case.id, status="open",
+    request = DocumentRequest(agency_id=case.agency_id, case_id=case.id, client_id=case.client_id, status="open",
                               message=message, due_at=due_at, created_by_id=actor.id, created_at=now)
     request.items = [DocumentRequestItem(position=position, kind=item.kind, title=item.title,
                                          instructions=item.instructions, category=item.category,

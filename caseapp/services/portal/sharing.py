@@ -37,7 +37,8 @@ def share(actor: User, draft_id: int, now: datetime | None = None) -> PoaShare:
         raise Conflict(f"Version {draft.version} is with the client already.")
     db.session.execute(update(PoaShare).where(PoaShare.case_id == case.id, PoaShare.status == "pending")
                        .values(status="withdrawn"))
-    row = PoaShare(agency_id=case.agency_id, case_id=case.id, poa_draft_id=draft.id, version=draft.version,
+    row = PoaShare(agency_id=case.agency_id, case_id=case.id, client_id=case.client_id,
+                   poa_draft_id=draft.id, version=draft.version,
                    status="pending", shared_by_id=actor.id, shared_at=now)
     db.session.add(row)
     db.session.flush()

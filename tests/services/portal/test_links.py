@@ -83,6 +83,7 @@ def test_a_case_moved_to_another_client_closes_the_old_clients_link(world, case)
     opened = ask(world, case)
     other = make_client(world.consultant_a, name="Right Seller", seller_id="C1C1C1C1C1C1C1",
                         contact_email="right@example.com")
+    requests.cancel_request(world.consultant_a, opened.request.id, now=NOW)
     records.update_case(world.consultant_a, case.id, {"client_id": other.id})
     with pytest.raises(NotFound):
         client.page(token_of(opened), now=NOW)
@@ -126,6 +127,7 @@ def test_the_old_client_of_a_moved_case_can_be_deleted_and_its_link_stays_dead(w
                         contact_email="wrong@example.com")
     records.update_case(world.consultant_a, case.id, {"client_id": first.id})
     opened = ask(world, case)
+    requests.cancel_request(world.consultant_a, opened.request.id, now=NOW)
     records.update_case(world.consultant_a, case.id, {"client_id": world.client_a.id})
     with transaction():
         clients.delete_client(world.admin_a, first.id)
