@@ -102,9 +102,9 @@ def test_json_depth_is_linear_in_the_body():
     for unit in (b'"\\', b'"\\"', b"[],", b"[" * 60 + b"]" * 60 + b",", b'"a' + b"\\" * 3):
         def cost(n):
             body = unit * n
-            started = time.process_time()
+            started = time.thread_time()
             for _ in range(3):
                 parsing.json_depth_exceeds(body)
-            return time.process_time() - started
+            return time.thread_time() - started
         small, large = cost(50_000), cost(200_000)
         assert large < 8 * max(small, 0.005), (unit, small, large)
