@@ -174,6 +174,14 @@ class Config:
     PORTAL_LINK_DAYS = _int("PORTAL_LINK_DAYS", 30)  # how long a client's portal link works
     # Uploads and other changes through one portal link (Flask-Limiter syntax).
     PORTAL_RATE_LIMIT = (os.environ.get("PORTAL_RATE_LIMIT") or "60 per hour")
+    # Email in (services/inbound): the mailbox mail is forwarded to; each case answers at
+    # its plus-address (core/mailtags.py). The IMAP mailbox `flask inbound fetch` and the
+    # scheduler read, and the folder filed mail moves to. Mail larger than INBOUND_MAX_MB is
+    # refused (its headers kept).
+    INBOUND_ADDRESS = (os.environ.get("INBOUND_ADDRESS") or "").strip()
+    INBOUND_IMAP_URL = (os.environ.get("INBOUND_IMAP_URL") or "").strip()
+    INBOUND_PROCESSED_FOLDER = (os.environ.get("INBOUND_PROCESSED_FOLDER") or "caseapp-processed")
+    INBOUND_MAX_MB = _int("INBOUND_MAX_MB", 50)
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
     SESSION_COOKIE_HTTPONLY = True

@@ -22,6 +22,7 @@ from caseapp.extensions import db
 from caseapp.models import ROLES
 from caseapp.services.accounts import passwords, people, tokens
 from caseapp.services.appeals import dispatch
+from caseapp.services.inbound import filing
 from caseapp.services.ops import backup, demo
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
@@ -29,6 +30,9 @@ users_cli = AppGroup("users", help="Manage users.")
 demo_cli = AppGroup("demo", help="Demo data.")
 reminders_cli = AppGroup("reminders", help="Follow-up reminders.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
+inbound_cli = AppGroup("inbound", help="Email in: file mail on its case.")
+# sysexits.h EX_TEMPFAIL: an MTA keeps the message and delivers it again later.
+EX_TEMPFAIL = 75
 
 
 def database_problem() -> str | None:
@@ -186,6 +190,25 @@ def _parse_now(text: str | None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+@inbound_cli.command("receive")
+@with_appcontext
+def inbound_receive() -> None:
+    """File one RFC 5322 message read from stdin (an MTA's pipe delivery). Exit 0 when it
+    was kept, whether it matched a case, waits in the triage inbox or had come before; 75
+    (try again later) when the database cannot be reached."""
+    raw = sys.stdin.buffer.read()
+    try:
+        result = filing.receive(raw, source="pipe")
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+        click.echo(f"inbound: the database cannot be reached ({reason}); try again later", err=True)
+        sys.exit(EX_TEMPFAIL)
+    message = result.message
+    state = "a copy of one filed before" if result.duplicate else message.status
+    where = f" on case {message.case_id}" if message.case_id else ""
+    click.echo(f"inbound: message {message.id} {message.message_id}: {state}{where}")
+
+
 @click.command("scheduler")
 @needs_database
 def run_scheduler() -> None:
@@ -218,7 +241,7 @@ def serve(host: str, port: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, demo_cli, reminders_cli, tokens_cli):
+    for group in (agencies_cli, users_cli, demo_cli, reminders_cli, tokens_cli, inbound_cli):
         app.cli.add_command(group)
     app.cli.add_command(run_scheduler)
     app.cli.add_command(serve)

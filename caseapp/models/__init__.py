@@ -23,6 +23,7 @@ from caseapp.models.deadline import (
 )
 from caseapp.models.evidence import CATEGORIES, Evidence, PoaEvidenceLink
 from caseapp.models.idempotency import IdempotencyKey
+from caseapp.models.inbound import INBOUND_STATUSES, MATCHED_BY, PROPOSAL_STATES, SENDER_ROLES, InboundMessage
 from caseapp.models.poa import PoaDraft
 from caseapp.models.portal import (
     ITEM_KINDS,
@@ -58,6 +59,7 @@ __all__ = [
     "REQUEST_STATUSES", "ITEM_STATUSES", "ITEM_KINDS", "SHARE_STATUSES",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",
     "IdempotencyKey",
+    "InboundMessage", "INBOUND_STATUSES", "MATCHED_BY", "SENDER_ROLES", "PROPOSAL_STATES",
     "Deadline", "DeadlinePreset", "DEADLINE_KINDS", "DEADLINE_STATUSES", "CLOCKS", "PRESET_UNITS",
     "Submission", "SubmissionEvidence", "AmazonResponse", "Reminder", "OutboxMessage", "MailProblem", "CHANNELS", "OUTCOMES",
     "KINDS", "REASONS", "STATUSES", "PRIORITIES",

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, false, true
+from sqlalchemy import JSON, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -36,6 +36,9 @@ class Agency(db.Model):
     # No reminder mail goes to a client between these local times (the agency's time zone).
     client_quiet_start: Mapped[str] = mapped_column(String(5), server_default="20:00")
     client_quiet_end: Mapped[str] = mapped_column(String(5), server_default="08:00")
+    # The sender domains whose mail is Amazon's, by marketplace ({"US": ["amazon.com"], ...});
+    # None: the shipped list (services/inbound/amazon.py DOMAINS).
+    amazon_domains: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="agency", lazy="raise")

@@ -74,6 +74,9 @@ class Case(db.Model):
     # Since when a document request of the case has been open (the case waits on the client);
     # None when none is. Kept by services/portal/requests.py.
     waiting_on_client_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When mail from Amazon was filed on the case that nobody has yet recorded as Amazon's
+    # reply or dismissed (services/inbound/amazon.py); None when there is none.
+    amazon_wrote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

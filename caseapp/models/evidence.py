@@ -46,6 +46,8 @@ class Evidence(db.Model):
     # The document request item a client's file answers (services/portal).
     request_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("document_request_items.id"), index=True)
+    # The mail it came attached to (source "email", services/inbound).
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
     uploaded_by: Mapped[User | None] = relationship(lazy="raise")
 

@@ -124,6 +124,9 @@ class OutboxMessage(db.Model):
     # What the kind's link builder needs to make the link (a reset's id; reminder and person
     # ids): never a secret. None: the bodies are sent as they are.
     link_ref: Mapped[str | None] = mapped_column(String(100))
+    # The local part of the Message-ID it is sent with (services/mail/smtp.py): a reply's
+    # In-Reply-To or References names it, and so finds the case (services/inbound).
+    message_ref: Mapped[str | None] = mapped_column(String(200), index=True)
     body_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Case, DocumentRequestItem, Evidence, PoaEvidenceLink, User, utcnow
+from caseapp.models import CATEGORIES, Case, DocumentRequestItem, Evidence, InboundMessage, PoaEvidenceLink, User, utcnow
 from caseapp.services.accounts import audit, people
 from caseapp.services.cases import records, timeline
 from caseapp.services.evidence import file_types as types
@@ -318,7 +318,10 @@ def _lock_blob(sha256: str) -> None:
 
 
 def _referenced(sha256: str) -> bool:
-    return db.session.scalar(select(Evidence.id).where(Evidence.sha256 == sha256).limit(1)) is not None
+    """A row uses the blob: a file, or a mail kept as it came (services/inbound)."""
+    return (db.session.scalar(select(Evidence.id).where(Evidence.sha256 == sha256).limit(1)) is not None
+            or db.session.scalar(select(InboundMessage.id).where(InboundMessage.raw_sha256 == sha256)
+                                 .limit(1)) is not None)
 
 
 def _remove_if_unreferenced(storage: Storage, sha256: str) -> None:

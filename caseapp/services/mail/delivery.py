@@ -136,7 +136,7 @@ def _deliver_due(senders: Senders, sent_log: SentLog, settings: MailSettings, cl
                 continue
             batch.append(_Leased(message.id, message.kind, message.agency_id, message.recipient,
                                  build_message(settings.sender, message.recipient, message.subject,
-                                               *bodies, message.idempotency_key)))
+                                               *bodies, message.idempotency_key, message.message_ref)))
             outbox.lease(message, lease)
         db.session.commit()  # the leases: visible to other dispatchers before any SMTP
         if not _send_batch(senders, sent_log, batch, lease, now, tally, faults):

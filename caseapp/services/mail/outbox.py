@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select, text, update
 
-from caseapp.core import locking
+from caseapp.core import locking, mailtags
 from caseapp.core.transaction import transactional
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage
@@ -45,8 +45,11 @@ def queue(kind: str, to: str, subject: str, text: str, html: str, *, key: str, a
     message = OutboxMessage(
         idempotency_key=key, agency_id=agency_id, case_id=case_id, reminder_id=reminder_id,
         deadline_id=deadline_id,
-        kind=kind, recipient=to, subject=subject[:SUBJECT_LIMIT], body_text=text, body_html=html,
-        send_after=send_after, link_ref=link_ref)
+        kind=kind, recipient=to, body_text=text, body_html=html, send_after=send_after, link_ref=link_ref,
+        # Mail about a case names it, so that a reply finds it (services/inbound).
+        subject=(mailtags.tagged_subject(subject[:SUBJECT_LIMIT - 30], case_id) if case_id is not None
+                 else subject[:SUBJECT_LIMIT]),
+        message_ref=mailtags.message_ref(key))
     db.session.add(message)
     return message
 

@@ -10,6 +10,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
 
+from caseapp.core import mailtags
+
 SMTP_TIMEOUT_SECONDS = 15
 
 
@@ -53,14 +55,16 @@ def header_text(value: str, limit: int = 300) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:limit]
 
 
-def message_id(idempotency_key: str, sender: str) -> str:
+def message_id(idempotency_key: str, sender: str, ref: str | None = None) -> str:
+    """`<ref@sender's domain>`: `ref` is the outbox row's message_ref (signed, so a reply
+    naming it finds its case and a guessed one finds none); mail queued before refs were
+    kept derives it from the key."""
     domain = sender.rpartition("@")[2].strip("<> ") or "caseapp.invalid"
-    local = "".join(ch if ch.isalnum() or ch in "-_" else "." for ch in idempotency_key)
-    return f"<{local}@{domain}>"
+    return f"<{ref or mailtags.key_ref(idempotency_key)}@{domain}>"
 
 
 def build_message(sender: str, recipient: str, subject: str, text: str, html: str,
-                  idempotency_key: str) -> Message:
+                  idempotency_key: str, message_ref: str | None = None) -> Message:
     """A text and an HTML part. Built with the compat32 MIME classes: the modern
     EmailMessage re-parses every header it is given, which cost more than the send itself."""
     message = MIMEMultipart("alternative")
@@ -72,7 +76,7 @@ def build_message(sender: str, recipient: str, subject: str, text: str, html: st
     message["Date"] = formatdate(localtime=False)
     # The same logical email always carries the same Message-ID, so a receiving
     # system can recognise a copy should one ever be delivered twice.
-    message["Message-ID"] = message_id(idempotency_key, sender)
+    message["Message-ID"] = message_id(idempotency_key, sender, message_ref)
     message["X-Caseapp-Key"] = idempotency_key
     message.attach(MIMEText(text, "plain", "utf-8"))
     message.attach(MIMEText(html, "html", "utf-8"))

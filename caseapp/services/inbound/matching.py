@@ -1,0 +1,144 @@
+"""Which agency and which case a message is about (DESIGN.md, "Email in").
+
+In order: the case's plus-address, a case tag in the subject, In-Reply-To/References naming
+mail caseapp sent, then (within the one agency the mail is for) an Amazon reference of a
+submission, an ASIN or a seller ID in the subject or text, and last the sender: a client
+with exactly one open case. A text match counts only when it names exactly one case: two
+cases with that ASIN leave the message in the triage inbox, which says why.
+
+The agency comes from the case when one matched; else from the agency's plus-address, a
+sender who is one agency's colleague or client, or the only agency there is. Text is never
+matched across agencies: mail about another agency's ASIN stays out of this agency's cases.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from caseapp.core import mailtags
+from caseapp.extensions import db
+from caseapp.models import Agency, Case, CaseAsin, Client, OutboxMessage, Submission, User
+from caseapp.services.deadlines.clocks import CASE_ENDED
+
+ASIN_RE = re.compile(r"\b(B0[A-Z0-9]{8})\b")
+SELLER_RE = re.compile(r"\b(A[A-Z0-9]{11,14})\b")
+REFERENCE_RE = re.compile(r"\b([A-Za-z0-9][A-Za-z0-9-]{5,60}[A-Za-z0-9])\b")
+MAX_CANDIDATES = 200
+
+
+@dataclass
+class Match:
+    agency_id: int | None = None
+    case_id: int | None = None
+    matched_by: str | None = None
+    why: list[str] = field(default_factory=list)  # why nothing matched, when it did not
+
+
+def _case(case_id: int) -> Case | None:
+    return db.session.get(Case, case_id)
+
+
+def _first_case(ids: list[int]) -> Case | None:
+    for case_id in ids:
+        case = _case(case_id)
+        if case is not None:
+            return case
+    return None
+
+
+def _by_thread(references: list[str]) -> Case | None:
+    refs = [ref.strip("<>").partition("@")[0] for ref in references if "@" in ref][:50]
+    if not refs:
+        return None
+    case_id = db.session.scalar(select(OutboxMessage.case_id).where(
+        OutboxMessage.message_ref.in_(refs), OutboxMessage.case_id.is_not(None))
+        .order_by(OutboxMessage.id.desc()).limit(1))
+    return _case(case_id) if case_id else None
+
+
+def _agency_of_sender(address: str) -> int | None:
+    if not address:
+        return None
+    users = set(db.session.scalars(select(User.agency_id).where(func.lower(User.email) == address).limit(5)))
+    clients = set(db.session.scalars(select(Client.agency_id).where(func.lower(Client.contact_email) == address)
+                                     .limit(5)))
+    agencies = users | clients
+    return agencies.pop() if len(agencies) == 1 else None
+
+
+def _only_agency() -> int | None:
+    ids = list(db.session.scalars(select(Agency.id).limit(2)))
+    return ids[0] if len(ids) == 1 else None
+
+
+def _unique(ids: list[int], what: str, why: list[str]) -> int | None:
+    ids = list(dict.fromkeys(ids))
+    if len(ids) == 1:
+        return ids[0]
+    if len(ids) > 1:
+        why.append(f"{what} is on {len(ids)} cases; file it by hand.")
+    return None
+
+
+def _open(stmt):
+    return stmt.where(Case.status.not_in(CASE_ENDED))
+
+
+def by_text(agency_id: int, subject: str, text: str, sender: str, why: list[str]) -> tuple[int | None, str | None]:
+    haystack = f"{subject}\n{text}"
+    words = list(dict.fromkeys(REFERENCE_RE.findall(haystack)))[:MAX_CANDIDATES]
+    if words:
+        ids = list(db.session.scalars(select(Submission.case_id).join(Case, Case.id == Submission.case_id).where(
+            Case.agency_id == agency_id, Submission.amazon_reference.in_(words),
+            Submission.amazon_reference != "", Submission.withdrawn_at.is_(None)).limit(10)))
+        found = _unique(ids, "The Amazon reference", why)
+        if found:
+            return found, "amazon_reference"
+    asins = list(dict.fromkeys(ASIN_RE.findall(haystack.upper())))[:MAX_CANDIDATES]
+    if asins:
+        ids = list(db.session.scalars(_open(select(CaseAsin.case_id).join(Case, Case.id == CaseAsin.case_id).where(
+            Case.agency_id == agency_id, CaseAsin.asin.in_(asins))).limit(10)))
+        found = _unique(ids, "The ASIN", why)
+        if found:
+            return found, "asin"
+    sellers = list(dict.fromkeys(SELLER_RE.findall(haystack.upper())))[:MAX_CANDIDATES]
+    if sellers:
+        ids = list(db.session.scalars(_open(select(Case.id).join(Client, Client.id == Case.client_id).where(
+            Case.agency_id == agency_id, func.upper(Client.seller_id).in_(sellers))).limit(10)))
+        found = _unique(ids, "The seller ID", why)
+        if found:
+            return found, "seller_id"
+    if sender:
+        ids = list(db.session.scalars(_open(select(Case.id).join(Client, Client.id == Case.client_id).where(
+            Case.agency_id == agency_id, func.lower(Client.contact_email) == sender)).limit(10)))
+        found = _unique(ids, "The client who wrote", why)
+        if found:
+            return found, "sender"
+    return None, None
+
+
+def match(to: list[str], subject: str, references: list[str], text: str, sender: str) -> Match:
+    result = Match()
+    case_ids, agency_ids = mailtags.in_addresses(to)
+    steps = ((lambda: _first_case(case_ids), "address"),
+             (lambda: _first_case(mailtags.cases_in_subject(subject)), "subject"),
+             (lambda: _by_thread(references), "thread"))
+    for find, how in steps:
+        case = find()
+        if case is not None:
+            return Match(case.agency_id, case.id, how)
+    agency_id = (agency_ids[0] if agency_ids and db.session.get(Agency, agency_ids[0]) else None) \
+        or _agency_of_sender(sender) or _only_agency()
+    result.agency_id = agency_id
+    if agency_id is None:
+        result.why.append("No agency could be told from the addresses or the sender.")
+        return result
+    case_id, how = by_text(agency_id, subject, text, sender, result.why)
+    if case_id is not None:
+        result.case_id, result.matched_by = case_id, how
+    elif not result.why:
+        result.why.append("Nothing in it names a case: no case address or tag, no reply to our "
+                          "mail, no Amazon reference, ASIN or seller ID of one open case.")
+    return result

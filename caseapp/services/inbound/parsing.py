@@ -1,0 +1,245 @@
+"""One raw message (RFC 5322 bytes) read into what caseapp files, whatever it holds.
+
+Nothing here raises on bad mail: malformed MIME, missing or wrong charsets, 8-bit headers,
+nested messages, TNEF, an HTML-only body with scripts are each read as far as they can be,
+and what was odd is said in `flags`, in words a person reads. The work is linear in the
+size of the message: text is cut at TEXT_LIMIT before the reply parser sees it, parts are
+read at most MAX_PARTS and MAX_DEPTH deep.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+import nh3
+
+TEXT_LIMIT = 100_000  # characters of text kept and parsed for the reply
+MAX_PARTS = 200
+MAX_DEPTH = 8
+MESSAGE_ID_RE = re.compile(r"<([^<>\s]{1,250})>")
+_BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6]|/blockquote)\b[^>]*>")
+_DROP = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Parsed:
+    message_id: str = ""  # "<...>" as sent, or "" when it has none
+    from_address: str = ""
+    from_name: str = ""
+    to: list[str] = field(default_factory=list)  # To, Cc, Delivered-To, X-Original-To
+    subject: str = ""
+    sent_at: datetime | None = None
+    references: list[str] = field(default_factory=list)  # In-Reply-To first, then References
+    text: str = ""  # the whole text (the plain part, else the HTML as text)
+    html: str = ""  # the HTML part, sanitised
+    attachments: list[Attachment] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    automatic: bool = False  # an auto-reply or a bounce: never answered
+
+
+def header(message: Message, name: str, flags: list[str]) -> str:
+    """A header as text: encoded words decoded, 8-bit bytes read as UTF-8 or Latin-1."""
+    try:
+        raw = message.get(name)
+    except Exception:  # noqa: BLE001 - a header the parser cannot even return
+        flags.append(f"The {name} header could not be read.")
+        return ""
+    if raw is None:
+        return ""
+    try:
+        value = str(make_header(decode_header(str(raw))))
+    except Exception:  # noqa: BLE001 - unknown charset, broken encoded word
+        flags.append(f"The {name} header is badly encoded; shown as sent.")
+        value = str(raw)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        # 8-bit bytes in a header arrive as surrogates: read them as UTF-8, else Latin-1.
+        data = value.encode("utf-8", "surrogateescape")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            value = data.decode("latin-1")
+            flags.append(f"The {name} header has 8-bit characters without a charset; read as Latin-1.")
+    return " ".join(value.split())
+
+
+def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) -> str:
+    if not charset:
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            flags.append(f"The {what} has no charset; read as Latin-1.")
+            return payload.decode("latin-1")
+    try:
+        return payload.decode(charset, errors="replace")
+    except (LookupError, TypeError):
+        flags.append(f"The {what} names an unknown charset ({charset[:40]}); read as UTF-8.")
+        return payload.decode("utf-8", errors="replace")
+
+
+def html_to_text(markup: str) -> str:
+    """The words of an HTML body, one block to a line: no tag, script or style left."""
+    markup = _DROP.sub(" ", markup[:TEXT_LIMIT * 4])
+    markup = _BLOCK_END.sub("\n", markup)
+    text = html_lib.unescape(nh3.clean(markup, tags=set()))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line).strip()
+
+
+def _filename(part: Message, flags: list[str], index: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        name = None
+    if name:
+        try:
+            name = str(make_header(decode_header(name)))
+        except Exception:  # noqa: BLE001
+            pass
+    if not name:
+        kind = part.get_content_type()
+        ext = {"message/rfc822": "eml", "application/pdf": "pdf", "image/png": "png",
+               "image/jpeg": "jpg", "application/ms-tnef": "dat"}.get(kind, "bin")
+        name = f"attachment-{index}.{ext}"
+    return name
+
+
+def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth: int, count: list[int]) -> None:
+    count[0] += 1
+    if count[0] > MAX_PARTS:
+        if count[0] == MAX_PARTS + 1:
+            out.flags.append(f"More than {MAX_PARTS} parts: the rest were not read.")
+        return
+    if depth > MAX_DEPTH:
+        out.flags.append(f"Parts nested deeper than {MAX_DEPTH} levels were not read.")
+        return
+    kind = part.get_content_type()
+    if kind == "message/rfc822":
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            data = inner.as_bytes(policy=policy.compat32) if hasattr(inner, "as_bytes") else b""
+            out.attachments.append(Attachment(_filename(part, out.flags, len(out.attachments) + 1),
+                                              "message/rfc822", data))
+            inner_texts: list[str] = []
+            _walk(inner, out, inner_texts, htmls, depth + 1, count)
+            subject = header(inner, "Subject", out.flags)
+            sender = header(inner, "From", out.flags)
+            if inner_texts:
+                texts.append("\n".join([f"---------- Forwarded message from {sender}: {subject}", *inner_texts]))
+        return
+    if part.is_multipart():
+        payload = part.get_payload()
+        if not isinstance(payload, list):
+            out.flags.append("A multipart part has no parts; its content was not read.")
+            return
+        for sub in payload:
+            if isinstance(sub, Message):
+                _walk(sub, out, texts, htmls, depth + 1, count)
+        return
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+    except Exception:  # noqa: BLE001
+        disposition = ""
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:  # noqa: BLE001 - a broken transfer encoding
+        out.flags.append("A part's transfer encoding is broken; it was read as sent.")
+        data = str(part.get_payload()).encode("utf-8", "replace")
+    is_body = disposition != "attachment" and kind in ("text/plain", "text/html") and not part.get_filename()
+    if is_body:
+        text = _decode(data, part.get_content_charset(), "text" if kind == "text/plain" else "HTML", out.flags)
+        (texts if kind == "text/plain" else htmls).append(text)
+        return
+    if kind == "application/ms-tnef":
+        out.flags.append("A winmail.dat (TNEF) part from Outlook: kept as it came; ask the sender "
+                         "to send the files as ordinary attachments.")
+    out.attachments.append(Attachment(_filename(part, out.flags, len(out.attachments) + 1), kind, data))
+
+
+def _moment(value: str, flags: list[str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        flags.append("The Date header could not be read.")
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _automatic(message: Message, sender: str, flags: list[str]) -> bool:
+    auto = header(message, "Auto-Submitted", flags).lower()
+    precedence = header(message, "Precedence", flags).lower()
+    return_path = header(message, "Return-Path", flags)
+    return bool((auto and auto != "no") or precedence in ("bulk", "junk", "list", "auto_reply")
+                or return_path.strip() == "<>" or header(message, "X-Autoreply", flags)
+                or header(message, "X-Autorespond", flags)
+                or message.get_content_type() == "multipart/report"
+                or sender.lower().startswith(("mailer-daemon@", "postmaster@")))
+
+
+def parse(raw: bytes) -> Parsed:
+    out = Parsed()
+    try:
+        message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception:  # noqa: BLE001 - the stdlib parser is lenient; this is the last resort
+        out.flags.append("The message could not be read as mail at all; kept as it came.")
+        out.text = raw[:TEXT_LIMIT].decode("utf-8", "replace")
+        return out
+    for defect in getattr(message, "defects", [])[:5]:
+        out.flags.append(f"Malformed mail: {type(defect).__name__}.")
+    flags = out.flags
+    ids = MESSAGE_ID_RE.findall(header(message, "Message-ID", flags))
+    out.message_id = f"<{ids[0]}>" if ids else ""
+    name, address = parseaddr(header(message, "From", flags))
+    out.from_name, out.from_address = name[:200], address.strip().lower()[:254]
+    recipients = []
+    for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
+        recipients.append(header(message, name, flags))
+    out.to = [a.strip().lower() for _, a in getaddresses(recipients)[:100] if a and "@" in a]
+    out.subject = header(message, "Subject", flags)[:500]
+    out.sent_at = _moment(header(message, "Date", flags), flags)
+    refs = MESSAGE_ID_RE.findall(header(message, "In-Reply-To", flags))
+    refs += [r for r in MESSAGE_ID_RE.findall(header(message, "References", flags)) if r not in refs]
+    out.references = [f"<{r}>" for r in refs[:50]]
+    out.automatic = _automatic(message, out.from_address, flags)
+    texts: list[str] = []
+    htmls: list[str] = []
+    _walk(message, out, texts, htmls, 0, [0])
+    html = "\n".join(htmls)
+    out.html = nh3.clean(html[:TEXT_LIMIT * 4]) if html else ""
+    text = "\n\n".join(t for t in texts if t.strip()) or (html_to_text(html) if html else "")
+    if len(text) > TEXT_LIMIT:
+        flags.append(f"The text is longer than {TEXT_LIMIT:,} characters; the rest is in the mail as kept.")
+        text = text[:TEXT_LIMIT]
+    out.text = text.replace("\r\n", "\n").replace("\x00", "")
+    return out
+
+
+def new_text(text: str) -> str:
+    """The reply's own words: the quoted history and the "On ... wrote:" line removed."""
+    from mailparser_reply import EmailReplyParser
+
+    if not text.strip():
+        return ""
+    try:
+        reply = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).parse_reply(text=text[:TEXT_LIMIT])
+    except Exception:  # noqa: BLE001 - the whole text is better than none
+        return text.strip()
+    return (reply or text).strip()

@@ -1,0 +1,140 @@
+"""Mail that reaches caseapp lands on its case: by the case's address, the subject tag, a
+reply to our mail, or what it names; otherwise in the triage inbox. Amazon's mail proposes
+its reply, which one confirmation records."""
+from __future__ import annotations
+
+import pytest
+
+from caseapp.core import mailtags
+from caseapp.core.errors import Conflict, NotFound
+from caseapp.extensions import db
+from caseapp.core.transaction import transaction
+from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, InboundMessage, utcnow
+from caseapp.services.mail import outbox
+from caseapp.services.inbound import amazon, filing
+from tests.conftest import make_case, make_client
+from tests.services.inbound.conftest import PDF, mail
+
+
+def ours(world):
+    """Agency A's own inbound address: two agencies share the test database."""
+    return mailtags.agency_address(world.agency_a.id)
+
+
+def events(case, kind):
+    return list(db.session.scalars(db.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == kind)))
+
+
+def test_an_amazon_reply_to_the_case_address_is_filed_with_its_pdf_and_proposed(world, submitted):
+    case = world.case_a
+    raw = mail(to=mailtags.case_address(case.id), subject="Re: Your Account Health appeal",
+               text="Hello,\n\nWe have reviewed your appeal and your account has been reinstated.\n",
+               attachments=[("decision.pdf", PDF, "application/pdf")])
+    got = filing.receive(raw)
+    row = got.message
+    assert not got.duplicate and row.status == "matched" and row.case_id == case.id
+    assert row.matched_by == "address" and row.sender_role == "amazon"
+    assert row.proposal == "proposed" and row.proposed_outcome == "reinstated"
+    assert row.proposed_submission_id == submitted.id
+    [event] = events(case, "email_received")
+    assert event.summary == "Email from Amazon: Re: Your Account Health appeal"
+    [pdf] = db.session.scalars(db.select(Evidence).where(Evidence.case_id == case.id)).all()
+    assert pdf.source == "email" and pdf.inbound_message_id == row.id and pdf.filename == "decision.pdf"
+    assert db.session.get(Case, case.id).amazon_wrote_at is not None
+
+    again = filing.receive(raw, source="imap")  # the same mail by the other way in
+    assert again.duplicate and again.message.id == row.id
+    assert db.session.query(InboundMessage).count() == 1 and len(events(case, "email_received")) == 1
+
+    response = amazon.confirm(world.consultant_a, row.id)
+    assert response.outcome == "reinstated" and response.submission_id == submitted.id
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "reinstated"
+    assert db.session.get(Case, case.id).amazon_wrote_at is None
+    assert db.session.get(InboundMessage, row.id).proposal == "confirmed"
+    with pytest.raises(Conflict):
+        amazon.confirm(world.consultant_a, row.id)
+
+
+def test_a_reply_to_our_mail_finds_its_case_by_subject_tag_or_thread(world, submitted):
+    case = world.case_a
+    tagged = filing.receive(mail(subject=f"Re: Follow up {mailtags.subject_tag(case.id)}", message_id="<a@x>",
+                                 sender="owner@harbor-lane.example", text="Here you go"))
+    assert tagged.message.case_id == case.id and tagged.message.matched_by == "subject"
+    assert tagged.message.sender_role == "client" and tagged.message.proposal is None
+    with transaction():
+        sent = outbox.queue("reminder", "carl@agency-a.example", "Follow up with Amazon", "text", "<p>html</p>",
+                            key=f"test:followup:{case.id}", agency_id=case.agency_id, send_after=utcnow(),
+                            case_id=case.id)
+    assert sent.subject == f"Follow up with Amazon {mailtags.subject_tag(case.id)}"
+    threaded = filing.receive(mail(subject="Re: something", message_id="<b@x>",
+                                   headers={"In-Reply-To": f"<{sent.message_ref}@caseapp.example>"}))
+    assert threaded.message.case_id == case.id and threaded.message.matched_by == "thread"
+
+
+def test_a_made_up_tag_or_reference_finds_no_case(world, submitted):
+    case = world.case_a
+    forged = filing.receive(mail(subject=f"[Case {case.id}-aaaaaaaa] hello", message_id="<f1@x>",
+                                 to=mailtags.agency_address(world.agency_a.id),
+                                 sender="stranger@example.net", text="nothing else",
+                                 headers={"References": f"<test.followup.{case.id}@caseapp.example>"}))
+    assert forged.message.case_id is None and forged.message.status == "unmatched"
+    assert forged.message.agency_id == world.agency_a.id
+
+
+def test_mail_no_agency_can_be_told_is_refused_with_the_reason(world):
+    row = filing.receive(mail(message_id="<r1@x>", sender="stranger@example.net", text="hello")).message
+    assert row.status == "refused" and row.agency_id is None
+    assert "No agency could be told from the addresses or the sender." in row.flags
+
+
+def test_the_text_names_one_case_by_reference_asin_or_seller_id(world, submitted):
+    by_reference = filing.receive(mail(message_id="<t1@x>", sender="someone@example.net", to=ours(world),
+                                       text="About CASE-998877: we looked again."))
+    assert by_reference.message.case_id == world.case_a.id
+    assert by_reference.message.matched_by == "amazon_reference"
+    by_asin = filing.receive(mail(message_id="<t2@x>", sender="someone@example.net", to=ours(world),
+                                  text="The listing B07XJ8C8F5 is active again."))
+    assert by_asin.message.matched_by == "asin"
+    make_case(world.consultant_a, make_client(world.consultant_a, name="Other"), asins=["B07XJ8C8F5"])
+    two = filing.receive(mail(message_id="<t3@x>", sender="someone@example.net", to=ours(world),
+                              text="The listing B07XJ8C8F5 is active again."))
+    assert two.message.status == "unmatched"
+    assert "The ASIN is on 2 cases; file it by hand." in two.message.flags
+
+
+def test_unmatched_mail_waits_for_a_person_who_files_or_discards_it(world, submitted):
+    lost = filing.receive(mail(message_id="<u1@x>", sender="someone@example.net", to=ours(world), text="Hi there",
+                               attachments=[("scan.pdf", PDF + b"1", "application/pdf")]))
+    assert lost.message.status == "unmatched" and lost.message.agency_id == world.agency_a.id
+    assert [m.id for m in filing.list_messages(world.consultant_a, "unmatched")] == [lost.message.id]
+    assert filing.list_messages(world.consultant_b) == []
+    with pytest.raises(NotFound):
+        filing.file_to_case(world.consultant_b, lost.message.id, world.case_a.id)
+    filed = filing.file_to_case(world.consultant_a, lost.message.id, world.case_a.id)
+    assert filed.status == "matched" and filed.matched_by == "person" and filed.filed_by_id == world.consultant_a.id
+    assert db.session.query(Evidence).filter_by(inbound_message_id=filed.id).count() == 1
+    other = filing.receive(mail(message_id="<u2@x>", sender="someone@example.net", to=ours(world), text="Spam"))
+    assert filing.discard(world.consultant_a, other.message.id).status == "discarded"
+    with pytest.raises(Conflict):
+        filing.discard(world.consultant_a, filed.id)
+
+
+def test_a_dismissed_proposal_records_nothing(world, submitted):
+    row = filing.receive(mail(to=mailtags.case_address(world.case_a.id), message_id="<n1@amazon.com>",
+                              text="Our newsletter: selling tips for December.")).message
+    assert row.proposed_outcome == "other"
+    amazon.dismiss(world.consultant_a, row.id)
+    assert db.session.query(AmazonResponse).count() == 0
+    assert db.session.get(Case, world.case_a.id).amazon_wrote_at is None
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"\x00\xff\xfe garbage", b"Subject: =?bogus?Q?x?=\r\nFrom: \xff\xfe@\r\n\r\nbody \xff",
+    b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain; charset=klingon\r\n\r\nhi\r\n",
+    b"Content-Type: text/html\r\nMessage-ID: <h@x>\r\n\r\n<script>alert(1)</script><p>Hello <b>there</b></p>",
+])
+def test_hostile_mail_is_kept_and_never_raises(world, raw):
+    row = filing.receive(raw).message
+    assert row.id is not None and row.status in ("unmatched", "refused")
+    assert "<script" not in row.body_html and "alert" not in row.full_text
