@@ -182,6 +182,9 @@ class Config:
     INBOUND_IMAP_URL = (os.environ.get("INBOUND_IMAP_URL") or "").strip()
     INBOUND_PROCESSED_FOLDER = (os.environ.get("INBOUND_PROCESSED_FOLDER") or "caseapp-processed")
     INBOUND_MAX_MB = _int("INBOUND_MAX_MB", 50)
+    # The authserv-id your receiving mail server writes in Authentication-Results (e.g.
+    # "mx.agency.example"): its DKIM/DMARC "pass" for an Amazon domain verifies Amazon's mail.
+    INBOUND_AUTHSERV_ID = (os.environ.get("INBOUND_AUTHSERV_ID") or "").strip()
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 14))
 
     SESSION_COOKIE_HTTPONLY = True

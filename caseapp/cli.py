@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.serving import run_simple
 
 from caseapp import scheduler
@@ -199,9 +199,12 @@ def inbound_receive() -> None:
     raw = sys.stdin.buffer.read()
     try:
         result = filing.receive(raw, source="pipe")
-    except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+    except (OperationalError, InterfaceError) as error:
+        reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0][:300]
         click.echo(f"inbound: the database cannot be reached ({reason}); try again later", err=True)
+        sys.exit(EX_TEMPFAIL)
+    except filing.StorageUnavailable as error:
+        click.echo(f"inbound: the evidence storage failed ({error}); try again later", err=True)
         sys.exit(EX_TEMPFAIL)
     message = result.message
     state = "a copy of one filed before" if result.duplicate else message.status

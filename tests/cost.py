@@ -23,17 +23,20 @@ LINEAR_RATIO = 8.0
 
 
 def cpu_per_call(call: Callable[[], object], rounds: int = 3, at_least: float = 0.02) -> float:
-    """Seconds of this thread's CPU per call: the best of `rounds`, each repeating the call for `at_least` seconds."""
+    """Seconds of this thread's CPU for one call: the least single call seen in `rounds`
+    rounds, each repeating the call for `at_least` seconds. The least, not the mean: on a
+    busy machine a call that was interrupted (its cache refilled after another process ran)
+    costs more, and some call of each size runs without that."""
     best = float("inf")
     for _ in range(rounds):
-        calls, started = 0, time.thread_time()
+        started = time.thread_time()
         while True:
+            before = time.thread_time()
             call()
-            calls += 1
-            spent = time.thread_time() - started
-            if spent >= at_least:
+            after = time.thread_time()
+            best = min(best, after - before)
+            if after - started >= at_least:
                 break
-        best = min(best, spent / calls)
     return best
 
 

@@ -19,8 +19,9 @@ import re
 from flask import current_app
 
 PURPOSE = b"caseapp inbound tag v1:"
-TAG_RE = re.compile(r"\[Case (\d{1,12})-([a-z2-7]{8})\]", re.IGNORECASE)
-PLUS_RE = re.compile(r"\+([ca])(\d{1,12})-([a-z2-7]{8})@", re.IGNORECASE)
+# ASCII only: with IGNORECASE alone, [a-z] also matches "ſ" (U+017F) and "K" (U+212A).
+TAG_RE = re.compile(r"\[Case ([0-9]{1,12})-([a-z2-7]{8})\]", re.IGNORECASE | re.ASCII)
+PLUS_RE = re.compile(r"\+([ca])([0-9]{1,12})-([a-z2-7]{8})@", re.IGNORECASE | re.ASCII)
 
 
 def _signature(kind: str, number: int) -> str:
@@ -61,6 +62,8 @@ def agency_address(agency_id: int) -> str | None:
 
 
 def _verified(kind: str, number: str, signature: str) -> int | None:
+    if not (number.isascii() and signature.isascii()):
+        return None
     value = int(number)
     return value if hmac.compare_digest(signature.lower(), _signature(kind, value)) else None
 

@@ -31,9 +31,11 @@ class InboundMessage(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The Message-ID header as sent (or "<sha256:…>" of the raw bytes for mail without one):
-    # the same message is filed once, whichever way it came and however often.
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # The Message-ID header as sent (or "<sha256:…>" of its sender, date, subject and text for
+    # mail without one). `dedup_key` is it with the agency: the same message is filed once per
+    # agency, whichever way it came and however often; a seller's mail to two agencies reaches both.
+    message_id: Mapped[str] = mapped_column(String(255), index=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     status: Mapped[str] = mapped_column(String(20))
@@ -56,6 +58,9 @@ class InboundMessage(db.Model):
     flags: Mapped[list] = mapped_column(JSON, default=list)
     raw_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the raw message, in the evidence storage
     raw_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Its attachments went through the evidence pipeline: a delivery that died before they
+    # did is finished by the next arrival of the same message.
+    attachments_done: Mapped[bool] = mapped_column(default=False)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))  # its timeline entry
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # from the triage inbox
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ def upgrade():
     op.create_table('inbound_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
+    sa.Column('dedup_key', sa.String(length=300), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
@@ -47,6 +48,7 @@ def upgrade():
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('raw_sha256', sa.String(length=64), nullable=False),
     sa.Column('raw_size', sa.BigInteger(), nullable=False),
+    sa.Column('attachments_done', sa.Boolean(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('filed_by_id', sa.Integer(), nullable=True),
     sa.Column('filed_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True),
@@ -61,12 +63,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['proposed_submission_id'], ['submissions.id'], name=op.f('fk_inbound_messages_proposed_submission_id_submissions')),
     sa.ForeignKeyConstraint(['response_id'], ['amazon_responses.id'], name=op.f('fk_inbound_messages_response_id_amazon_responses')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_messages')),
-    sa.UniqueConstraint('message_id', name=op.f('uq_inbound_messages_message_id'))
+    sa.UniqueConstraint('dedup_key', name=op.f('uq_inbound_messages_dedup_key'))
     )
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
         batch_op.create_index('ix_inbound_messages_agency_id_status_received_at', ['agency_id', 'status', 'received_at'], unique=False)
         batch_op.create_index('ix_inbound_messages_case_id_received_at', ['case_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_raw_sha256'), ['raw_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbound_messages_message_id'), ['message_id'], unique=False)
 
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('amazon_domains', sa.JSON(), nullable=True))
@@ -104,6 +107,7 @@ def downgrade():
         batch_op.drop_column('amazon_domains')
 
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbound_messages_message_id'))
         batch_op.drop_index(batch_op.f('ix_inbound_messages_raw_sha256'))
         batch_op.drop_index('ix_inbound_messages_case_id_received_at')
         batch_op.drop_index('ix_inbound_messages_agency_id_status_received_at')

@@ -74,7 +74,9 @@ PATTERNS = {
     "<http:// x n": lambda n: repeat("<http://", n),
     "``a` x n": lambda n: repeat("``a`", n),
 }
-SIZE = 2000  # and 4 x 2000 = 8,000: both well inside what a note may hold
+SIZE = 500  # and 4 x 500 = 2,000: small enough to stay in the CPU caches on a busy machine (at 8,000
+# the larger text fell out of them and read 9-13 under load), large enough for quadratic work to
+# dominate: issue 12's 50 s for 20,000 characters is 30 ms at 500, against 0.1 ms of linear work
 
 
 def growth(render, make, n: int = SIZE) -> float:

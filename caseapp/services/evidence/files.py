@@ -22,13 +22,13 @@ from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from caseapp.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caseapp.core.transaction import active, after_commit, on_rollback, transaction, transactional
 from caseapp.extensions import db
-from caseapp.models import CATEGORIES, Case, DocumentRequestItem, Evidence, InboundMessage, PoaEvidenceLink, User, utcnow
+from caseapp.models import CATEGORIES, Case, DocumentRequest, DocumentRequestItem, Evidence, InboundMessage, PoaEvidenceLink, User, utcnow
 from caseapp.services.accounts import audit, people
 from caseapp.services.cases import records, timeline
 from caseapp.services.evidence import file_types as types
@@ -163,7 +163,9 @@ def store(case: Case, file, category: str, description: str, actor: User | None,
     if request_item_id is not None:
         # A file sent for a requested item: the same bytes kept for another item are that
         # item's (one document can answer two items: an invoice that is also the licence).
-        same_stmt = same_stmt.where(or_(Evidence.request_item_id.is_(None),
+        # A staff file is never the client's: the same bytes get a row of their own for the
+        # item, so the portal shows only what the client (or their mail) sent.
+        same_stmt = same_stmt.where(or_(and_(Evidence.request_item_id.is_(None), Evidence.source != "staff"),
                                         Evidence.request_item_id == request_item_id))
     same = db.session.scalar(same_stmt.order_by(Evidence.id).limit(1))
     if same is not None and request_item_id is not None and same.request_item_id is None:
@@ -293,8 +295,16 @@ def _unanswer_if_last(row: Evidence) -> None:
     db.session.flush()
     item = db.session.get(DocumentRequestItem, row.request_item_id)
     left = db.session.scalar(select(Evidence.id).where(Evidence.request_item_id == row.request_item_id).limit(1))
-    if item is not None and left is None and item.kind == "file" and item.status == "uploaded":
-        item.status, item.updated_at = "requested", utcnow()
+    if item is None or left is not None or item.kind != "file" or item.status != "uploaded":
+        return
+    request = db.session.get(DocumentRequest, item.request_id)
+    if request.status != "open":
+        return
+    item.status, item.updated_at = "requested", utcnow()
+    if request.next_client_reminder_at is None:
+        # Nothing was being chased: the client hears at the next reminder pass (outside their
+        # quiet hours) that the item is missing again, and the pass plans the rest.
+        request.next_client_reminder_at = utcnow()
 
 
 # ---------------------------------------------------------------- blob lifetime
@@ -334,3 +344,8 @@ def _remove_if_unreferenced(storage: Storage, sha256: str) -> None:
                 storage.delete(sha256)
     except Exception:
         log.exception("could not decide whether blob %s is still used; it stays", sha256)
+
+
+# For the other owner of blobs, mail kept as it came (services/inbound/filing.py).
+lock_blob = _lock_blob
+remove_if_unreferenced = _remove_if_unreferenced

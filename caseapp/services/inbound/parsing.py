@@ -8,6 +8,7 @@ read at most MAX_PARTS and MAX_DEPTH deep.
 """
 from __future__ import annotations
 
+import codecs
 import html as html_lib
 import re
 from dataclasses import dataclass, field
@@ -24,8 +25,13 @@ TEXT_LIMIT = 100_000  # characters of text kept and parsed for the reply
 MAX_PARTS = 200
 MAX_DEPTH = 8
 MESSAGE_ID_RE = re.compile(r"<([^<>\s]{1,250})>")
-_BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6]|/blockquote)\b[^>]*>")
-_DROP = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
+# Bounded, and never across another "<": each match attempt reads at most 220 characters, so
+# a body of unclosed tags costs linear time (".*?" and "[^>]*" made it quadratic).
+_BLOCK_END = re.compile(r"(?i)<\s{0,10}(?:br|/p|/div|/tr|/li|/h[1-6]|/blockquote)\b[^<>]{0,200}>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Codecs that turn text into text; "unicode_escape" and kin would read a mail's bytes as
+# Python escapes (lone surrogates, anything).
+_REFUSED_CODECS = ("unicode_escape", "raw_unicode_escape", "unicode_internal", "punycode", "idna")
 
 
 @dataclass
@@ -49,6 +55,8 @@ class Parsed:
     attachments: list[Attachment] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     automatic: bool = False  # an auto-reply or a bounce: never answered
+    forwarded_from: list[str] = field(default_factory=list)  # senders of forwarded mail in it
+    authentication: list[str] = field(default_factory=list)  # Authentication-Results headers, top first
 
 
 def header(message: Message, name: str, flags: list[str]) -> str:
@@ -73,7 +81,7 @@ def header(message: Message, name: str, flags: list[str]) -> str:
         except UnicodeDecodeError:
             value = data.decode("latin-1")
             flags.append(f"The {name} header has 8-bit characters without a charset; read as Latin-1.")
-    return " ".join(value.split())
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) -> str:
@@ -84,17 +92,21 @@ def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) ->
             flags.append(f"The {what} has no charset; read as Latin-1.")
             return payload.decode("latin-1")
     try:
-        return payload.decode(charset, errors="replace")
-    except (LookupError, TypeError):
+        info = codecs.lookup(charset)
+        if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED_CODECS:
+            raise LookupError(charset)
+        text = payload.decode(info.name, errors="replace")
+    except (LookupError, TypeError, ValueError):
         flags.append(f"The {what} names an unknown charset ({charset[:40]}); read as UTF-8.")
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace")
+    # Never a lone surrogate: neither the database nor the sanitiser takes one.
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def html_to_text(markup: str) -> str:
     """The words of an HTML body, one block to a line: no tag, script or style left."""
-    markup = _DROP.sub(" ", markup[:TEXT_LIMIT * 4])
-    markup = _BLOCK_END.sub("\n", markup)
-    text = html_lib.unescape(nh3.clean(markup, tags=set()))
+    markup = _BLOCK_END.sub("\n", markup[:TEXT_LIMIT * 4])
+    text = html_lib.unescape(nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "head", "title"}))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line).strip()
 
@@ -131,13 +143,20 @@ def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth:
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, Message):
-            data = inner.as_bytes(policy=policy.compat32) if hasattr(inner, "as_bytes") else b""
+            try:
+                data = inner.as_bytes(policy=policy.compat32)
+            except Exception:  # noqa: BLE001 - RecursionError: nested past what can be written out
+                out.flags.append("A forwarded message could not be written out; its text is kept.")
+                data = b""
             out.attachments.append(Attachment(_filename(part, out.flags, len(out.attachments) + 1),
                                               "message/rfc822", data))
             inner_texts: list[str] = []
             _walk(inner, out, inner_texts, htmls, depth + 1, count)
             subject = header(inner, "Subject", out.flags)
             sender = header(inner, "From", out.flags)
+            forwarded = parseaddr(sender)[1].strip().lower()
+            if forwarded:
+                out.forwarded_from.append(forwarded)
             if inner_texts:
                 texts.append("\n".join([f"---------- Forwarded message from {sender}: {subject}", *inner_texts]))
         return
@@ -195,6 +214,17 @@ def _automatic(message: Message, sender: str, flags: list[str]) -> bool:
 
 
 def parse(raw: bytes) -> Parsed:
+    """Never raises: what could not be read is said in `flags`."""
+    try:
+        return _parse(raw)
+    except Exception as error:  # noqa: BLE001 - RecursionError included: keep the mail whatever it is
+        out = Parsed()
+        out.flags.append(f"The message could not be read ({type(error).__name__}); kept as it came.")
+        out.text = raw[:TEXT_LIMIT].decode("utf-8", "replace").replace("\x00", "")
+        return out
+
+
+def _parse(raw: bytes) -> Parsed:
     out = Parsed()
     try:
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
@@ -219,6 +249,11 @@ def parse(raw: bytes) -> Parsed:
     refs += [r for r in MESSAGE_ID_RE.findall(header(message, "References", flags)) if r not in refs]
     out.references = [f"<{r}>" for r in refs[:50]]
     out.automatic = _automatic(message, out.from_address, flags)
+    try:
+        out.authentication = [" ".join(str(v).split())[:2000]
+                              for v in (message.get_all("Authentication-Results") or [])[:10]]
+    except Exception:  # noqa: BLE001
+        out.authentication = []
     texts: list[str] = []
     htmls: list[str] = []
     _walk(message, out, texts, htmls, 0, [0])
@@ -229,7 +264,16 @@ def parse(raw: bytes) -> Parsed:
         flags.append(f"The text is longer than {TEXT_LIMIT:,} characters; the rest is in the mail as kept.")
         text = text[:TEXT_LIMIT]
     out.text = text.replace("\r\n", "\n").replace("\x00", "")
+    out.forwarded_from = _forwarded_senders(out.text) + out.forwarded_from
     return out
+
+
+_FORWARDED_FROM = re.compile(r"(?im)^[>\s]{0,10}(?:From|Von|De|Da|Van)\s{0,3}:[^\n@]{0,200}?([\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,6})")
+
+
+def _forwarded_senders(text: str) -> list[str]:
+    """The senders a forward quotes ("From: ... <x@amazon.com>" lines in the text)."""
+    return [address.lower() for address in _FORWARDED_FROM.findall(text[:20_000])][:10]
 
 
 def new_text(text: str) -> str:

@@ -49,19 +49,24 @@ def share(actor: User, draft_id: int, now: datetime | None = None) -> PoaShare:
     return row
 
 
+# Shares shown to the client the case has now: a case moved from another client does not show
+# that client's approval as if the new one had given it.
+
 def latest_share(case: Case) -> PoaShare | None:
-    return db.session.scalar(select(PoaShare).where(PoaShare.case_id == case.id)
+    return db.session.scalar(select(PoaShare).where(PoaShare.case_id == case.id, PoaShare.client_id == case.client_id)
                              .order_by(PoaShare.shared_at.desc(), PoaShare.id.desc()).limit(1))
 
 
 def shares_of(case: Case) -> list[PoaShare]:
-    return list(db.session.scalars(select(PoaShare).where(PoaShare.case_id == case.id)
+    return list(db.session.scalars(select(PoaShare).where(PoaShare.case_id == case.id,
+                                                          PoaShare.client_id == case.client_id)
                                    .order_by(PoaShare.shared_at.desc(), PoaShare.id.desc()).limit(20)))
 
 
 def for_draft(case: Case, draft: PoaDraft) -> PoaShare | None:
     """The newest share of exactly this version: what the client said of it."""
     return db.session.scalar(select(PoaShare).where(PoaShare.case_id == case.id,
+                                                    PoaShare.client_id == case.client_id,
                                                     PoaShare.poa_draft_id == draft.id)
                              .order_by(PoaShare.id.desc()).limit(1))
 

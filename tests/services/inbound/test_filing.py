@@ -138,3 +138,95 @@ def test_hostile_mail_is_kept_and_never_raises(world, raw):
     row = filing.receive(raw).message
     assert row.id is not None and row.status in ("unmatched", "refused")
     assert "<script" not in row.body_html and "alert" not in row.full_text
+
+
+def test_a_tag_of_lookalike_letters_names_no_case_and_does_not_break_the_pipe(world):
+    row = filing.receive(mail(to=ours(world), message_id="<s1@x>", sender="x@example.net",
+                              subject="[Case 1-\u017f\u017f\u017f\u017f\u017f\u017f\u017f\u017f] hi")).message
+    assert row.status == "unmatched" and row.case_id is None
+
+
+def test_control_characters_and_python_codecs_in_mail_are_kept_harmlessly(world):
+    nul = filing.receive(mail(to=ours(world), message_id="<c1@x>", subject="a\x00b",
+                              sender="x@example.net")).message
+    assert nul.status == "unmatched" and "\x00" not in nul.subject
+    raw = (b"From: x@example.net\r\nTo: " + ours(world).encode() + b"\r\nMessage-ID: <c2@x>\r\n"
+           b"Content-Type: text/html; charset=unicode_escape\r\n\r\n<p>a \\ud800 b</p>")
+    odd = filing.receive(raw).message
+    assert odd.status == "unmatched" and "\\ud800" in odd.full_text
+    assert any("unknown charset" in flag for flag in odd.flags)
+
+
+def test_html_of_unclosed_tags_costs_linear_time():
+    from caseapp.services.inbound import parsing
+    from tests.cost import LINEAR_RATIO, growth
+
+    for unit in ("<head ", "<br ", "<script ", "<p"):
+        ratio = growth(lambda n: unit * (n // len(unit)), parsing.html_to_text, 20_000)
+        assert ratio < LINEAR_RATIO, f"{unit!r}: 4x the HTML cost {ratio:.1f}x"
+
+
+def test_the_same_mail_to_two_agencies_reaches_both(world):
+    a = filing.receive(mail(to=ours(world), message_id="<both@seller.example>", sender="x@example.net")).message
+    b = filing.receive(mail(to=mailtags.agency_address(world.agency_b.id), message_id="<both@seller.example>",
+                            sender="x@example.net")).message
+    assert a.id != b.id and {a.agency_id, b.agency_id} == {world.agency_a.id, world.agency_b.id}
+    assert filing.receive(mail(to=ours(world), message_id="<both@seller.example>",
+                               sender="x@example.net")).duplicate
+
+
+def test_mail_without_a_message_id_is_one_message_by_pipe_and_mailbox(world):
+    raw = mail(to=mailtags.case_address(world.case_a.id), sender="owner@seller.example", message_id=None)
+    first = filing.receive(raw, source="pipe")
+    again = filing.receive(b"Received: from mx by imap.example; Wed, 2 Dec 2026 01:00:00 +0000\r\n" + raw,
+                           source="imap")
+    assert again.duplicate and again.message.id == first.message.id
+
+
+def test_a_storage_failure_is_a_try_again_and_the_next_copy_stores_the_file(world, monkeypatch):
+    from caseapp.services.evidence import files as evidence_files
+
+    raw = mail(to=mailtags.case_address(world.case_a.id), sender="owner@seller.example", message_id="<d1@x>",
+               attachments=[("invoice.pdf", PDF, "application/pdf")])
+    real = evidence_files.store
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(evidence_files, "store", full_disk)
+    with pytest.raises(filing.StorageUnavailable):
+        filing.receive(raw)
+    monkeypatch.setattr(evidence_files, "store", real)
+    again = filing.receive(raw)
+    assert again.duplicate and again.message.attachments_done
+    assert db.session.query(Evidence).filter_by(inbound_message_id=again.message.id).count() == 1
+    assert len(events(world.case_a, "email_received")) == 1
+
+
+def test_a_colleague_forwarding_amazons_mail_gets_the_proposal(world, submitted):
+    text = ("FYI\n\n---------- Forwarded message ---------\n"
+            "From: Seller Performance <seller-performance@amazon.com>\nSubject: Your appeal\n\n"
+            "We have reviewed your appeal. Your account has been reinstated.\n")
+    row = filing.receive(mail(to=mailtags.case_address(world.case_a.id), sender=world.consultant_a.email,
+                              message_id="<fw1@x>", subject="Fwd: Your appeal", text=text)).message
+    assert row.sender_role == "staff" and row.proposal == "proposed"
+    assert row.proposed_submission_id == submitted.id
+    assert events(world.case_a, "email_received")[0].summary.startswith(
+        "Email from a colleague (forwarded from Amazon)")
+
+
+def test_amazon_mail_that_fails_the_servers_check_proposes_nothing(app, world, submitted):
+    to = mailtags.case_address(world.case_a.id)
+    failed = filing.receive(mail(to=to, message_id="<v1@x>", text="Your account has been reinstated.", headers={
+        "Authentication-Results": "mx.agency.example; dmarc=fail header.from=amazon.com"})).message
+    assert failed.proposal is None and any("failed this mail server's signature check" in f for f in failed.flags)
+    app.config["INBOUND_AUTHSERV_ID"] = "mx.agency.example"
+    try:
+        passed = filing.receive(mail(to=to, message_id="<v2@x>", text="Your account has been reinstated.", headers={
+            "Authentication-Results": "mx.agency.example; dkim=pass header.d=amazon.com; dmarc=pass "
+                                      "header.from=amazon.com"})).message
+    finally:
+        app.config["INBOUND_AUTHSERV_ID"] = ""
+    assert passed.proposal == "proposed" and not any("not verified" in f for f in passed.flags)
+    unverified = filing.receive(mail(to=to, message_id="<v3@x>", text="Your account has been reinstated.")).message
+    assert unverified.proposal == "proposed" and any("not verified" in f for f in unverified.flags)

@@ -92,16 +92,34 @@ def test_no_reminder_goes_to_a_client_who_was_not_asked(world, case, other):
 
 
 def test_a_file_the_case_holds_already_answers_the_item(world, case):
-    staff = evidence.upload(world.consultant_a, case.id, pdf("from-staff.pdf"), "invoice", "")
+    """The consultant's own copy stays theirs (its name never reaches the portal); the
+    client's copy of the same bytes answers the item."""
+    staff = evidence.upload(world.consultant_a, case.id, pdf("INTERNAL-dossier.pdf"), "invoice", "")
     opened = ask(world, case)
     invoice = opened.request.items[0]
     sent = client.upload(token_of(opened), invoice.id, [pdf("my-invoice.pdf")], now=NOW)
-    assert sent.saved == ["from-staff.pdf"] and sent.refused == []
+    assert sent.saved == ["my-invoice.pdf"] and sent.refused == []
     assert db.session.get(DocumentRequestItem, invoice.id).status == "uploaded"
-    assert [f.id for f in requests.files_by_item([opened.request])[invoice.id]] == [staff.id]
-    assert db.session.query(Evidence).filter_by(case_id=case.id).count() == 1  # still one file
+    [theirs] = requests.files_by_item([opened.request])[invoice.id]
+    assert theirs.id != staff.id and theirs.source == "client" and theirs.sha256 == staff.sha256
+    assert db.session.get(Evidence, staff.id).request_item_id is None
+    page = client.page(token_of(opened), now=NOW)
+    assert [f.filename for f in page.requests[0].items[0].files] == ["my-invoice.pdf"]
     requests.decide_item(world.consultant_a, invoice.id, "accepted", now=NOW)
     assert db.session.get(DocumentRequestItem, invoice.id).status == "accepted"
+
+
+def test_a_file_mailed_by_the_client_answers_the_item_it_is_sent_for(world, case):
+    from caseapp.services.evidence import files
+
+    from caseapp.core.transaction import transaction
+
+    with transaction():
+        mailed = files.store(case, pdf("from-mail.pdf"), "invoice", "", None, source="email")
+    opened = ask(world, case)
+    invoice = opened.request.items[0]
+    assert client.upload(token_of(opened), invoice.id, [pdf("again.pdf")], now=NOW).saved == ["from-mail.pdf"]
+    assert [f.id for f in requests.files_by_item([opened.request])[invoice.id]] == [mailed.id]
 
 
 def test_one_file_can_answer_two_items_and_not_the_same_item_twice(world, case):
@@ -125,8 +143,13 @@ def test_deleting_the_clients_only_file_asks_for_the_item_again(world, case):
     first, second = requests.files_by_item([opened.request])[invoice.id]
     evidence.delete(world.admin_a, first.id)
     assert db.session.get(DocumentRequestItem, invoice.id).status == "uploaded"  # one file is left
+    request = db.session.get(DocumentRequest, opened.request.id)
+    request.next_client_reminder_at = None  # as when every item was in: nothing chased
+    db.session.commit()
     evidence.delete(world.admin_a, second.id)
     assert db.session.get(DocumentRequestItem, invoice.id).status == "requested"
+    # ...and the client is told again at the next reminder pass.
+    assert db.session.get(DocumentRequest, opened.request.id).next_client_reminder_at is not None
     with pytest.raises(Conflict):
         requests.decide_item(world.consultant_a, invoice.id, "accepted", now=NOW)
     assert [i.item.status for i in client.page(token, now=NOW).requests[0].items][0] == "requested"

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from caseapp.core import mailtags
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, OutboxMessage
 from caseapp.services.poa import start_from_starter
@@ -42,7 +43,8 @@ def test_each_client_action_is_on_the_timeline_and_told_to_the_assignee(world, c
     sent = notices()
     assert [m.recipient for m in sent] == [world.consultant_a.email] * 4  # one per action, not per file
     subjects = [m.subject for m in sent]
-    assert subjects[0] == "The client sent files: Invoice"
+    # Each names its case, so that an answer to it finds the case (services/inbound).
+    assert subjects[0] == f"The client sent files: Invoice {mailtags.subject_tag(case.id)}"
     assert "Acme Ltd since 2019" in sent[1].body_text and "Anything else?" in sent[2].body_text
     assert "Please name our supplier" in sent[3].body_text
     assert all(m.send_after == NOW for m in sent)
