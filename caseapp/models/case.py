@@ -40,6 +40,7 @@ class Case(db.Model):
         Index("ix_cases_agency_id_assignee_id_updated_at", "agency_id", "assignee_id", "updated_at", "id"),
         Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at", "id"),
         Index("ix_cases_agency_id_awaiting_since", "agency_id", "awaiting_since"),
+        Index("ix_cases_agency_id_amazon_wrote_at", "agency_id", "amazon_wrote_at"),  # My day: Amazon wrote
         Index("ix_cases_agency_id_assignee_id_awaiting_since", "agency_id", "assignee_id",
               "awaiting_since"),
         Index("ix_cases_agency_id_next_deadline_at", "agency_id", "next_deadline_at", "id"),

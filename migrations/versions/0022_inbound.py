@@ -76,6 +76,7 @@ def upgrade():
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('amazon_wrote_at', caseapp.models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_cases_agency_id_amazon_wrote_at', ['agency_id', 'amazon_wrote_at'], unique=False)
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.add_column(sa.Column('inbound_message_id', sa.Integer(), nullable=True))
@@ -101,6 +102,7 @@ def downgrade():
         batch_op.drop_column('inbound_message_id')
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_agency_id_amazon_wrote_at')
         batch_op.drop_column('amazon_wrote_at')
 
     with op.batch_alter_table('agencies', schema=None) as batch_op:

@@ -198,6 +198,7 @@ def _file(row: InboundMessage, case: Case, matched_by: str | None, actor: User |
         "inbound_id": row.id, "from": row.from_address, "subject": row.subject,
         "sent_at": row.sent_at.isoformat() if row.sent_at else None, "role": row.sender_role,
         "matched_by": matched_by, "automatic": row.automatic})
+    db.session.flush()
     row.event_id = event.id
     if says and not row.automatic:
         amazon.propose(row, case, row.full_text or row.body_text, now)

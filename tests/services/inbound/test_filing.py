@@ -37,6 +37,7 @@ def test_an_amazon_reply_to_the_case_address_is_filed_with_its_pdf_and_proposed(
     assert row.proposal == "proposed" and row.proposed_outcome == "reinstated"
     assert row.proposed_submission_id == submitted.id
     [event] = events(case, "email_received")
+    assert row.event_id == event.id
     assert event.summary == "Email from Amazon: Re: Your Account Health appeal"
     [pdf] = db.session.scalars(db.select(Evidence).where(Evidence.case_id == case.id)).all()
     assert pdf.source == "email" and pdf.inbound_message_id == row.id and pdf.filename == "decision.pdf"
