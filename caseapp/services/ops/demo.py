@@ -8,12 +8,16 @@ case's appeal window closed early after Amazon rejected two appeals.
 
 The client portal has its story too: Maple & Pine were asked for documents from a checklist
 and sent one of the two (a carrier report, as evidence from the client), the other is still
-requested; Kiefer Outdoor approved the POA version their consultant shared with them."""
+requested; Kiefer Outdoor approved the POA version their consultant shared with them. And mail
+came in: Amazon asking Kiefer's case for a licence (waiting to be recorded as Amazon's reply),
+Dana's invoices by mail, and a stray message in the triage inbox."""
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 from sqlalchemy import select
 
@@ -26,6 +30,7 @@ from caseapp.services.cases import clients
 from caseapp.services.poa import drafts
 from caseapp.services.deadlines import clocks, presets
 from caseapp.services.evidence import files as evidence_files
+from caseapp.services.inbound import filing
 from caseapp.services.portal import client as portal_client
 from caseapp.services.portal import links as portal_links
 from caseapp.services.portal import requests as portal_requests
@@ -93,10 +98,50 @@ CASES = [
 ]
 
 
-@transactional
 def seed_if_empty() -> DemoResult | None:
-    """Add the demo agency with its people, clients and cases in one unit of work; None
-    (and nothing added) when the database already has an agency."""
+    """Add the demo agency with its people, clients and cases in one unit of work, then the
+    mail that came in (each message is filed in units of work of its own, as the pipe does);
+    None (and nothing added) when the database already has an agency."""
+    result = _seed_agency()
+    if result is not None:
+        for raw in demo_mail():
+            filing.receive(raw, source="pipe")
+    return result
+
+
+def demo_mail() -> list[bytes]:
+    """Three messages: Amazon asking Kiefer's case for a licence (proposed as Amazon's reply,
+    with its PDF), Dana sending invoices by mail (her one open case), a stray mail for the
+    triage inbox."""
+    def message(sender: str, subject: str, text: str, ident: str, attachment: tuple[str, bytes] | None = None):
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, "cases@northwind.example", subject
+        mail["Message-ID"], mail["Date"] = f"<{ident}@demo.example>", format_datetime(utcnow() - timedelta(hours=3))
+        mail.set_content(text)
+        if attachment:
+            mail.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+        return mail.as_bytes()
+
+    return [
+        message("Seller Performance <seller-performance@amazon.de>", "Your appeal for ASIN B0C1TENT01",
+                "Hello,\n\nWe reviewed the information you provided for ASIN B0C1TENT01. To reinstate the "
+                "listing, please provide additional information: a letter of authorization from the "
+                "rights owner, or a retraction of the complaint.\n\nSeller Performance Team\n", "amazon-1",
+                ("amazon-notice.pdf", demo_pdf("Notice from Amazon", [
+                    "ASIN B0C1TENT01: listing removed (trademark)",
+                    "Required: letter of authorization or retraction"]))),
+        message("Dana Whitfield <dana@harborlane.example>", "Invoices from our wholesalers",
+                "Hi Sam,\n\nattached are the invoices from Lakeside Wholesale for March to October.\n\n"
+                "Dana\n", "dana-1", ("lakeside-invoices.pdf", demo_pdf("Lakeside Wholesale invoices", [
+                    "Invoice LW-2026-0311: 240 units", "Invoice LW-2026-0618: 180 units"]))),
+        message("Chris Lowell <chris@lowell-goods.example>", "Can you help with a suspension?",
+                "Hello, a friend recommended you. Our account was suspended yesterday. Can we talk?\n",
+                "stray-1"),
+    ]
+
+
+@transactional
+def _seed_agency() -> DemoResult | None:
     if db.session.scalar(select(Agency.id).limit(1)) is not None:
         return None
     agency = accounts.create_agency("Northwind Reinstatement", "America/New_York")
