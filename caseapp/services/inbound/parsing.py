@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import nh3
+from mailparser_reply import EmailReplyParser
 
 TEXT_LIMIT = 100_000  # characters of text kept and parsed for the reply
 MAX_PARTS = 200
@@ -278,8 +279,6 @@ def _forwarded_senders(text: str) -> list[str]:
 
 def new_text(text: str) -> str:
     """The reply's own words: the quoted history and the "On ... wrote:" line removed."""
-    from mailparser_reply import EmailReplyParser
-
     if not text.strip():
         return ""
     try:
