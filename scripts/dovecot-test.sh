@@ -81,6 +81,15 @@ service stats {
   }
 }
 EOF
+  if [ "$(id -u)" != 0 ]; then
+    # Not root: the sockets dovecot gives its own group by default cannot be chowned.
+    for listener in stats/stats-writer imap-hibernate/imap-hibernate dict/dict dict-async/dict-async; do
+      printf 'service %s {\n  unix_listener %s {\n    group =\n  }\n}\n' \
+        "${listener%/*}" "${listener#*/}" >> "$DIR/dovecot.conf"
+    done
+    # ...and only root may chroot its login and anvil processes.
+    printf 'service %s {\n  chroot =\n}\n' imap-login anvil >> "$DIR/dovecot.conf"
+  fi
 }
 
 listening() {
