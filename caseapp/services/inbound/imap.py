@@ -23,7 +23,7 @@ import re
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import current_app
 from imapclient import IMAPClient, SocketTimeout
@@ -107,7 +107,7 @@ class Mailbox:
     def where(self) -> str:
         """The mailbox as logs and errors name it: no password."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'imaps' if self.tls else 'imap'}://{self.user}@{host}:{self.port}/{self.folder}"
+        return f"{'imaps' if self.tls else 'imap'}://{quote(self.user, safe='')}@{host}:{self.port}/{self.folder}"
 
 
 def parse_url(url: str) -> Mailbox:
@@ -218,7 +218,11 @@ def _fetch_all(client: IMAPClient, box: Mailbox, now: datetime | None, limit: in
                report: FetchReport) -> None:
     target = processed_folder()
     if not client.folder_exists(target):
-        client.create_folder(target)
+        try:
+            client.create_folder(target)
+        except IMAPClientError:  # another fetcher created it a moment ago, or a real refusal
+            if not client.folder_exists(target):
+                raise
     client.select_folder(box.folder)
     move = _mover(client, box, target)
     waiting = sorted(client.search(["NOT", "DELETED"]))

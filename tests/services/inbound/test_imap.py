@@ -198,7 +198,8 @@ def test_the_url_names_user_password_and_folder():
     box = imap.parse_url("imaps://cases%40agency.example:p%40ss%2Fw%3Ard@mail.agency.example/Cases%2FIn")
     assert (box.user, box.password, box.host, box.port, box.folder, box.tls) == (
         "cases@agency.example", "p@ss/w:rd", "mail.agency.example", 993, "Cases/In", True)
-    assert "p@ss" not in box.where and "p@ss" not in repr(box)
+    assert box.where == "imaps://cases%40agency.example@mail.agency.example:993/Cases/In"
+    assert "p@ss" not in repr(box)
     assert imap.parse_url("imap://u:p@localhost:10143").folder == "INBOX"
     for bad, why in [("imap://u:p@mail.example.com/INBOX", "without TLS"), ("imaps://mail.example.com/", "no user"),
                      ("pop3://u:p@mail.example.com/", "must look like"), ("imaps://u:p@host:notaport/", "not a URL")]:
