@@ -176,11 +176,13 @@ class Config:
     PORTAL_RATE_LIMIT = (os.environ.get("PORTAL_RATE_LIMIT") or "60 per hour")
     # Email in (services/inbound): the mailbox mail is forwarded to; each case answers at
     # its plus-address (core/mailtags.py). The IMAP mailbox `flask inbound fetch` and the
-    # scheduler read, and the folder filed mail moves to. Mail larger than INBOUND_MAX_MB is
-    # refused (its headers kept).
+    # scheduler read (every INBOUND_FETCH_SECONDS, when it is set), and the folder filed mail
+    # moves to (created when missing). Mail larger than INBOUND_MAX_MB is refused (its
+    # headers kept).
     INBOUND_ADDRESS = (os.environ.get("INBOUND_ADDRESS") or "").strip()
     INBOUND_IMAP_URL = (os.environ.get("INBOUND_IMAP_URL") or "").strip()
-    INBOUND_PROCESSED_FOLDER = (os.environ.get("INBOUND_PROCESSED_FOLDER") or "caseapp-processed")
+    INBOUND_PROCESSED_FOLDER = (os.environ.get("INBOUND_PROCESSED_FOLDER") or "caseapp-processed").strip()
+    INBOUND_FETCH_SECONDS = _int("INBOUND_FETCH_SECONDS", 60)
     INBOUND_MAX_MB = _int("INBOUND_MAX_MB", 50)
     # The authserv-id your receiving mail server writes in Authentication-Results (e.g.
     # "mx.agency.example"): its DKIM/DMARC "pass" for an Amazon domain verifies Amazon's mail.

@@ -22,7 +22,7 @@ from caseapp.extensions import db
 from caseapp.models import ROLES
 from caseapp.services.accounts import passwords, people, tokens
 from caseapp.services.appeals import dispatch
-from caseapp.services.inbound import filing
+from caseapp.services.inbound import filing, imap
 from caseapp.services.ops import backup, demo
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
@@ -33,6 +33,7 @@ tokens_cli = AppGroup("tokens", help="API tokens.")
 inbound_cli = AppGroup("inbound", help="Email in: file mail on its case.")
 # sysexits.h EX_TEMPFAIL: an MTA keeps the message and delivers it again later.
 EX_TEMPFAIL = 75
+UNREACHABLE = "cannot open the database at"  # how database_problem() begins when it is away
 
 
 def database_problem() -> str | None:
@@ -51,7 +52,7 @@ def database_problem() -> str | None:
         present = set(inspect(db.engine).get_table_names())
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return f"cannot open the database at {shown}: {reason}. Check DATABASE_URL."
+        return f"{UNREACHABLE} {shown}: {reason}. Check DATABASE_URL."
     missing = sorted(set(db.metadata.tables) - present)
     if not missing:
         return None
@@ -212,11 +213,41 @@ def inbound_receive() -> None:
     click.echo(f"inbound: message {message.id} {message.message_id}: {state}{where}")
 
 
+@inbound_cli.command("fetch")
+@with_appcontext
+def inbound_fetch() -> None:
+    """Fetch new mail once from the IMAP mailbox of INBOUND_IMAP_URL: file each message and
+    move it to INBOUND_PROCESSED_FOLDER (never delete). Exit 1 when the mailbox cannot be
+    reached or refuses the login, 75 (try again later) when the database cannot be reached:
+    what was not filed stays in the mailbox."""
+    if not (current_app.config.get("INBOUND_IMAP_URL") or "").strip():
+        raise click.ClickException("INBOUND_IMAP_URL is not set: there is no mailbox to fetch from. "
+                                   "Set it to imaps://user:password@host/INBOX.")
+    problem = database_problem()
+    if problem:
+        click.echo(f"inbound fetch: {problem}", err=True)
+        sys.exit(EX_TEMPFAIL if problem.startswith(UNREACHABLE) else 1)
+    try:
+        report = imap.fetch()
+    except imap.DatabaseUnreachable as error:
+        if error.report and error.report.fetched:
+            click.echo(f"inbound fetch: {error.report}")
+        click.echo(f"inbound fetch: {error}; try again later", err=True)
+        sys.exit(EX_TEMPFAIL)
+    except imap.FetchError as error:
+        if error.report and error.report.fetched:
+            click.echo(f"inbound fetch: {error.report}")
+        raise click.ClickException(str(error)[0].upper() + str(error)[1:]) from None
+    click.echo(f"inbound fetch from {imap.parse_url(current_app.config['INBOUND_IMAP_URL']).where}: {report}")
+
+
 @click.command("scheduler")
 @needs_database
 def run_scheduler() -> None:
     """Run the reminder scheduler in the foreground (production: beside gunicorn)."""
-    click.echo(f"scheduler: dispatch pass every {scheduler.INTERVAL_SECONDS} s; Ctrl+C stops it")
+    fetch = scheduler.fetch_seconds(current_app)
+    click.echo(f"scheduler: dispatch pass every {scheduler.INTERVAL_SECONDS} s"
+               + (f", inbound fetch every {fetch} s" if fetch else "") + "; Ctrl+C stops it")
     scheduler.build(current_app._get_current_object(), blocking=True).start()
 
 
