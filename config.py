@@ -214,6 +214,9 @@ class Config:
         for name in ("FOLLOW_UP_HOURS", "FOLLOW_UP_REPEAT_HOURS"):
             if int(config[name]) < 1:
                 found.append(f"{name} must be at least 1 hour, not {config[name]}.")
+        for name in ("INBOUND_FETCH_SECONDS", "INBOUND_MAX_MB"):
+            if int(config.get(name, 1)) < 1:
+                found.append(f"{name} must be at least 1, not {config[name]}.")
         proxies = str(config.get("TRUSTED_PROXIES", "0")).strip()
         if not proxies.isdigit():
             found.append(f"TRUSTED_PROXIES is the number of reverse proxies in front of caseapp "

@@ -231,3 +231,10 @@ def test_amazon_mail_that_fails_the_servers_check_proposes_nothing(app, world, s
     assert passed.proposal == "proposed" and not any("not verified" in f for f in passed.flags)
     unverified = filing.receive(mail(to=to, message_id="<v3@x>", text="Your account has been reinstated.")).message
     assert unverified.proposal == "proposed" and any("not verified" in f for f in unverified.flags)
+
+
+@pytest.mark.parametrize("name", ["INBOUND_FETCH_SECONDS", "INBOUND_MAX_MB"])
+def test_a_setting_of_zero_stops_the_app_with_a_sentence(app, name):
+    from config import Config
+
+    assert f"{name} must be at least 1, not 0." in Config.problems(dict(app.config, **{name: 0}))
