@@ -542,3 +542,28 @@ class ItemDecisionForm(OnceForm):
 
     status = StringField("Decision")
     reason = TextAreaField("Why it goes back", description="The client reads this in the email and on the portal.")
+
+
+# ---------------------------------------------------------------- email in (issue 17)
+# The triage inbox and the case page's "Amazon wrote" card (views/inbound.py); the
+# services/inbound package checks what they send.
+
+class FileMessageForm(FlaskForm):
+    """File a message from the triage inbox on a case, named by its number."""
+
+    case_number = StringField("Case number", render_kw={"inputmode": "numeric", "autocomplete": "off",
+                                                        "placeholder": "e.g. 1234"})
+
+
+class ProposalFixForm(FlaskForm):
+    """Record Amazon's mail as its reply with another outcome or submission than proposed."""
+
+    outcome = SelectField("Outcome", render_kw={"required": True})
+    submission_id = SelectField("Answers the submission")
+
+
+class AmazonDomainsForm(FlaskForm):
+    amazon_domains = TextAreaField(
+        "Amazon's sender domains", render_kw={"rows": 8, "spellcheck": "false"},
+        description="One line per marketplace, e.g. “US: amazon.com”; several domains on a line "
+                    "separated by commas. Subdomains count too. Empty: caseapp's shipped list.")

@@ -200,14 +200,17 @@ def _calendar_form(agency, **kwargs) -> AgencyCalendarForm:
                               **kwargs)
 
 
-def _agency_page(form, calendar_form, quiet_form=None):
+def _agency_page(form, calendar_form, quiet_form=None, domains_form=None, status=200):
     agency = current_user.agency
     quiet_form = quiet_form or ClientQuietHoursForm(formdata=None, obj=agency)
+    domains_form = domains_form or AmazonDomainsForm(
+        formdata=None, data={"amazon_domains": inbound_settings.shown_text(agency)})
     return render_template("admin/agency.html", form=form, calendar_form=calendar_form, agency=agency,
                            holidays=deadline_calendar.upcoming_holidays(agency),
                            presets=presets.for_agency(agency.id), uses_defaults=presets.uses_defaults(agency.id),
                            quiet_form=quiet_form, checklists=portal_checklists.for_agency(agency.id),
-                           checklist_defaults=portal_checklists.uses_defaults(agency.id))
+                           checklist_defaults=portal_checklists.uses_defaults(agency.id),
+                           domains_form=domains_form, shipped_domains=agency.amazon_domains is None), status
 
 
 @bp.route("/deadline-presets", methods=["GET", "POST"])
@@ -283,3 +286,20 @@ def client_quiet_hours():
     settings = AgencySettingsForm(formdata=None, obj=current_user.agency)
     settings.timezone.choices = timezone_choices()
     return _agency_page(settings, _calendar_form(current_user.agency, formdata=None), quiet_form=form)
+
+
+# ---- email in (issue 17): Amazon's sender domains -----------------------------------------------
+
+from caseapp.forms import AmazonDomainsForm  # noqa: E402
+from caseapp.services.inbound import settings as inbound_settings  # noqa: E402
+
+
+@bp.post("/agency/amazon-domains")
+def amazon_domains():
+    form = AmazonDomainsForm()
+    if save_form(form, lambda: inbound_settings.update_amazon_domains(current_user, form.amazon_domains.data)):
+        flash("Amazon's sender domains saved: mail from them proposes “record as Amazon's reply”.", "success")
+        return redirect(url_for("admin.agency") + "#amazon-domains")
+    settings = AgencySettingsForm(formdata=None, obj=current_user.agency)
+    settings.timezone.choices = timezone_choices()
+    return _agency_page(settings, _calendar_form(current_user.agency, formdata=None), domains_form=form, status=422)

@@ -120,6 +120,30 @@ def _request_item(w):
 
 
 ID_ARGUMENTS.update({"request_id": _document_request, "item_id": _request_item})
+
+
+# ---- email in (issue 17): Amazon's mail on case A, with its proposal
+def _inbound(w):
+    from flask import current_app
+
+    from caseapp.core import mailtags
+    from caseapp.models import InboundMessage
+    from caseapp.services.inbound import filing
+    from tests.services.inbound.conftest import mail
+
+    existing = db.session.scalar(db.select(InboundMessage.id).where(InboundMessage.agency_id == w.agency_a.id))
+    if existing:
+        return existing
+    current_app.config["INBOUND_ADDRESS"] = "cases@agency.example"
+    try:
+        raw = mail(to=mailtags.case_address(w.case_a.id), message_id="<tenancy@amazon.com>",
+                   text="Your account has been reinstated.")
+        return filing.receive(raw).message.id
+    finally:
+        current_app.config["INBOUND_ADDRESS"] = ""
+
+
+ID_ARGUMENTS["inbound_id"] = _inbound
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}

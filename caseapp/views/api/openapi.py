@@ -7,6 +7,7 @@ from caseapp.models import (CLOCKS, DEADLINE_KINDS, DEADLINE_STATUSES, ITEM_KIND
                             MARKETPLACES, PRIORITIES, REASONS, REQUEST_STATUSES, ROLES, STATUSES)
 from caseapp.models.deadline import SOURCES
 from caseapp.models.evidence import CATEGORIES
+from caseapp.models.inbound import INBOUND_STATUSES
 from caseapp.models.submission import CHANNELS, OUTCOMES, REMINDER_STATUSES
 from caseapp.core.parsing import MAX_ID, MAX_PAGE
 from caseapp.services.poa.content import (
@@ -120,6 +121,9 @@ SCHEMAS = {
             "agency clocks are paused")},
         "waiting_on_client_since": {**TS_NULL, "description": (
             "Since when the case waits on the client; null when it does not")},
+        "amazon_wrote_at": {**TS_NULL, "description": (
+            "When Amazon's newest mail on the case came that nobody has recorded as its reply "
+            "or dismissed yet; null when there is none")},
         "created_at": TS, "updated_at": TS,
     }, ["id", "client_id", "title", "kind", "reason", "asins", "status", "opened_at", "closed_at",
         "follow_up_due_at", "follow_up_overdue", "next_deadline", "waiting_on_client",
@@ -315,7 +319,17 @@ SCHEMAS["DocumentRequestItemDecision"] = obj({
     "reason": {**text(portal_requests.REASON_LIMIT), "description": (
         "Required to reject: what is wrong, mailed to the client; ignored on acceptance")},
 }, ["status"])
-for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline", "DocumentRequest"):
+SCHEMAS["Inbound"] = obj({
+    "id": ID, "received_at": TS, "from": {"type": "string", "description": "The sender's address, as sent"},
+    "subject": {"type": "string"},
+    "case_id": {**ID_NULL, "description": "The case it is filed on; null while it waits in the triage inbox"},
+    "status": {"type": "string", "enum": list(INBOUND_STATUSES), "description": (
+        "matched: filed on its case; unmatched: waiting in the triage inbox; refused: no agency "
+        "could be told or nothing in it could be read; discarded: by a person, from the inbox")},
+    "message_id": {"type": "string", "description": "Its Message-ID header (or <sha256:…> of its bytes)"},
+}, ["id", "received_at", "from", "subject", "case_id", "status", "message_id"])
+for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline", "DocumentRequest",
+              "Inbound"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
@@ -581,6 +595,17 @@ def document() -> dict:
                                "yet, a closed request or the item's own status is a 409",
                                ok("DocumentRequestItem"), *WRITE, "409",
                                requestBody=json_body("DocumentRequestItemDecision")),
+        },
+        "/inbound": {
+            "get": operation(
+                "listInbound", "Mail that reached your agency, newest first", ok("InboundList"),
+                "400", "401", "422", "429",
+                description="Every message kept, whatever became of it; filter by `status`. "
+                            "Follow `next` for the following page.",
+                parameters=[
+                    query("status", {"type": "string", "enum": list(INBOUND_STATUSES)}, "Absent: every status"),
+                    query("before", ID, "Only messages older than this id (the `next` link's cursor)"),
+                    query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]),
         },
         "/deadlines/{deadline_id}": {
             "parameters": [path_id("deadline_id")],

@@ -16,6 +16,7 @@ from caseapp.services.cases.records import CaseFilters
 from caseapp.services.deadlines import clocks, presets
 from caseapp.services.deadlines import listing as deadline_lists
 from caseapp.services.evidence import files
+from caseapp.services.inbound import filing as inbound_filing
 from caseapp.services.poa import drafts as poa
 from caseapp.services.poa.content import LIST_SECTIONS, SECTION_KEYS
 from caseapp.services.portal import checklists, links
@@ -438,3 +439,26 @@ def evidence_upload(case_id: int):
 def evidence_download(evidence_id: int):
     row, stream = files.open_file(user(), evidence_id)
     return send_evidence(row, stream, as_attachment=True)
+
+
+# ---- email in --------------------------------------------------------------------------------
+
+class _Older:
+    """The inbound list's paging: newest first, the next page before the last id shown."""
+
+    def __init__(self, has_next: bool, last_id: int | None):
+        self.has_next = has_next
+        self.next_args = {"before": last_id}
+
+
+@bp.get("/inbound")
+def inbound_list():
+    try:
+        status = inbound_filing.check_status(request.args.get("status"))
+    except ValidationFailed as error:
+        raise ValidationFailed(error.fields, "Invalid query parameter.") from None
+    per_page = int_arg("per_page", 50, maximum=100)
+    rows = inbound_filing.list_messages(user(), status, per_page + 1, int_arg("before"))
+    shown = rows[:per_page]
+    return listing([serialize.inbound(m) for m in shown],
+                   _Older(len(rows) > per_page, shown[-1].id if shown else None), "api.inbound_list")

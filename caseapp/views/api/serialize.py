@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from caseapp.models import (AmazonResponse, Case, CaseEvent, Client, Deadline, DocumentRequest,
-                            DocumentRequestItem, Evidence, Invitation, Note, PoaDraft, Reminder, Submission,
+                            DocumentRequestItem, Evidence, InboundMessage, Invitation, Note, PoaDraft, Reminder, Submission,
                             utcnow)
 from caseapp.services.appeals import followups
 from caseapp.services.deadlines import clocks
@@ -35,6 +35,7 @@ def case(c: Case, next_deadline: Deadline | None, now: datetime | None = None) -
                 "due_at": ts(next_deadline.due_at), "overdue": clocks.clock(next_deadline, now).overdue},
             "waiting_on_client": c.waiting_on_client_since is not None,
             "waiting_on_client_since": ts(c.waiting_on_client_since),
+            "amazon_wrote_at": ts(c.amazon_wrote_at),
             "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
 
 
@@ -114,3 +115,8 @@ def document_request(r: DocumentRequest, files: dict[int, list[Evidence]]) -> di
             "due_at": ts(r.due_at), "deadline_id": r.deadline_id, "created_by_id": r.created_by_id,
             "created_at": ts(r.created_at), "closed_at": ts(r.closed_at),
             "items": [document_request_item(i, files.get(i.id, [])) for i in r.items]}
+
+
+def inbound(m: InboundMessage) -> dict:
+    return {"id": m.id, "received_at": ts(m.received_at), "from": m.from_address, "subject": m.subject,
+            "case_id": m.case_id, "status": m.status, "message_id": m.message_id}

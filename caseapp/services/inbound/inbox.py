@@ -1,0 +1,39 @@
+"""What the pages of the triage inbox and the case page ask about inbound mail, beside
+filing's own list: the nav's figure, a message's attachments, a case's open proposals."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from caseapp.extensions import db
+from caseapp.models import Case, Evidence, InboundMessage, User
+
+UNMATCHED_CAP = 99  # the nav shows "99+" above it: one short index range, never the whole table
+PROPOSALS_SHOWN = 20
+
+
+def unmatched_count(actor: User) -> int:
+    """How many messages wait in the agency's triage inbox, up to UNMATCHED_CAP + 1: one
+    statement over (agency_id, status, received_at)."""
+    found = (select(InboundMessage.id).where(InboundMessage.agency_id == actor.agency_id,
+                                             InboundMessage.status == "unmatched")
+             .limit(UNMATCHED_CAP + 1).subquery())
+    return db.session.scalar(select(func.count()).select_from(found)) or 0
+
+
+def count_label(count: int) -> str:
+    return f"{UNMATCHED_CAP}+" if count > UNMATCHED_CAP else str(count)
+
+
+def attachments_of(message: InboundMessage) -> list[Evidence]:
+    """The evidence the message's attachments became (the caller has checked the agency)."""
+    return list(db.session.scalars(select(Evidence).where(Evidence.inbound_message_id == message.id)
+                                   .order_by(Evidence.id)))
+
+
+def proposals_for(case: Case) -> list[InboundMessage]:
+    """Amazon's mail on the case nobody has decided on yet, newest first."""
+    if case.amazon_wrote_at is None:
+        return []
+    return list(db.session.scalars(select(InboundMessage).where(
+        InboundMessage.case_id == case.id, InboundMessage.proposal == "proposed")
+        .order_by(InboundMessage.id.desc()).limit(PROPOSALS_SHOWN)))

@@ -1,0 +1,183 @@
+"""Email in, as a person sees it: the triage inbox (file, discard), a message's page, the case
+page's own address and its "Amazon wrote" card, the agency's Amazon domains."""
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from caseapp.core import mailtags
+from caseapp.extensions import db
+from caseapp.models import Agency, AuditEvent, Case, Evidence, InboundMessage, Reminder
+from caseapp.services.inbound import filing
+from tests.services.inbound.conftest import PDF, mail
+
+
+@pytest.fixture(autouse=True)
+def inbound_address(app):
+    app.config["INBOUND_ADDRESS"] = "cases@agency.example"
+    yield
+    app.config["INBOUND_ADDRESS"] = ""
+
+
+def _stray(world, n=1, **kwargs):
+    """Mail to agency A's own address that names no case: it waits in the triage inbox."""
+    raw = mail(to=mailtags.agency_address(world.agency_a.id), message_id=f"<stray{n}@example.com>",
+               sender="Pat Seller <pat@harbor-lane.example>", subject=kwargs.pop("subject", f"Question {n}"),
+               text=kwargs.pop("text", "Hello, any news about our account? Regards, Pat"), **kwargs)
+    return filing.receive(raw).message
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_the_inbox_lists_unmatched_mail_with_why_and_a_preview(browser, world):
+    _stray(world, 1)
+    second = _stray(world, 2, subject="Invoices attached")
+    browser.login(world.consultant_a.email)
+    page = _text(browser.get("/inbox"))
+    assert page.index("Invoices attached") < page.index("Question 1")  # newest first
+    assert "pat@harbor-lane.example" in page and "any news about our account" in page
+    assert all(flag in page for flag in second.flags)  # why it found no case
+    assert 'id="unmatched-count">2' in page  # the nav's figure
+    assert f'action="/inbound/{second.id}/file"' in page and f'action="/inbound/{second.id}/discard"' in page
+
+
+def test_filing_from_the_inbox_puts_the_mail_on_the_case(browser, world):
+    row = _stray(world, attachments=[("invoice.pdf", PDF, "application/pdf")])
+    browser.login(world.consultant_a.email)
+    browser.get("/inbox")
+    response = browser.post(f"/inbound/{row.id}/file", data={f"file-{row.id}-case_number": f"#{world.case_a.id}"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/cases/{world.case_a.id}#timeline")
+    db.session.expire_all()
+    filed = db.session.get(InboundMessage, row.id)
+    assert (filed.status, filed.case_id, filed.matched_by) == ("matched", world.case_a.id, "person")
+    page = _text(browser.get(f"/cases/{world.case_a.id}"))
+    assert f'href="/inbound/{row.id}"' in page  # the timeline entry opens the message
+    assert db.session.scalar(db.select(Evidence.filename).where(Evidence.inbound_message_id == row.id)) == "invoice.pdf"
+    assert "unmatched-count" not in _text(browser.get("/inbox"))
+
+
+def test_a_wrong_case_number_is_said_beside_the_field_and_kept(browser, world):
+    other_agency_case = db.session.scalar(db.select(Case.id).where(Case.agency_id == world.agency_a.id)) + 1000
+    row = _stray(world)
+    browser.login(world.consultant_a.email)
+    response = browser.post(f"/inbound/{row.id}/file", data={f"file-{row.id}-case_number": str(other_agency_case)})
+    assert response.status_code == 422
+    page = _text(response)
+    assert f"Your agency has no case {other_agency_case}." in page and f'value="{other_agency_case}"' in page
+    response = browser.post(f"/inbound/{row.id}/file", data={f"file-{row.id}-case_number": "the blue one"})
+    assert response.status_code == 422 and "Give the case's number" in _text(response)
+    assert db.session.get(InboundMessage, row.id).status == "unmatched"
+
+
+def test_discarding_moves_the_mail_to_the_discarded_tab(browser, world):
+    row = _stray(world)
+    browser.login(world.consultant_a.email)
+    response = browser.post(f"/inbound/{row.id}/discard")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(InboundMessage, row.id).status == "discarded"
+    assert "Question 1" not in _text(browser.get("/inbox"))
+    assert "Question 1" in _text(browser.get("/inbox?status=discarded"))
+
+
+def test_another_agencys_message_is_a_404_everywhere(browser, world):
+    row = _stray(world)
+    browser.login(world.consultant_b.email)
+    assert browser.get(f"/inbound/{row.id}").status_code == 404
+    assert browser.post(f"/inbound/{row.id}/discard").status_code == 404
+    assert browser.post(f"/inbound/{row.id}/file", data={f"file-{row.id}-case_number": "1"}).status_code == 404
+    assert "Question 1" not in _text(browser.get("/inbox"))
+    db.session.expire_all()
+    assert db.session.get(InboundMessage, row.id).status == "unmatched"
+
+
+def test_the_message_page_shows_text_never_the_html(browser, world):
+    row = _stray(world, text="New words.\n\nOn Monday someone wrote:\n> old words",
+                 html='<p>New words.</p><img src="https://tracker.example/p.gif"><script>alert(1)</script>')
+    browser.login(world.consultant_a.email)
+    page = browser.get(f"/inbound/{row.id}").get_data(as_text=True)
+    assert "New words." in page and "tracker.example" not in page and "alert(1)" not in page
+    assert '<details class="mb-3" id="message-full">' in page and "old words" in page
+
+
+def test_the_case_page_shows_its_address_with_a_copy_button(browser, world, app):
+    browser.login(world.consultant_a.email)
+    page = browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    assert mailtags.case_address(world.case_a.id) in page
+    assert 'data-copy="case-address"' in page and "/static/copy-text.js" in page
+    app.config["INBOUND_ADDRESS"] = ""
+    assert 'id="case-address"' not in browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+
+
+@pytest.fixture
+def amazon_wrote(world):
+    from caseapp.services.appeals import submissions
+
+    submission = submissions.record_submission(world.consultant_a, world.case_a.id, {"amazon_reference": "CASE-42"})
+    raw = mail(to=mailtags.case_address(world.case_a.id), message_id="<decision@amazon.com>",
+               subject="Your appeal", text="We need additional information. Please provide invoices.")
+    return filing.receive(raw).message, submission
+
+
+def test_the_amazon_wrote_card_records_the_reply_in_one_click(browser, world, amazon_wrote):
+    message, submission = amazon_wrote
+    browser.login(world.consultant_a.email)
+    page = _text(browser.get(f"/cases/{world.case_a.id}"))
+    assert 'id="amazon-wrote"' in page and "Amazon wrote on" in page
+    assert "Record as Amazon's reply: More information requested" in page
+    assert "CASE-42" in page
+    response = browser.post(f"/inbound/{message.id}/confirm")
+    assert response.status_code == 303
+    db.session.expire_all()
+    case = db.session.get(Case, world.case_a.id)
+    assert case.amazon_wrote_at is None and case.status == "more_info_requested"
+    assert db.session.get(InboundMessage, message.id).proposal == "confirmed"
+    assert not db.session.scalar(db.select(Reminder.id).where(Reminder.submission_id == submission.id,
+                                                              Reminder.status == "pending"))
+    assert 'id="amazon-wrote"' not in browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+
+
+def test_a_closing_outcome_asks_first_without_javascript(browser, world, amazon_wrote):
+    message, _submission = amazon_wrote
+    browser.login(world.consultant_a.email)
+    data = {f"fix-{message.id}-outcome": "reinstated", f"fix-{message.id}-submission_id": str(_submission.id)}
+    response = browser.post(f"/inbound/{message.id}/confirm", data=data)
+    assert response.status_code == 200 and "Record Amazon's reply as Reinstated?" in _text(response)
+    assert db.session.get(InboundMessage, message.id).proposal == "proposed"
+    response = browser.post(f"/inbound/{message.id}/confirm", data={**data, "confirmed": "yes"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Case, world.case_a.id).status == "reinstated"
+
+
+def test_not_amazons_reply_clears_the_card(browser, world, amazon_wrote):
+    message, _submission = amazon_wrote
+    browser.login(world.consultant_a.email)
+    assert browser.post(f"/inbound/{message.id}/dismiss").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Case, world.case_a.id).amazon_wrote_at is None
+    assert 'id="amazon-wrote"' not in browser.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+
+
+def test_admins_edit_amazons_domains_audited(browser, other_browser, world):
+    browser.login(world.admin_a.email)
+    page = _text(browser.get("/admin/agency"))
+    assert "US: amazon.com" in page and "caseapp's shipped list" in page
+    response = browser.post("/admin/agency/amazon-domains",
+                            data={"amazon_domains": "US: amazon.com, amazon-mail.example\nde: amazon.de"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    agency = db.session.get(Agency, world.agency_a.id)
+    assert agency.amazon_domains == {"US": ["amazon.com", "amazon-mail.example"], "DE": ["amazon.de"]}
+    assert db.session.scalar(db.select(AuditEvent.id).where(AuditEvent.kind == "settings_change",
+                                                            AuditEvent.target == "Amazon's sender domains"))
+    response = browser.post("/admin/agency/amazon-domains", data={"amazon_domains": "XX: amazon.com\nUS amazon.com"})
+    assert response.status_code == 422
+    page = _text(response)
+    assert "line 1: XX is no marketplace" in page and "line 2: write it as" in page and "XX: amazon.com" in page
+    other_browser.login(world.consultant_a.email)
+    assert other_browser.post("/admin/agency/amazon-domains", data={"amazon_domains": ""}).status_code == 403
