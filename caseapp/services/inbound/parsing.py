@@ -9,11 +9,13 @@ read at most MAX_PARTS and MAX_DEPTH deep.
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -26,6 +28,9 @@ MAX_DEPTH = 8
 MESSAGE_ID_RE = re.compile(r"<([^<>\s]{1,250})>")
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6]|/blockquote)\b[^>]*>")
 _DROP = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
+# Control characters (NUL, ESC, C1) in a header: PostgreSQL refuses NUL in text, and none of
+# them is meant to be read.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -60,20 +65,27 @@ def header(message: Message, name: str, flags: list[str]) -> str:
         return ""
     if raw is None:
         return ""
-    try:
-        value = str(make_header(decode_header(str(raw))))
-    except Exception:  # noqa: BLE001 - unknown charset, broken encoded word
-        flags.append(f"The {name} header is badly encoded; shown as sent.")
-        value = str(raw)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        # 8-bit bytes in a header arrive as surrogates: read them as UTF-8, else Latin-1.
-        data = value.encode("utf-8", "surrogateescape")
+    text = str(raw)
+    if isinstance(raw, Header):
+        # compat32 wraps a header with 8-bit bytes in a Header of charset unknown-8bit, whose
+        # text is replacement marks: take the value as it came instead.
+        text = next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), text)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # 8-bit bytes in a header arrive as surrogates, which decoding the encoded words
+        # would turn into replacement marks: read them as UTF-8, else Latin-1, first.
+        data = text.encode("utf-8", "surrogateescape")
         try:
-            value = data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            value = data.decode("latin-1")
+            text = data.decode("latin-1")
             flags.append(f"The {name} header has 8-bit characters without a charset; read as Latin-1.")
-    return " ".join(value.split())
+    value = text
+    if "=?" in text:
+        try:
+            value = str(make_header(decode_header(text)))
+        except Exception:  # noqa: BLE001 - unknown charset, broken encoded word
+            flags.append(f"The {name} header is badly encoded; shown as sent.")
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) -> str:
@@ -84,6 +96,13 @@ def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) ->
             flags.append(f"The {what} has no charset; read as Latin-1.")
             return payload.decode("latin-1")
     try:
+        return payload.decode(charset)
+    except UnicodeDecodeError:
+        # Most often Latin-1 (or Windows-1252) sent as UTF-8 by a mail client that lies.
+        if charset.lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii", "ascii"):
+            flags.append(f"The {what} says it is {charset[:40]} but is not; read as Latin-1.")
+            return payload.decode("latin-1")
+        flags.append(f"The {what} is not valid {charset[:40]}; unreadable characters are marked.")
         return payload.decode(charset, errors="replace")
     except (LookupError, TypeError):
         flags.append(f"The {what} names an unknown charset ({charset[:40]}); read as UTF-8.")
@@ -159,6 +178,9 @@ def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth:
     except Exception:  # noqa: BLE001 - a broken transfer encoding
         out.flags.append("A part's transfer encoding is broken; it was read as sent.")
         data = str(part.get_payload()).encode("utf-8", "replace")
+    if any("Base64" in type(defect).__name__ for defect in getattr(part, "defects", ())):
+        # The stdlib decodes what it can and says nothing but this defect.
+        out.flags.append(f"The base64 of a part ({kind}) is broken; it may be cut short or garbled.")
     is_body = disposition != "attachment" and kind in ("text/plain", "text/html") and not part.get_filename()
     if is_body:
         text = _decode(data, part.get_content_charset(), "text" if kind == "text/plain" else "HTML", out.flags)
@@ -168,6 +190,21 @@ def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth:
         out.flags.append("A winmail.dat (TNEF) part from Outlook: kept as it came; ask the sender "
                          "to send the files as ordinary attachments.")
     out.attachments.append(Attachment(_filename(part, out.flags, len(out.attachments) + 1), kind, data))
+
+
+_PROGRAM = re.compile(r"(?i)\.(?:exe|com|scr|bat|cmd|pif|msi|dll|vbs|vbe|js|jse|wsf|ps1|jar|lnk|hta|cpl)$")
+
+
+def _programs_in_zip(attachment: Attachment) -> list[str]:
+    """The names of programs inside a zip attachment (its directory only, at most 1,000)."""
+    if not attachment.data.startswith(b"PK"):
+        return []
+    try:
+        with zipfile.ZipFile(io.BytesIO(attachment.data)) as archive:
+            names = [info.filename for info in archive.infolist()[:1000]]
+    except Exception:  # noqa: BLE001 - a broken zip: the evidence pipeline says what it is
+        return []
+    return [name for name in names if _PROGRAM.search(name.rstrip("/"))]
 
 
 def _moment(value: str, flags: list[str]) -> datetime | None:
@@ -222,6 +259,11 @@ def parse(raw: bytes) -> Parsed:
     texts: list[str] = []
     htmls: list[str] = []
     _walk(message, out, texts, htmls, 0, [0])
+    for attachment in out.attachments:
+        programs = _programs_in_zip(attachment)
+        if programs:
+            flags.append(f"{attachment.filename[:100]} holds a program ({', '.join(programs[:3])[:200]}): "
+                         "do not open it; ask the sender for the documents themselves.")
     html = "\n".join(htmls)
     out.html = nh3.clean(html[:TEXT_LIMIT * 4]) if html else ""
     text = "\n\n".join(t for t in texts if t.strip()) or (html_to_text(html) if html else "")
@@ -229,6 +271,8 @@ def parse(raw: bytes) -> Parsed:
         flags.append(f"The text is longer than {TEXT_LIMIT:,} characters; the rest is in the mail as kept.")
         text = text[:TEXT_LIMIT]
     out.text = text.replace("\r\n", "\n").replace("\x00", "")
+    out.html = out.html.replace("\x00", "")
+    out.flags = list(dict.fromkeys(out.flags))  # one line per kind of trouble, however many parts had it
     return out
 
 
