@@ -276,14 +276,40 @@ def parse(raw: bytes) -> Parsed:
     return out
 
 
+# The reply parser (mail-parser-reply) looks for "On … wrote:" with patterns such as
+# ^On\s(.+?\s?.+?)\swrote: that backtrack quadratically on a long line starting with "On"
+# (16,000 characters of "On Mon, … " took 14 s). It sees at most REPLY_LIMIT characters, in
+# lines of at most LINE_LIMIT (a real "On … wrote:" line is far shorter): linear then.
+REPLY_LIMIT = 20_000
+LINE_LIMIT = 200
+
+
+def _short_lines(text: str) -> tuple[str, bool]:
+    """The text with every line longer than LINE_LIMIT cut into pieces; True when one was."""
+    lines, cut = [], False
+    for line in text.split("\n"):
+        if len(line) <= LINE_LIMIT:
+            lines.append(line)
+            continue
+        cut = True
+        lines.extend(line[i:i + LINE_LIMIT] for i in range(0, len(line), LINE_LIMIT))
+    return "\n".join(lines), cut
+
+
 def new_text(text: str) -> str:
     """The reply's own words: the quoted history and the "On ... wrote:" line removed."""
     from mailparser_reply import EmailReplyParser
 
     if not text.strip():
         return ""
+    head, cut = _short_lines(text[:REPLY_LIMIT])
+    cut = cut or len(text) > REPLY_LIMIT
     try:
-        reply = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).parse_reply(text=text[:TEXT_LIMIT])
+        message = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).read(text=head)
     except Exception:  # noqa: BLE001 - the whole text is better than none
         return text.strip()
-    return (reply or text).strip()
+    if len(message.replies) > 1:  # a quoted history begins within the head: the reply is above it
+        return (message.latest_reply or text).strip()
+    # No history found: all of it is new. The text as it came when the parser saw only a
+    # cut version of it (long lines in pieces, or only its start).
+    return text.strip() if cut else (message.latest_reply or text).strip()

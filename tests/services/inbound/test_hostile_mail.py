@@ -255,3 +255,44 @@ def test_the_pipe_exits_75_when_the_database_cannot_be_reached(pipe):
     done = pipe(corpus()["auto_reply.eml"], DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
     assert done.returncode == 75, done.stderr.decode(errors="replace")[-2000:]
     assert b"the database cannot be reached" in done.stderr and b"try again later" in done.stderr
+
+
+# ---- the reply parser on adversarial text ------------------------------------------------------
+
+from caseapp.services.inbound import parsing  # noqa: E402
+from tests import cost  # noqa: E402
+
+ADVERSARIAL = {
+    "On without wrote, one line": lambda n: "On Mon, 1 Dec 2026 at 10:00, Someone " * (n // 38),
+    "On ... wrote: lines": lambda n: "On Mon, 1 Dec 2026 at 10:00, Someone <a@b.example> wrote:\n" * (n // 58),
+    "quote markers, one line": lambda n: "> " * (n // 2),
+    "quoted lines": lambda n: "> quoted line\n" * (n // 14),
+    "Am ... schrieb without colon": lambda n: "Am Montag Am " * (n // 13),
+    "Le ... a écrit": lambda n: "Le lundi Le " * (n // 12),
+    "From/Sent headers": lambda n: "From: a@b.example\nSent: Monday\n" * (n // 31),
+    "signature markers": lambda n: "--\n" * (n // 3),
+    "one long line": lambda n: "x" * n,
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_the_reply_parser_costs_linear_time_on_adversarial_text(name):
+    # 4,000 and 16,000 characters: both under REPLY_LIMIT, where the parser reads them all.
+    ratio = cost.growth(ADVERSARIAL[name], parsing.new_text, 4000)
+    assert ratio < cost.LINEAR_RATIO, f"{name}: 4x the text cost {ratio:.1f}x the CPU time"
+
+
+def test_the_longest_adversarial_text_is_read_in_well_under_a_second():
+    text = ADVERSARIAL["On without wrote, one line"](parsing.TEXT_LIMIT)
+    assert cost.cpu_per_call(lambda: parsing.new_text(text), rounds=1, at_least=0) < 1.0
+    assert parsing.new_text(text) == text.strip()  # no history in it: all of it is new, uncut
+
+
+def test_the_reply_above_the_history_is_still_found():
+    text = ("Here are the invoices.\n\nOn Mon, 30 Nov 2026 at 10:00, Carl <carl@agency.example> wrote:\n"
+            "> Please send the invoices.\n")
+    assert parsing.new_text(text) == "Here are the invoices."
+    long_reply = "word " * 3000 + "\n\nOn Mon, 30 Nov 2026 at 10:00, Carl <carl@agency.example> wrote:\n> quoted\n"
+    assert "quoted" not in parsing.new_text(long_reply)
+    only_new = "A long paragraph without any quote. " * 1000  # over REPLY_LIMIT, one line
+    assert parsing.new_text(only_new) == only_new.strip()
