@@ -130,6 +130,7 @@ def _queue(person: User, cases: list[Case], deadlines: list[dict], now: datetime
                          came_due_local=timezones.format_local(due.due_at, zone) if due else "",
                          next_due_local=timezones.format_local(follow_up.due_at, zone),
                          submitted_local=timezones.format_local(c.awaiting_since, zone),
+                         amazon_wrote_local=timezones.format_local(c.amazon_wrote_at, zone),
                          url=external_url("cases.detail", case_id=c.id)))
     deadline_rows = [dict(d, due_local=timezones.format_local(d["due_at"], zone)) for d in deadlines]
     context = dict(person=person, rows=rows, deadlines=deadline_rows, day=local.strftime("%A %d %B %Y"),

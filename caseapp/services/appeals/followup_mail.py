@@ -55,15 +55,22 @@ def render(reminder: Reminder, case: Case, person: User, kind: str, now: datetim
     submission = db.session.get(Submission, reminder.submission_id)
     zone = person.effective_timezone
     silent_hours = int((now - submission.submitted_at).total_seconds() // 3600)
+    # Mail from Amazon is filed and nobody has recorded it yet (services/inbound sets it):
+    # Amazon is not silent, its reply waits on us.
+    wrote_local = timezones.format_local(case.amazon_wrote_at, zone) if case.amazon_wrote_at else ""
     context = dict(
         kind=kind, person=person, case=case, client=case.client, asins=case.asins,
-        reminder=reminder, silent_hours=silent_hours,
+        reminder=reminder, silent_hours=silent_hours, amazon_wrote_local=wrote_local,
         submitted_local=timezones.format_local(submission.submitted_at, zone),
         case_url=external_url("cases.detail", case_id=case.id),
         action_url=links.PLACEHOLDER,
     )
     prefix = "Escalation: " if kind == "escalation" else ""
-    subject = (f"{prefix}Follow up with Amazon: {case.client.name}, {case.title} "
-               f"(silent {silent_hours} h)")
+    if wrote_local:
+        subject = (f"{prefix}Record Amazon's reply: {case.client.name}, {case.title} "
+                   f"(Amazon wrote on {wrote_local})")
+    else:
+        subject = (f"{prefix}Follow up with Amazon: {case.client.name}, {case.title} "
+                   f"(silent {silent_hours} h)")
     return (subject, render_template("email/reminder.txt", **context),
             render_template("email/reminder.html", **context))

@@ -297,6 +297,9 @@ class Clock:
     follow_up: followups.FollowUp  # the case's next follow-up (followups.next_follow_up)
     submissions: int
     rejections: int
+    # Mail from Amazon filed and not yet recorded or dismissed (services/inbound): Amazon is
+    # not silent then, its reply waits to be recorded. Pages say "Amazon wrote on …".
+    amazon_wrote_at: datetime | None = None
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -325,4 +328,5 @@ def clock(case: Case, now: datetime | None = None) -> Clock:
         follow_up=followups.next_follow_up(case, now),
         submissions=submission_count(case.id),
         rejections=rejections,
+        amazon_wrote_at=case.amazon_wrote_at,
     )

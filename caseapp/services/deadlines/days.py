@@ -9,6 +9,10 @@
   ix_deadlines_agency_id_owner_id_status_due_at (one person) or
   ix_deadlines_agency_id_status_due_at (everyone), with each deadline's case and client.
   The buckets (Overdue, Due today, This week) are worked out per row in Python.
+- Amazon wrote: above the deadlines, on the first page, the cases of the same person filter
+  with mail from Amazon filed and not yet recorded or dismissed (`Case.amazon_wrote_at`, set
+  by services/inbound), longest waiting first: one more query, whatever the page holds. A
+  follow-up row of such a case says so too (its case is in the row already).
 - `overdue_count`: the nav's red figure. The overdue deadlines (`clocks.overdue_sql`) the
   person owns, and for an admin also those of unassigned cases (nobody else answers for
   them); counted through the same index, stopping at OVERDUE_CAP.
@@ -32,6 +36,7 @@ from caseapp.services.deadlines import clocks
 DAYS_AHEAD = 7  # today, and the seven days after it
 PER_PAGE = 50
 OVERDUE_CAP = 99  # above this the nav says "99+"
+AMAZON_WROTE_LIMIT = 20  # cases listed under "Amazon wrote"; the dashboard lists them all
 BUCKETS = ("Overdue", "Due today", "This week")
 SOURCE_LABELS = {"notice": "from Amazon's notice", "submission": "from a submission",
                  "reply": "from Amazon's reply", "document_request": "from a document request",
@@ -61,6 +66,11 @@ class Row:
     def is_follow_up(self) -> bool:
         return self.deadline.kind == clocks.FOLLOW_UP
 
+    @property
+    def amazon_wrote_at(self) -> datetime | None:
+        """When Amazon's unrecorded mail came, for a follow-up: Amazon is not silent then."""
+        return self.case.amazon_wrote_at if self.is_follow_up else None
+
 
 @dataclass
 class MyDay:
@@ -69,6 +79,8 @@ class MyDay:
     rows: list[Row]
     sections: list[tuple[str, list[Row]]] = field(default_factory=list)
     people: list[User] = field(default_factory=list)  # an admin's filter choices; else empty
+    # Cases whose mail from Amazon waits to be recorded, longest waiting first (first page only).
+    amazon_wrote: list[Case] = field(default_factory=list)
 
 
 def day_bounds(zone: str, now: datetime) -> tuple[datetime, datetime]:
@@ -102,6 +114,28 @@ def _owner_condition(actor: User, person: str):
     return Deadline.owner_id == int(person)
 
 
+def _assignee_condition(actor: User, person: str):
+    """The same filter on the cases themselves (a deadline's owner is its case's assignee)."""
+    if person == "me":
+        return Case.assignee_id == actor.id
+    if person == "none":
+        return Case.assignee_id.is_(None)
+    if person == "all":
+        return None
+    return Case.assignee_id == int(person)
+
+
+def amazon_wrote(actor: User, person: str, limit: int = AMAZON_WROTE_LIMIT) -> list[Case]:
+    """The cases (of the person filter) with Amazon's mail waiting to be recorded: one query."""
+    stmt = (select(Case).where(Case.agency_id == actor.agency_id, Case.amazon_wrote_at.is_not(None))
+            .options(joinedload(Case.client), joinedload(Case.assignee))
+            .order_by(Case.amazon_wrote_at, Case.id).limit(limit))
+    assignee = _assignee_condition(actor, person)
+    if assignee is not None:
+        stmt = stmt.where(assignee)
+    return list(db.session.scalars(stmt).unique())
+
+
 def bucket_of(clock: clocks.Clock, today_ends: datetime) -> str:
     if clock.overdue:
         return "Overdue"
@@ -130,7 +164,9 @@ def my_day(actor: User, now: datetime, person: str | None = None, after: str = "
         rows.append(Row(deadline, case, clock, bucket_of(clock, today_ends)))
     sections = [(name, [r for r in rows if r.bucket == name]) for name in BUCKETS]
     people = records.assignee_choices(actor, include_inactive=True) if actor.is_admin else []
-    return MyDay(person, found, rows, [s for s in sections if s[1]], people)
+    first_page = not after and not before and page <= 1
+    wrote = amazon_wrote(actor, person) if first_page else []
+    return MyDay(person, found, rows, [s for s in sections if s[1]], people, wrote)
 
 
 def _capped_overdue(actor: User, now: datetime, owner):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import codecs
 import html as html_lib
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -29,7 +31,9 @@ MESSAGE_ID_RE = re.compile(r"<([^<>\s]{1,250})>")
 # Bounded, and never across another "<": each match attempt reads at most 220 characters, so
 # a body of unclosed tags costs linear time (".*?" and "[^>]*" made it quadratic).
 _BLOCK_END = re.compile(r"(?i)<\s{0,10}(?:br|/p|/div|/tr|/li|/h[1-6]|/blockquote)\b[^<>]{0,200}>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (NUL, ESC, C1) in a header: PostgreSQL refuses NUL in text, and none of
+# them is meant to be read.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Codecs that turn text into text; "unicode_escape" and kin would read a mail's bytes as
 # Python escapes (lone surrogates, anything).
 _REFUSED_CODECS = ("unicode_escape", "raw_unicode_escape", "unicode_internal", "punycode", "idna")
@@ -69,19 +73,26 @@ def header(message: Message, name: str, flags: list[str]) -> str:
         return ""
     if raw is None:
         return ""
-    try:
-        value = str(make_header(decode_header(str(raw))))
-    except Exception:  # noqa: BLE001 - unknown charset, broken encoded word
-        flags.append(f"The {name} header is badly encoded; shown as sent.")
-        value = str(raw)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        # 8-bit bytes in a header arrive as surrogates: read them as UTF-8, else Latin-1.
-        data = value.encode("utf-8", "surrogateescape")
+    text = str(raw)
+    if isinstance(raw, Header):
+        # compat32 wraps a header with 8-bit bytes in a Header of charset unknown-8bit, whose
+        # text is replacement marks: take the value as it came instead.
+        text = next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), text)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # 8-bit bytes in a header arrive as surrogates, which decoding the encoded words
+        # would turn into replacement marks: read them as UTF-8, else Latin-1, first.
+        data = text.encode("utf-8", "surrogateescape")
         try:
-            value = data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            value = data.decode("latin-1")
+            text = data.decode("latin-1")
             flags.append(f"The {name} header has 8-bit characters without a charset; read as Latin-1.")
+    value = text
+    if "=?" in text:
+        try:
+            value = str(make_header(decode_header(text)))
+        except Exception:  # noqa: BLE001 - unknown charset, broken encoded word
+            flags.append(f"The {name} header is badly encoded; shown as sent.")
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
@@ -96,7 +107,15 @@ def _decode(payload: bytes, charset: str | None, what: str, flags: list[str]) ->
         info = codecs.lookup(charset)
         if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED_CODECS:
             raise LookupError(charset)
-        text = payload.decode(info.name, errors="replace")
+        text = payload.decode(info.name)
+    except UnicodeDecodeError:
+        # Most often Latin-1 (or Windows-1252) sent as UTF-8 by a mail client that lies.
+        if charset.lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii", "ascii"):
+            flags.append(f"The {what} says it is {charset[:40]} but is not; read as Latin-1.")
+            text = payload.decode("latin-1")
+        else:
+            flags.append(f"The {what} is not valid {charset[:40]}; unreadable characters are marked.")
+            text = payload.decode(charset, errors="replace")
     except (LookupError, TypeError, ValueError):
         flags.append(f"The {what} names an unknown charset ({charset[:40]}); read as UTF-8.")
         text = payload.decode("utf-8", errors="replace")
@@ -179,6 +198,9 @@ def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth:
     except Exception:  # noqa: BLE001 - a broken transfer encoding
         out.flags.append("A part's transfer encoding is broken; it was read as sent.")
         data = str(part.get_payload()).encode("utf-8", "replace")
+    if any("Base64" in type(defect).__name__ for defect in getattr(part, "defects", ())):
+        # The stdlib decodes what it can and says nothing but this defect.
+        out.flags.append(f"The base64 of a part ({kind}) is broken; it may be cut short or garbled.")
     is_body = disposition != "attachment" and kind in ("text/plain", "text/html") and not part.get_filename()
     if is_body:
         text = _decode(data, part.get_content_charset(), "text" if kind == "text/plain" else "HTML", out.flags)
@@ -188,6 +210,21 @@ def _walk(part: Message, out: Parsed, texts: list[str], htmls: list[str], depth:
         out.flags.append("A winmail.dat (TNEF) part from Outlook: kept as it came; ask the sender "
                          "to send the files as ordinary attachments.")
     out.attachments.append(Attachment(_filename(part, out.flags, len(out.attachments) + 1), kind, data))
+
+
+_PROGRAM = re.compile(r"(?i)\.(?:exe|com|scr|bat|cmd|pif|msi|dll|vbs|vbe|js|jse|wsf|ps1|jar|lnk|hta|cpl)$")
+
+
+def _programs_in_zip(attachment: Attachment) -> list[str]:
+    """The names of programs inside a zip attachment (its directory only, at most 1,000)."""
+    if not attachment.data.startswith(b"PK"):
+        return []
+    try:
+        with zipfile.ZipFile(io.BytesIO(attachment.data)) as archive:
+            names = [info.filename for info in archive.infolist()[:1000]]
+    except Exception:  # noqa: BLE001 - a broken zip: the evidence pipeline says what it is
+        return []
+    return [name for name in names if _PROGRAM.search(name.rstrip("/"))]
 
 
 def _moment(value: str, flags: list[str]) -> datetime | None:
@@ -258,6 +295,11 @@ def _parse(raw: bytes) -> Parsed:
     texts: list[str] = []
     htmls: list[str] = []
     _walk(message, out, texts, htmls, 0, [0])
+    for attachment in out.attachments:
+        programs = _programs_in_zip(attachment)
+        if programs:
+            flags.append(f"{attachment.filename[:100]} holds a program ({', '.join(programs[:3])[:200]}): "
+                         "do not open it; ask the sender for the documents themselves.")
     html = "\n".join(htmls)
     out.html = nh3.clean(html[:TEXT_LIMIT * 4]) if html else ""
     text = "\n\n".join(t for t in texts if t.strip()) or (html_to_text(html) if html else "")
@@ -266,6 +308,8 @@ def _parse(raw: bytes) -> Parsed:
         text = text[:TEXT_LIMIT]
     out.text = text.replace("\r\n", "\n").replace("\x00", "")
     out.forwarded_from = _forwarded_senders(out.text) + out.forwarded_from
+    out.html = out.html.replace("\x00", "")
+    out.flags = list(dict.fromkeys(out.flags))  # one line per kind of trouble, however many parts had it
     return out
 
 
@@ -277,12 +321,38 @@ def _forwarded_senders(text: str) -> list[str]:
     return [address.lower() for address in _FORWARDED_FROM.findall(text[:20_000])][:10]
 
 
+# The reply parser (mail-parser-reply) looks for "On … wrote:" with patterns such as
+# ^On\s(.+?\s?.+?)\swrote: that backtrack quadratically on a long line starting with "On"
+# (16,000 characters of "On Mon, … " took 14 s). It sees at most REPLY_LIMIT characters, in
+# lines of at most LINE_LIMIT (a real "On … wrote:" line is far shorter): linear then.
+REPLY_LIMIT = 20_000
+LINE_LIMIT = 200
+
+
+def _short_lines(text: str) -> tuple[str, bool]:
+    """The text with every line longer than LINE_LIMIT cut into pieces; True when one was."""
+    lines, cut = [], False
+    for line in text.split("\n"):
+        if len(line) <= LINE_LIMIT:
+            lines.append(line)
+            continue
+        cut = True
+        lines.extend(line[i:i + LINE_LIMIT] for i in range(0, len(line), LINE_LIMIT))
+    return "\n".join(lines), cut
+
+
 def new_text(text: str) -> str:
     """The reply's own words: the quoted history and the "On ... wrote:" line removed."""
     if not text.strip():
         return ""
+    head, cut = _short_lines(text[:REPLY_LIMIT])
+    cut = cut or len(text) > REPLY_LIMIT
     try:
-        reply = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).parse_reply(text=text[:TEXT_LIMIT])
+        message = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).read(text=head)
     except Exception:  # noqa: BLE001 - the whole text is better than none
         return text.strip()
-    return (reply or text).strip()
+    if len(message.replies) > 1:  # a quoted history begins within the head: the reply is above it
+        return (message.latest_reply or text).strip()
+    # No history found: all of it is new. The text as it came when the parser saw only a
+    # cut version of it (long lines in pieces, or only its start).
+    return text.strip() if cut else (message.latest_reply or text).strip()

@@ -356,7 +356,8 @@ def test_a_reminder_whose_mail_cannot_be_written_does_not_stop_the_others(world,
     monkeypatch.setattr(dispatch.followup_mail, "render", render_or_break)
     report = dispatch.run_pass(NOW)
     assert (report.reminders_due, report.sent, report.failed) == (1, 1, 1)
-    assert "Account suspended (silent 49 h)" in [m["Subject"] for m in smtp_server.mailbox.messages][0]
+    # The subject ends with the case tag (core/mailtags.py) after the words.
+    assert "Account suspended (silent 49 h) [Case " in [m["Subject"] for m in smtp_server.mailbox.messages][0]
     assert "reminder_failed" in kinds(world, broken) and "reminder_sent" in kinds(world)
     failed = db.session.scalar(db.select(Reminder).where(Reminder.case_id == broken.id))
     assert failed.status == "failed"
