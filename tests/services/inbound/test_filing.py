@@ -163,7 +163,7 @@ def test_html_of_unclosed_tags_costs_linear_time():
     from tests.cost import LINEAR_RATIO, growth
 
     for unit in ("<head ", "<br ", "<script ", "<p"):
-        ratio = growth(lambda n: unit * (n // len(unit)), parsing.html_to_text, 20_000)
+        ratio = growth(lambda n: unit * (n // len(unit)), parsing.html_to_text, 2_000)  # in the caches
         assert ratio < LINEAR_RATIO, f"{unit!r}: 4x the HTML cost {ratio:.1f}x"
 
 
