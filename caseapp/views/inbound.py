@@ -18,7 +18,7 @@ from caseapp.models import Case, InboundMessage
 from caseapp.models.inbound import INBOUND_STATUSES
 from caseapp.services.appeals import submissions
 from caseapp.services.cases import records
-from caseapp.services.inbound import amazon, filing, inbox
+from caseapp.services.inbound import amazon, client_mail, filing, inbox
 from caseapp.views.helpers import outcome_choices, place_errors, render_case_page
 
 bp = Blueprint("inbound", __name__)
@@ -58,7 +58,24 @@ def detail(inbound_id: int):
     case = _case_of(row)
     form = FileMessageForm(formdata=None, prefix=f"file-{row.id}")
     return render_template("inbound/message.html", row=row, case=case, form=form,
-                           attachments=inbox.attachments_of(row))
+                           attachments=inbox.attachments_of(row),
+                           offer=client_mail.offer(current_user, row.id) if case else None)
+
+
+@bp.post("/inbound/<int:inbound_id>/attach")
+@login_required
+def attach(inbound_id: int):
+    """A file of a client's mail answers an item of the case's open document request."""
+    filing.get_message(current_user, inbound_id)  # another agency's message: 404 before anything
+    try:
+        row = client_mail.attach_to_item(current_user, parse_id(request.form.get("evidence_id")) or 0,
+                                         parse_id(request.form.get("item_id")) or 0)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(f"Attached {row.filename} to the requested item: accept it or send it back on the case page.",
+              "success")
+    return redirect(url_for("inbound.detail", inbound_id=inbound_id), code=303)
 
 
 def _case_of(row: InboundMessage) -> Case | None:
@@ -92,8 +109,10 @@ def file(inbound_id: int):
 def _back_with(inbound_id: int, form: FileMessageForm, status_code: int):
     if request.form.get("from") == "message":
         row = filing.get_message(current_user, inbound_id)
-        return render_template("inbound/message.html", row=row, case=_case_of(row), form=form,
-                               attachments=inbox.attachments_of(row)), status_code
+        case = _case_of(row)
+        return render_template("inbound/message.html", row=row, case=case, form=form,
+                               attachments=inbox.attachments_of(row),
+                               offer=client_mail.offer(current_user, row.id) if case else None), status_code
     return _inbox_page({inbound_id: form}, status_code)
 
 

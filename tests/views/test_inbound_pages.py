@@ -130,6 +130,8 @@ def test_the_amazon_wrote_card_records_the_reply_in_one_click(browser, world, am
     assert 'id="amazon-wrote"' in page and "Amazon wrote on" in page
     assert "Record as Amazon's reply: More information requested" in page
     assert "CASE-42" in page
+    # The follow-up clock says Amazon wrote, never that Amazon is silent.
+    assert "the reply waits to be recorded" in page and "Amazon silent" not in page
     response = browser.post(f"/inbound/{message.id}/confirm")
     assert response.status_code == 303
     db.session.expire_all()
@@ -181,3 +183,29 @@ def test_admins_edit_amazons_domains_audited(browser, other_browser, world):
     assert "line 1: XX is no marketplace" in page and "line 2: write it as" in page and "XX: amazon.com" in page
     other_browser.login(world.consultant_a.email)
     assert other_browser.post("/admin/agency/amazon-domains", data={"amazon_domains": ""}).status_code == 403
+
+
+def test_a_file_the_client_mails_is_attached_to_the_requested_item(browser, world):
+    from caseapp.models import DocumentRequestItem
+    from caseapp.services.portal import requests
+
+    world.client_a.contact_email = "owner@harbor-lane.example"
+    db.session.commit()
+    opened = requests.open_request(world.consultant_a, world.case_a.id, {"items": [
+        {"title": "Supplier invoices", "instructions": "Last 365 days", "category": "invoice"}]})
+    row = filing.receive(mail(to=mailtags.case_address(world.case_a.id), sender="owner@harbor-lane.example",
+                              message_id="<inv@harbor-lane.example>", subject="Invoices",
+                              attachments=[("march.pdf", PDF, "application/pdf")])).message
+    assert row.sender_role == "client"
+    browser.login(world.consultant_a.email)
+    page = _text(browser.get(f"/inbound/{row.id}"))
+    assert "Attach to the requested item" in page and "Supplier invoices" in page
+    [evidence] = db.session.scalars(db.select(Evidence).where(Evidence.inbound_message_id == row.id)).all()
+    item = opened.request.items[0]
+    response = browser.post(f"/inbound/{row.id}/attach", data={"evidence_id": evidence.id, "item_id": item.id})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(DocumentRequestItem, item.id).status == "uploaded"
+    assert 'answers “Supplier invoices”' in _text(browser.get(f"/inbound/{row.id}"))
+    assert browser.post(f"/inbound/{row.id}/attach", data={"evidence_id": evidence.id,
+                                                           "item_id": item.id + 999}).status_code == 404
