@@ -87,35 +87,32 @@ def _open(stmt):
 
 
 def by_text(agency_id: int, subject: str, text: str, sender: str, why: list[str]) -> tuple[int | None, str | None]:
+    """The one open case of the agency the text names, and how; the first kind of name that
+    finds exactly one wins. At most one statement per kind of name the text holds."""
     haystack = f"{subject}\n{text}"
-    words = list(dict.fromkeys(REFERENCE_RE.findall(haystack)))[:MAX_CANDIDATES]
-    if words:
-        ids = list(db.session.scalars(select(Submission.case_id).join(Case, Case.id == Submission.case_id).where(
-            Case.agency_id == agency_id, Submission.amazon_reference.in_(words),
-            Submission.amazon_reference != "", Submission.withdrawn_at.is_(None)).limit(10)))
-        found = _unique(ids, "The Amazon reference", why)
+
+    def candidates(pattern: re.Pattern, text: str) -> list[str]:
+        return list(dict.fromkeys(pattern.findall(text)))[:MAX_CANDIDATES]
+
+    by_client = select(Case.id).join(Client, Client.id == Case.client_id)
+    steps = (
+        ("The Amazon reference", "amazon_reference", candidates(REFERENCE_RE, haystack), lambda found: (
+            select(Submission.case_id).join(Case, Case.id == Submission.case_id).where(
+                Submission.amazon_reference.in_(found), Submission.amazon_reference != "",
+                Submission.withdrawn_at.is_(None)))),
+        ("The ASIN", "asin", candidates(ASIN_RE, haystack.upper()), lambda found: _open(
+            select(CaseAsin.case_id).join(Case, Case.id == CaseAsin.case_id).where(CaseAsin.asin.in_(found)))),
+        ("The seller ID", "seller_id", candidates(SELLER_RE, haystack.upper()), lambda found: _open(
+            by_client.where(func.upper(Client.seller_id).in_(found)))),
+        ("The client who wrote", "sender", [sender] if sender else [], lambda found: _open(
+            by_client.where(func.lower(Client.contact_email) == found[0]))),
+    )
+    for what, how, found, query in steps:
         if found:
-            return found, "amazon_reference"
-    asins = list(dict.fromkeys(ASIN_RE.findall(haystack.upper())))[:MAX_CANDIDATES]
-    if asins:
-        ids = list(db.session.scalars(_open(select(CaseAsin.case_id).join(Case, Case.id == CaseAsin.case_id).where(
-            Case.agency_id == agency_id, CaseAsin.asin.in_(asins))).limit(10)))
-        found = _unique(ids, "The ASIN", why)
-        if found:
-            return found, "asin"
-    sellers = list(dict.fromkeys(SELLER_RE.findall(haystack.upper())))[:MAX_CANDIDATES]
-    if sellers:
-        ids = list(db.session.scalars(_open(select(Case.id).join(Client, Client.id == Case.client_id).where(
-            Case.agency_id == agency_id, func.upper(Client.seller_id).in_(sellers))).limit(10)))
-        found = _unique(ids, "The seller ID", why)
-        if found:
-            return found, "seller_id"
-    if sender:
-        ids = list(db.session.scalars(_open(select(Case.id).join(Client, Client.id == Case.client_id).where(
-            Case.agency_id == agency_id, func.lower(Client.contact_email) == sender)).limit(10)))
-        found = _unique(ids, "The client who wrote", why)
-        if found:
-            return found, "sender"
+            ids = list(db.session.scalars(query(found).where(Case.agency_id == agency_id).limit(10)))
+            case_id = _unique(ids, what, why)
+            if case_id:
+                return case_id, how
     return None, None
 
 
