@@ -4,7 +4,9 @@ In order: the case's plus-address, a case tag in the subject, In-Reply-To/Refere
 mail caseapp sent, then (within the one agency the mail is for) an Amazon reference of a
 submission, an ASIN or a seller ID in the subject or text, and last the sender: a client
 with exactly one open case. A text match counts only when it names exactly one case: two
-cases with that ASIN leave the message in the triage inbox, which says why.
+cases with that ASIN leave the message in the triage inbox, which says why. A case that was
+moved to another client takes no mail from the client it was moved from (by its address, tag
+or a reply to our mail to them): that waits in the triage inbox too.
 
 The agency comes from the case when one matched; else from the agency's plus-address, a
 sender who is one agency's colleague or client, or the only agency there is. Text is never
@@ -48,14 +50,32 @@ def _first_case(ids: list[int]) -> Case | None:
     return None
 
 
-def _by_thread(references: list[str]) -> Case | None:
+def _by_thread(references: list[str]) -> tuple[Case | None, str]:
+    """The case of the latest mail of ours the message answers, and whom that mail went to."""
     refs = [ref.strip("<>").partition("@")[0] for ref in references if "@" in ref][:50]
     if not refs:
-        return None
-    case_id = db.session.scalar(select(OutboxMessage.case_id).where(
+        return None, ""
+    row = db.session.execute(select(OutboxMessage.case_id, OutboxMessage.recipient).where(
         OutboxMessage.message_ref.in_(refs), OutboxMessage.case_id.is_not(None))
-        .order_by(OutboxMessage.id.desc()).limit(1))
-    return _case(case_id) if case_id else None
+        .order_by(OutboxMessage.id.desc()).limit(1)).first()
+    return (_case(row.case_id), row.recipient.lower()) if row else (None, "")
+
+
+def _former_client(case: Case, addresses: list[str]) -> Client | None:
+    """Another client of the case's agency whose contact address is among `addresses` (the
+    sender, the person our answered mail went to), when the case's own client has none of them
+    and no colleague has it either: the case was moved from that client to this one, and what
+    they write must not land on the new client's case (nor be taken as the new client's)."""
+    addresses = [a for a in dict.fromkeys(addresses) if a]
+    if not addresses:
+        return None
+    own = db.session.scalar(select(Client.contact_email).where(Client.id == case.client_id)) or ""
+    if own.lower() in addresses or db.session.scalar(select(User.id).where(
+            User.agency_id == case.agency_id, func.lower(User.email).in_(addresses)).limit(1)):
+        return None
+    return db.session.scalar(select(Client).where(
+        Client.agency_id == case.agency_id, Client.id != case.client_id,
+        func.lower(Client.contact_email).in_(addresses)).limit(1))
 
 
 def _agency_of_sender(address: str) -> int | None:
@@ -119,13 +139,19 @@ def by_text(agency_id: int, subject: str, text: str, sender: str, why: list[str]
 def match(to: list[str], subject: str, references: list[str], text: str, sender: str) -> Match:
     result = Match()
     case_ids, agency_ids = mailtags.in_addresses(to)
-    steps = ((lambda: _first_case(case_ids), "address"),
-             (lambda: _first_case(mailtags.cases_in_subject(subject)), "subject"),
+    steps = ((lambda: (_first_case(case_ids), ""), "address"),
+             (lambda: (_first_case(mailtags.cases_in_subject(subject)), ""), "subject"),
              (lambda: _by_thread(references), "thread"))
     for find, how in steps:
-        case = find()
-        if case is not None:
+        case, answered = find()
+        if case is None:
+            continue
+        former = _former_client(case, [sender, answered])
+        if former is None:
             return Match(case.agency_id, case.id, how)
+        return Match(case.agency_id, None, None, [
+            f"It is about case #{case.id}, which was {former.name}'s and is now another client's: "
+            f"it came from or answers {former.name}'s address, so a person decides where it goes."])
     agency_id = (agency_ids[0] if agency_ids and db.session.get(Agency, agency_ids[0]) else None) \
         or _agency_of_sender(sender) or _only_agency()
     result.agency_id = agency_id

@@ -11,6 +11,7 @@ from caseapp.extensions import db
 from caseapp.core.transaction import transaction
 from caseapp.models import AmazonResponse, Case, CaseEvent, Evidence, InboundMessage, utcnow
 from caseapp.services.mail import outbox
+from caseapp.services.cases import records
 from caseapp.services.inbound import amazon, filing
 from tests.conftest import make_case, make_client
 from tests.services.inbound.conftest import PDF, mail
@@ -238,3 +239,30 @@ def test_a_setting_of_zero_stops_the_app_with_a_sentence(app, name):
     from config import Config
 
     assert f"{name} must be at least 1, not 0." in Config.problems(dict(app.config, **{name: 0}))
+
+
+def test_a_case_moved_to_another_client_no_longer_takes_the_first_clients_mail(world, submitted):
+    case = world.case_a
+    with transaction():
+        sent = outbox.queue("portal", "owner@harbor-lane.example", "Documents we need", "text", "<p>html</p>",
+                            key=f"test:portal:{case.id}", agency_id=case.agency_id, send_after=utcnow(),
+                            case_id=case.id)
+    newcomer = make_client(world.consultant_a, name="Juniper Outdoor", contact_email="ops@juniper.example")
+    records.update_case(world.consultant_a, case.id, {"client_id": newcomer.id})
+    db.session.commit()
+
+    by_address = filing.receive(mail(to=mailtags.case_address(case.id), sender="owner@harbor-lane.example",
+                                     message_id="<old1@x>", text="Our invoices"))
+    by_thread = filing.receive(mail(subject="Re: Documents we need", sender="assistant@harbor-lane.example",
+                                    message_id="<old2@x>", headers={"In-Reply-To": f"<{sent.message_ref}@x>"}))
+    for got in (by_address, by_thread):
+        assert got.message.status == "unmatched" and got.message.case_id is None
+        assert "was Harbor Lane Home Goods's and is now another client's" in " ".join(got.message.flags)
+    assert events(case, "email_received") == []
+
+    own = filing.receive(mail(to=mailtags.case_address(case.id), sender="ops@juniper.example",
+                              message_id="<new1@x>", text="Here is our letter"))
+    assert own.message.case_id == case.id and own.message.sender_role == "client"
+    colleague = filing.receive(mail(subject=f"Fwd: {mailtags.subject_tag(case.id)}", sender="consultant@agency-a.example",
+                                    message_id="<new2@x>", headers={"In-Reply-To": f"<{sent.message_ref}@x>"}))
+    assert colleague.message.case_id == case.id
