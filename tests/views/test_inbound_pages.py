@@ -209,3 +209,23 @@ def test_a_file_the_client_mails_is_attached_to_the_requested_item(browser, worl
     assert 'answers “Supplier invoices”' in _text(browser.get(f"/inbound/{row.id}"))
     assert browser.post(f"/inbound/{row.id}/attach", data={"evidence_id": evidence.id,
                                                            "item_id": item.id + 999}).status_code == 404
+
+
+def test_an_overdue_follow_up_gives_way_to_recording_amazons_mail(browser, world):
+    from datetime import timedelta
+
+    from caseapp.models import utcnow
+    from caseapp.services.appeals import submissions
+
+    submissions.record_submission(world.consultant_a, world.case_a.id, {
+        "amazon_reference": "CASE-43", "submitted_at": utcnow() - timedelta(days=4)})
+    db.session.commit()
+    browser.login(world.consultant_a.email)
+    before = _text(browser.get(f"/cases/{world.case_a.id}"))
+    assert "follow up with Amazon now" in before
+    filing.receive(mail(to=mailtags.case_address(world.case_a.id), message_id="<late@amazon.com>",
+                        text="We need additional information. Please provide invoices."))
+    page = _text(browser.get(f"/cases/{world.case_a.id}"))
+    box = page.split('id="next-deadline"', 1)[1].split('id="amazon-wrote"', 1)[0]
+    assert "Amazon wrote on" in box and "record the reply" in box and "Go to Amazon's mail" in box
+    assert "follow up with Amazon now" not in box and "Follow up with Amazon by" not in box
