@@ -1,19 +1,7 @@
 """Human labels for the stored vocabularies, shared by pages and emails."""
+from caseapp.models.case import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS
 from caseapp.services.appeals.workflow import LABELS as STATUS_LABELS
 
-KIND_LABELS = {
-    "account_suspension": "Account suspension",
-    "listing_deactivation": "Listing deactivation",
-    "other": "Other",
-}
-REASON_LABELS = {
-    "policy_violation": "Policy violation",
-    "customer_complaints": "Customer complaints",
-    "performance_metrics": "Performance metrics",
-    "intellectual_property": "Intellectual property",
-    "other": "Other",
-}
-PRIORITY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"}
 ROLE_LABELS = {"admin": "Admin", "consultant": "Consultant"}
 STATUS_COLOURS = {
     "open": "secondary",

@@ -16,7 +16,7 @@ PACKAGE = ROOT / "caseapp"
 # Lowest first. A module may import its own layer and the layers below it.
 LAYERS = ["extensions", "core", "models", "idempotency", "mail", "accounts", "cases", "evidence", "poa",
           "deadlines", "portal",
-          "appeals", "inbound", "ops", "top"]
+          "appeals", "inbound", "sheets", "ops", "top"]
 # Libraries heavy enough to load only when the one feature that needs them runs.
 LAZY_LIBRARIES = {"fpdf", "docx", "boto3", "botocore", "openpyxl"}
 

@@ -29,6 +29,21 @@ STATUSES = (
     "closed",
 )
 PRIORITIES = ("low", "normal", "high", "urgent")
+# Their words, for pages, mail and spreadsheets (caseapp/labels.py gathers them with the
+# statuses' words, which the workflow owns).
+KIND_LABELS = {
+    "account_suspension": "Account suspension",
+    "listing_deactivation": "Listing deactivation",
+    "other": "Other",
+}
+REASON_LABELS = {
+    "policy_violation": "Policy violation",
+    "customer_complaints": "Customer complaints",
+    "performance_metrics": "Performance metrics",
+    "intellectual_property": "Intellectual property",
+    "other": "Other",
+}
+PRIORITY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"}
 
 
 class Case(db.Model):

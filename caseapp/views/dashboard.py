@@ -6,10 +6,12 @@ from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
 from caseapp.services.cases import records
+from caseapp.services.sheets import exports
 from caseapp.services.cases import clients
 from caseapp.core.parsing import page_number, parse_id
 from caseapp.services.cases.records import SORTS, CaseFilters
 from caseapp.core.paging import BadCursor
+from caseapp.views.helpers import export_response
 
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
@@ -69,3 +71,11 @@ def index():
         filtered_client_name=clients.get_client(current_user, f.client_id).name if f.client_id else "",
         people=records.assignee_choices(current_user, include_inactive=True),
     )
+
+
+@bp.route("/cases/export")
+@login_required
+def export():
+    """The list as filtered, every case of it, as CSV or XLSX (the list's Export buttons)."""
+    return export_response(*exports.export(current_user, filters_from_args(request.args),
+                                           request.args.get("format", "csv")))

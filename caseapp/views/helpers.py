@@ -7,11 +7,11 @@ imports besides the services (views never import each other).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import (Flask, Response, flash, g, has_request_context, render_template, request,
-                   send_file, session, url_for)
+                   send_file, session, stream_with_context, url_for)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -352,11 +352,14 @@ def send_file_row(row: Evidence, stream, as_attachment: bool):
     return response
 
 
-def export_response(data: bytes, content_type: str, filename: str) -> Response:
-    """An export as an attachment, for the page and the API alike.
+def export_response(data: bytes | Iterator[bytes], content_type: str, filename: str) -> Response:
+    """An export as an attachment, for the page and the API alike; chunks (a case list) are
+    sent as they are made, in the request's context, so the whole file is never in memory.
 
     content_type, not mimetype: Flask would add a second "; charset=utf-8" to text/plain's.
     """
+    if not isinstance(data, bytes):
+        data = stream_with_context(data)
     return Response(data, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})

@@ -20,7 +20,9 @@ class Api:
         from flask import current_app
 
         with current_app.app_context():  # a fresh context per request, as a server has
-            return self.client.open("/api/v1" + path, method=method, json=json, headers=headers, **kwargs)
+            # buffered: a streamed body (an export) is read while its context is the current one
+            return self.client.open("/api/v1" + path, method=method, json=json, headers=headers,
+                                    buffered=True, **kwargs)
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)

@@ -431,6 +431,21 @@ def document() -> dict:
             "post": operation("createCase", "Open a case", ok("Case", "201", "Created"), *WRITE,
                               requestBody=json_body("CaseInput")),
         },
+        "/cases/export": {
+            "get": operation("exportCases", "Every case the filters of GET /cases match, as a CSV or XLSX "
+                             "file, streamed; times in the token owner's zone, formula-like cells "
+                             "neutralised", {"200": {
+                                 "description": "The file, as an attachment",
+                                 "content": {"text/csv": {"schema": {"type": "string"}},
+                                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                                                 {"schema": {"type": "string",
+                                                             "contentMediaType": "application/octet-stream"}}}}},
+                             "400", "401", "422", "429", parameters=[
+                                 query("format", {"type": "string", "enum": ["csv", "xlsx"]}),
+                                 query("status", {"type": "string", "enum": list(STATUSES)}),
+                                 query("client_id", ID), query("assignee_id", ID),
+                                 query("q", {"type": "string"}, "Client name, seller ID, title or ASIN")]),
+        },
         "/cases/{case_id}": {
             "parameters": [path_id("case_id")],
             "get": operation("getCase", "One case", ok("Case"), *READ),

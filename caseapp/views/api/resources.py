@@ -12,6 +12,7 @@ from caseapp.models.submission import REMINDER_STATUSES
 from caseapp.services.accounts import invitations
 from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import clients, records
+from caseapp.services.sheets import exports
 from caseapp.services.cases.records import CaseFilters
 from caseapp.services.deadlines import clocks, presets
 from caseapp.services.deadlines import listing as deadline_lists
@@ -107,6 +108,12 @@ def case_list():
         raise ValidationFailed({"after": "Not a cursor of this list: follow the `next` link as given."},
                                "Invalid query parameter.") from None
     return listing(_cases(found.items), found, "api.case_list")
+
+
+@bp.get("/cases/export")
+def case_export():
+    """Every case the filters of GET /cases match, streamed as CSV or XLSX."""
+    return export_response(*exports.export(user(), _case_filters(), request.args.get("format", "csv")))
 
 
 @bp.post("/cases")

@@ -1,0 +1,5 @@
+"""Spreadsheets in and out: a case list as CSV or XLSX (`exports`).
+
+Above the workflow and the deadlines (it writes the statuses' words and opens cases the way
+the pages do), below ops. openpyxl is imported where a workbook is made, never at start-up.
+"""
