@@ -49,7 +49,8 @@ DISPATCH_IDLE_MAX_MS = 20.0
 DISPATCH_1000_MAX_S = 10.0
 DUE_REMINDERS = 1000
 # Figures whose endpoint an older (or not yet merged) caseapp lacks: a 404 leaves them out.
-NOT_YET_EVERYWHERE = {"my_day", "api_deadlines_mine"}
+NOT_YET_EVERYWHERE = {"my_day", "api_deadlines_mine", "search_amazon_reference", "search_notice_word",
+                      "search_asin_part", "api_search"}
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 NEXT_LINK_RE = re.compile(r'<a class="page-link" href="([^"]+)">Next</a>')
 
@@ -210,6 +211,11 @@ def measure(args) -> dict:
             select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == 1))
         asin = db.session.scalar(select(CaseAsin.asin).where(CaseAsin.case_id >= n_cases // 2)
                                  .order_by(CaseAsin.case_id).limit(1))
+        from caseapp.models import Submission
+
+        reference = db.session.scalar(select(Submission.amazon_reference).where(
+            Submission.amazon_reference != "", Submission.case_id >= n_cases // 2)
+            .order_by(Submission.case_id).limit(1)) or "CASE-1"
         db.session.remove()
     deep_page = max(1, min(200, math.ceil(n_cases / app.config["CASES_PER_PAGE"])))
     token = Path(args.token_file).read_text().strip()
@@ -243,6 +249,10 @@ def measure(args) -> dict:
         "my_day": ("/my-day", {}),
         "api_deadlines_mine": ("/api/v1/deadlines?mine=true", api),
         "healthz": ("/healthz", {}),  # asked without a session cookie, as a load balancer does
+        "search_amazon_reference": (f"/search?q={reference}", {}),
+        "search_notice_word": ("/search?q=teapot", {}),
+        "search_asin_part": (f"/search?q={asin[3:9]}", {}),
+        "api_search": (f"/api/v1/search?q={reference}", api),
     }
     figures: dict[str, dict] = {}
     skipped: dict[str, str] = {}
@@ -279,6 +289,31 @@ def measure(args) -> dict:
             (anonymous if name == "healthz" else client).get(url, headers=headers)
             show_trace(f"{name}: {url}")
             trace = None
+
+    # The export of every case, streamed: its time, statements per 500 rows (one batch) and the
+    # peak of Python's allocations while it runs (tracemalloc), which stays flat with the size.
+    import tracemalloc
+
+    for fmt in ("csv", "xlsx"):
+        url = f"/api/v1/cases/export?format={fmt}"
+        statements[0] = 0
+        started = time.perf_counter()
+        response = client.get(url, headers=api, buffered=False)
+        size = sum(len(chunk) for chunk in response.response)
+        response.close()
+        elapsed = time.perf_counter() - started
+        counted = statements[0]
+        tracemalloc.start()
+        response = client.get(url, headers=api, buffered=False)
+        for _chunk in response.response:
+            pass
+        response.close()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        figures[f"export_{fmt}_all"] = dict(seconds=round(elapsed, 2), rows=n_cases, bytes=size,
+                                             statements=counted, peak_python_mb=round(peak / 2**20, 1))
+        print(f"# export {fmt}: {n_cases:,} cases in {elapsed:.1f} s, {size / 2**20:.1f} MB, {counted} SQL, "
+              f"peak Python allocations {peak / 2**20:.1f} MB", flush=True)
 
     smtp = LoopbackSmtp()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_USE_TLS=False,

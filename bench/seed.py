@@ -65,6 +65,13 @@ KINDS = ("account_suspension", "listing_deactivation", "other")
 REASONS = ("policy_violation", "customer_complaints", "performance_metrics",
            "intellectual_property", "other")
 PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
+# A product word per notice, so that a word search finds a few hundred notices of 100,000, as
+# in an agency's real mix, not every one.
+PRODUCTS = tuple(f"{adjective} {thing}" for adjective in (
+    "bamboo", "ceramic", "copper", "cotton", "glass", "leather", "linen", "marble", "steel", "walnut")
+    for thing in ("blender", "candles", "chargers", "cushions", "earbuds", "kettle", "lamps", "mugs",
+                  "planters", "rugs", "serums", "skillet", "speakers", "teapot", "toys", "vitamins",
+                  "wallets", "watches", "yoga mats", "headphones"))
 MARKETPLACES = ("US", "US", "US", "CA", "UK", "DE", "FR", "IT", "ES", "JP", "AU", "MX")
 CATEGORIES = ("invoice", "supplier_letter", "screenshot", "customer_correspondence",
               "listing_change", "other")
@@ -193,8 +200,9 @@ class Seeder:
             title=f"{rng.choice(TITLES[reason])}" + ("" if rng.random() < 0.5 else
                                                      f" ({rng.choice(MARKETPLACES)})"),
             kind=rng.choice(KINDS), reason=reason, status=status, priority=rng.choice(PRIORITIES),
-            amazon_notice="We have deactivated your selling privileges. To reactivate, send a "
-                          "plan of action that addresses the root cause.",
+            amazon_notice="We have deactivated your selling privileges after complaints about the "
+                          f"{rng.choice(PRODUCTS)} you sell. To reactivate, send a plan of action that "
+                          "addresses the root cause.",
             opened_at=opened, closed_at=None, follow_up_due_at=None, awaiting_since=None,
             next_deadline_at=None, created_at=created, updated_at=updated)
         if heavy:
@@ -498,6 +506,13 @@ def main(argv=None) -> int:
                         write(conn, name, out[name])
             log(f"cases {first:,}-{min(first + CHUNK - 1, args.cases):,}: "
                 f"{totals.get('case_events', 0):,} events so far")
+
+        # The rows went in around the ORM, whose flush hook keeps the search index: index them.
+        from caseapp.models.search import rebuild
+
+        with engine.begin() as conn:
+            indexed = rebuild(conn)
+        log(f"search index: {indexed:,} rows")
 
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":

@@ -46,6 +46,17 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out of autogenerate and `db check` what caseapp/models/search.py create_fulltext
+    makes beside the ORM's tables: SQLite's FTS5 tables (and their shadow tables) and
+    PostgreSQL's full-text and trigram indexes."""
+    from caseapp.models.search import FULLTEXT_NAMES
+
+    if reflected and compare_to is None and name and name.startswith(FULLTEXT_NAMES):
+        return False
+    return True
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -60,7 +71,7 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_object=include_object
     )
 
     with context.begin_transaction():
@@ -95,6 +106,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

@@ -328,8 +328,15 @@ SCHEMAS["Inbound"] = obj({
         "could be told or nothing in it could be read; discarded: by a person, from the inbox")},
     "message_id": {"type": "string", "description": "Its Message-ID header (or <sha256:…> of its bytes)"},
 }, ["id", "received_at", "from", "subject", "case_id", "status", "message_id"])
+SCHEMAS["SearchHit"] = obj({
+    "type": {"type": "string", "enum": ["case", "client", "note", "poa", "submission", "email"]},
+    "id": {**ID, "description": "The id of the object of that type (a POA version, a note, an inbound message…)"},
+    "case_id": {**ID_NULL, "description": "The case it belongs to; null for a client and for unfiled mail"},
+    "title": {"type": "string"},
+    "snippet": {"type": "string", "description": "The passage that matched, as plain text"},
+}, ["type", "id", "case_id", "title", "snippet"])
 for _name in ("Client", "Case", "Event", "PoaDraft", "Reminder", "Evidence", "Deadline", "DocumentRequest",
-              "Inbound"):
+              "Inbound", "SearchHit"):
     SCHEMAS[f"{_name}List"] = listing(_name)
 
 ERRORS = {
@@ -621,6 +628,17 @@ def document() -> dict:
                     query("status", {"type": "string", "enum": list(INBOUND_STATUSES)}, "Absent: every status"),
                     query("before", ID, "Only messages older than this id (the `next` link's cursor)"),
                     query("per_page", {"type": "integer", "minimum": 1, "maximum": 100})]),
+        },
+        "/search": {
+            "get": operation(
+                "search", "Search everything of your agency, best match first", ok("SearchHitList"),
+                "400", "401", "422", "429",
+                description="Clients, seller IDs, ASINs or a part of one, titles, Amazon references, notice "
+                            "text, notes, POA text and filed mail. Every word must match (as a word or the "
+                            "start of one); a code-like query also matches any part of a code. At most "
+                            "`limit` hits; `next` is always null.",
+                parameters=[query("q", {"type": "string", "maxLength": 200}, "The words"),
+                            query("limit", {"type": "integer", "minimum": 1, "maximum": 50})]),
         },
         "/deadlines/{deadline_id}": {
             "parameters": [path_id("deadline_id")],

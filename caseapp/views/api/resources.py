@@ -12,6 +12,7 @@ from caseapp.models.submission import REMINDER_STATUSES
 from caseapp.services.accounts import invitations
 from caseapp.services.appeals import corrections, followups, submissions, workflow
 from caseapp.services.cases import clients, records
+from caseapp.services.cases import search as finder
 from caseapp.services.sheets import exports
 from caseapp.services.cases.records import CaseFilters
 from caseapp.services.deadlines import clocks, presets
@@ -469,3 +470,14 @@ def inbound_list():
     shown = rows[:per_page]
     return listing([serialize.inbound(m) for m in shown],
                    _Older(len(rows) > per_page, shown[-1].id if shown else None), "api.inbound_list")
+
+
+# ---- search ---------------------------------------------------------------------------------
+
+@bp.get("/search")
+def search_everything():
+    query = request.args.get("q", "")
+    if len(query) > finder.MAX_QUERY:
+        raise ValidationFailed({"q": f"At most {finder.MAX_QUERY} characters."}, "Invalid query parameter.")
+    hits = finder.search(user(), query, int_arg("limit", finder.LIMIT, maximum=50))
+    return {"items": [serialize.search_hit(h) for h in hits], "next": None}

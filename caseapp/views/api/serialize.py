@@ -120,3 +120,8 @@ def document_request(r: DocumentRequest, files: dict[int, list[Evidence]]) -> di
 def inbound(m: InboundMessage) -> dict:
     return {"id": m.id, "received_at": ts(m.received_at), "from": m.from_address, "subject": m.subject,
             "case_id": m.case_id, "status": m.status, "message_id": m.message_id}
+
+
+def search_hit(hit) -> dict:
+    return {"type": hit.kind, "id": hit.object_id, "case_id": hit.case_id, "title": hit.heading,
+            "snippet": hit.plain_snippet}
