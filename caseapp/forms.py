@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from caseapp.labels import KIND_LABELS, PRIORITY_LABELS, REASON_LABELS, ROLE_LABELS
 from caseapp.models import MARKETPLACES
@@ -567,3 +567,11 @@ class AmazonDomainsForm(FlaskForm):
         "Amazon's sender domains", render_kw={"rows": 8, "spellcheck": "false"},
         description="One line per marketplace, e.g. “US: amazon.com”; several domains on a line "
                     "separated by commas. Subdomains count too. Empty: caseapp's shipped list.")
+
+
+class SavedViewForm(FlaskForm):
+    """Save the case list's current filters and sort under a name (views/dashboard.py)."""
+    name = StringField("Name of this view", validators=[DataRequired(message="Give the view a name."),
+                                                        Length(max=80, message="At most 80 characters.")])
+    shared = BooleanField("Share with the agency")
+    make_default = BooleanField("Open the case list with it")

@@ -46,6 +46,7 @@ from caseapp.models.submission import (
     Submission,
     SubmissionEvidence,
 )
+from caseapp.models.saved_view import SavedView
 from caseapp.models.search import SearchDocument
 from caseapp.models.types import utcnow
 from caseapp.models.user_session import END_REASONS, UserSession
@@ -55,7 +56,7 @@ __all__ = [
     "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
-    "PoaDraft", "SearchDocument",
+    "PoaDraft", "SearchDocument", "SavedView",
     "PortalLink", "DocumentRequest", "DocumentRequestItem", "DocumentChecklist", "PoaShare",
     "REQUEST_STATUSES", "ITEM_STATUSES", "ITEM_KINDS", "SHARE_STATUSES",
     "Evidence", "PoaEvidenceLink", "CATEGORIES",

@@ -77,6 +77,9 @@ class User(UserMixin, db.Model):
     email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # No Python-side default: tables written by older code (and migration tests) leave it out.
     email_bounce_message: Mapped[str] = mapped_column(String(500), server_default="")
+    # The saved case list (models/saved_view.py) the case list opens with; None: "My cases".
+    # No foreign key: a deleted view simply stops being the default.
+    default_view_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")

@@ -5,7 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
-from caseapp.services.cases import records
+from caseapp.core.errors import ValidationFailed
+from caseapp.core.transaction import transaction
+from caseapp.forms import SavedViewForm
+from caseapp.services.cases import records, saved_views
 from caseapp.services.sheets import exports
 from caseapp.services.cases import clients
 from caseapp.core.parsing import page_number, parse_id
@@ -16,6 +19,9 @@ from caseapp.views.helpers import export_response
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
 CLIENT_LIST_LIMIT = 200
+
+
+PAGE_SIZES = (25, 50, 100)
 
 
 def filters_from_args(args) -> CaseFilters:
@@ -32,6 +38,7 @@ def filters_from_args(args) -> CaseFilters:
         q=args.get("q", "")[:200],
         sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
         page=page_number(args.get("page")),
+        per_page=int(args["per_page"]) if args.get("per_page") in {str(n) for n in PAGE_SIZES} else 0,
         after=args.get("after", ""),
         before=args.get("before", ""),
     )
@@ -51,13 +58,34 @@ def root():
     return redirect(url_for("days.my_day"))  # where people land: what to do today
 
 
+def _list_args() -> tuple[dict, object]:
+    """The list's arguments and the saved view they come from: `?view=` (under what the link
+    itself adds), or on a bare /cases the person's default view."""
+    args = request.args.to_dict()
+    view = None
+    if "view" in args:
+        view = saved_views.get(current_user, parse_id(args.pop("view")))
+    elif not args:
+        view = saved_views.default_of(current_user)
+    return ({**view.args, **args} if view else args), view
+
+
 @bp.route("/cases")
 @login_required
 def index():
-    f = filters_from_args(request.args)
+    args, view = _list_args()
+    return _list_page(filters_from_args(args), view)
+
+
+def _list_page(f: CaseFilters, view=None, save_form: SavedViewForm | None = None, status: int = 200):
     awaiting, awaiting_total = records.awaiting_amazon(current_user, f)
     return render_template(
         "dashboard/index.html",
+        view=view,
+        saved_views=saved_views.visible(current_user),
+        save_form=save_form or SavedViewForm(formdata=None, shared=view.shared if view else False,
+                                             name=view.name if view and view.owner_id == current_user.id else ""),
+        page_sizes=PAGE_SIZES,
         filters=f,
         awaiting=awaiting,
         awaiting_total=awaiting_total,
@@ -70,7 +98,54 @@ def index():
         client_choices=clients.client_choices(current_user, limit=CLIENT_LIST_LIMIT),
         filtered_client_name=clients.get_client(current_user, f.client_id).name if f.client_id else "",
         people=records.assignee_choices(current_user, include_inactive=True),
-    )
+    ), status
+
+
+@bp.post("/cases/views")
+@login_required
+def save_view():
+    """Save the list's filters (the form's hidden fields) under a name; the same name again
+    updates that view. A refused name comes back beside the field, the list as it was."""
+    form, f = SavedViewForm(), filters_from_args(request.form)
+    if not form.validate():
+        return _list_page(f, save_form=form, status=422)
+    try:
+        with transaction():
+            view = saved_views.save(current_user, form.name.data, f.as_args(page=None),
+                                    form.shared.data, form.make_default.data)
+            view_id, name = view.id, view.name
+    except ValidationFailed as error:
+        form.name.errors = [error.fields.get("name", error.message)]
+        return _list_page(f, save_form=form, status=422)
+    flash(f"Saved the view “{name}”.", "success")
+    return redirect(url_for("dashboard.index", view=view_id))
+
+
+@bp.post("/cases/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):
+    with transaction():
+        saved_views.delete(current_user, view_id)
+    flash("View deleted.", "success")
+    return redirect(url_for("dashboard.index", assignee="me"))
+
+
+@bp.post("/cases/views/<int:view_id>/default")
+@login_required
+def default_view(view_id: int):
+    with transaction():
+        saved_views.set_default(current_user, view_id)
+    flash("The case list now opens with this view.", "success")
+    return redirect(url_for("dashboard.index", view=view_id))
+
+
+@bp.post("/cases/views/default/clear")
+@login_required
+def clear_default_view():
+    with transaction():
+        saved_views.set_default(current_user, None)
+    flash("The case list opens with your cases again.", "success")
+    return redirect(url_for("dashboard.index", assignee="me"))
 
 
 @bp.route("/cases/export")

@@ -144,6 +144,18 @@ def _inbound(w):
 
 
 ID_ARGUMENTS["inbound_id"] = _inbound
+
+
+# ---- saved views (issue 18): agency A's shared view, which is still none of agency B's
+def _saved_view(w):
+    from caseapp.models import SavedView
+    from caseapp.services.cases import saved_views
+
+    existing = db.session.scalar(db.select(SavedView.id).where(SavedView.agency_id == w.agency_a.id))
+    return existing or saved_views.save(w.consultant_a, "Agency A's open cases", {"status": "open"}, shared=True).id
+
+
+ID_ARGUMENTS["view_id"] = _saved_view
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}

@@ -472,6 +472,7 @@ class CaseFilters:
     q: str = ""
     sort: str = "updated"
     page: int = 1
+    per_page: int = 0  # 25, 50 or 100 chosen on the list; 0: CASES_PER_PAGE
     after: str = ""  # cursors from the pager's links; not filters, so not in as_args
     before: str = ""
     statuses: tuple[str, ...] = field(default=())
@@ -480,6 +481,7 @@ class CaseFilters:
         args = {
             "status": self.status, "client_id": self.client_id or "", "assignee": self.assignee,
             "reason": self.reason, "q": self.q, "sort": self.sort, "page": self.page,
+            "per_page": self.per_page or "",
         }
         args.update(overrides)
         return {k: v for k, v in args.items() if v not in ("", None)}
@@ -584,7 +586,7 @@ def list_cases(actor: User, f: CaseFilters, per_page: int | None = None) -> pagi
     if f.sort == "client":
         stmt = stmt.join(Client, Client.id == Case.client_id)
     stmt = stmt.options(joinedload(Case.client), joinedload(Case.assignee), selectinload(Case.asin_rows))
-    per_page = per_page or current_app.config["CASES_PER_PAGE"]
+    per_page = per_page or f.per_page or current_app.config["CASES_PER_PAGE"]
     return paging.fetch_keyset(stmt, _keyset(f.sort), per_page, after=f.after, before=f.before, page=f.page)
 
 
