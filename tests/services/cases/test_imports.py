@@ -152,7 +152,7 @@ CASES = [
     ["Case ID", "Seller ID", "Business name", "Subject", "Type", "Reason", "ASINs", "Notice date",
      "Consultant", "Notes"],
     ["REF-1", "A1B2C3D4E5F6G7", "", "Suspended for IP", "Account suspension", "IP",
-     "B07XJ8C8F5, B07XJ8C8F6", "2026-11-03", "consultant@agency-a.example", "Called the client"],
+     "B07XJ8C8F5, B07XJ8C8F6", datetime(2026, 11, 3), "consultant@agency-a.example", "Called the client"],
     ["REF-2", "A2NEWSELLER001", "New Seller Co", "Listing down", "listing_deactivation",
      "Policy violation", "B07XJ8C8F7;B07XJ8C8F8", "03/11/2026", "Ada Admin", ""],
 ]
@@ -167,7 +167,7 @@ def test_cases_from_xlsx_open_with_their_timeline_and_deadlines(world):
         world.client_a.id, "account_suspension", "intellectual_property", world.consultant_a.id, "open")
     assert list(db.session.scalars(select(CaseAsin.asin).where(CaseAsin.case_id == ip.id)
                                    .order_by(CaseAsin.position))) == ["B07XJ8C8F5", "B07XJ8C8F6"]
-    # Midnight in the agency's time zone (Europe/Berlin, UTC+1 in November).
+    # An XLSX date cell: midnight in the agency's time zone (Europe/Berlin, UTC+1 in November).
     assert ip.opened_at == datetime(2026, 11, 2, 23, 0, tzinfo=timezone.utc)
     kinds = set(db.session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == ip.id)))
     assert {"created", "assigned", "imported", "note_added"} <= kinds
