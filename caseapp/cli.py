@@ -262,14 +262,16 @@ def _import(kind: str, path: str, dry_run: bool, email: str) -> None:
         for error in plan.errors:
             click.echo(str(error), err=True)
         bad_rows = len({error.row for error in plan.errors})
-        raise click.ClickException(f"{bad_rows} of {plan.rows} rows are bad; nothing was imported. "
+        raise click.ClickException(f"{bad_rows} of {imports.plural(plan.rows, 'row')} bad; nothing was imported. "
                                    "Correct them and import the file again.")
     prefix = "dry run, nothing written: " if dry_run else ""
-    click.echo(f"{prefix}{plan.rows} rows: {plan.summary()}.")
+    click.echo(f"{prefix}{imports.plural(plan.rows, 'row')}: {plan.summary()}.")
 
 
 def _import_command(kind: str):
-    @import_cli.command(kind)
+    @import_cli.command(kind, help=(
+        f"Import {kind} from FILE (CSV or XLSX). Columns are matched by their header (or the agency's "
+        "last mapping); any bad row: nothing is written, each bad row and field is named, exit 1."))
     @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
     @click.option("--as", "email", required=True, metavar="EMAIL",
@@ -277,9 +279,6 @@ def _import_command(kind: str):
     @needs_database
     def command(path: str, dry_run: bool, email: str) -> None:
         _import(kind, path, dry_run, email)
-    command.__doc__ = (f"Import {kind} from FILE (CSV or XLSX). Columns are matched by their header (or "
-                       f"the agency's last mapping); any bad row: nothing is written, each bad row and "
-                       f"field is named, exit 1.")
     return command
 
 

@@ -43,7 +43,7 @@ def test_import_names_each_bad_row_exits_1_and_writes_nothing(app, world, tmp_pa
     assert result.exit_code == 1
     assert "row 3, seller_id: A seller ID (merchant token) is 8 to 20 letters and digits." in result.stderr
     assert "row 4, name: The seller's business name is required." in result.stderr
-    assert "2 of 3 rows are bad; nothing was imported." in result.stderr
+    assert "2 of 3 rows bad; nothing was imported." in result.stderr
     assert count(Client, Client.agency_id == world.agency_a.id) == 1
 
 
@@ -56,7 +56,7 @@ def test_import_cases_from_xlsx_opens_cases_with_deadlines(app, world, tmp_path)
     book.save(path)
     result = invoke(app, "cases", str(path), "--as", "admin@agency-a.example")
     assert result.exit_code == 0, result.stderr
-    assert "1 rows: 1 cases created, 0 updated, 0 unchanged." in result.output
+    assert "1 row: 1 case created, 0 updated, 0 unchanged." in result.output
     case = db.session.scalar(select(Case).where(Case.reference == "C-9"))
     assert case.agency_id == world.agency_a.id and case.assignee_id == world.admin_a.id
     assert count(Deadline, Deadline.case_id == case.id) >= 1  # the agency's presets ran

@@ -193,11 +193,16 @@ class Plan:
     def summary(self) -> str:
         """"12 clients to create, 3 to update, 1 unchanged" (or "created", "updated" once applied)."""
         create, update = ("created", "updated") if self.applied else ("to create", "to update")
-        text = (f"{self.count('create')} {self.kind} {create}, {self.count('update')} {update}, "
+        text = (f"{plural(self.count('create'), self.kind[:-1])} {create}, {self.count('update')} {update}, "
                 f"{self.count('unchanged')} unchanged")
         if self.new_clients:
-            text += f"; {len(self.new_clients)} new clients {'created' if self.applied else 'to create'} from the case rows"
+            text += (f"; {plural(len(self.new_clients), 'new client')} "
+                     f"{'created' if self.applied else 'to create'} from the case rows")
         return text
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -702,7 +707,7 @@ def _preview_cases(actor: User, plan: Plan, rows: list[tuple[int, dict[str, Any]
             fields = dict(exc.fields)
             if client is None and new_key:
                 fields.pop("client_id", None)  # a client this import creates
-            bad.update(fields)
+            bad.update({k: v for k, v in fields.items() if k not in bad})  # "Shoe" says more than "Required."
         if cleaned is None and not bad:
             cleaned = records._clean(actor, {k: v for k, v in data.items() if k != "client_id"}, partial=True)
         if bad:

@@ -161,7 +161,7 @@ CASES = [
 def test_cases_from_xlsx_open_with_their_timeline_and_deadlines(world):
     plan = run(world.consultant_a, "cases", xlsx_file(CASES), filename="cases.xlsx")
     assert plan.applied, [str(e) for e in plan.errors]
-    assert plan.summary() == "2 cases created, 0 updated, 0 unchanged; 1 new clients created from the case rows"
+    assert plan.summary() == "2 cases created, 0 updated, 0 unchanged; 1 new client created from the case rows"
     ip = db.session.scalar(select(Case).where(Case.reference == "REF-1"))
     assert (ip.client_id, ip.kind, ip.reason, ip.assignee_id, ip.status) == (
         world.client_a.id, "account_suspension", "intellectual_property", world.consultant_a.id, "open")
@@ -199,7 +199,7 @@ def test_a_row_without_reference_updates_the_open_case_of_that_client_and_title(
             f"{world.client_a.seller_id},account SUSPENDED,account_suspension,customer_complaints,High\n"
             f"{world.client_a.seller_id},Another case,Other,Other,\n")
     plan = run(world.consultant_a, "cases", csv_file(text))
-    assert plan.summary() == "1 cases created, 1 updated, 0 unchanged"
+    assert plan.summary() == "1 case created, 1 updated, 0 unchanged"
     assert db.session.get(Case, world.case_a.id).priority == "high"
     assert count(Case, Case.client_id == world.client_a.id) == 2
 
@@ -224,6 +224,7 @@ def test_bad_case_rows_are_each_named_and_nothing_is_written(world):
     by_row = {(e.row, e.field): e.message for e in plan.errors}
     assert set(by_row) == {(3, "kind"), (3, "asins"), (3, "opened_at"), (3, "assignee"), (3, "status"),
                            (4, "seller_id"), (5, "title"), (5, "opened_at")}
+    assert by_row[(3, "kind")] == "'Shoe' is not one of: Account suspension, Listing deactivation, Other."
     assert "day/month/year" in by_row[(3, "opened_at")]
     assert "No client of your agency has seller ID A2UNKNOWN00001" in by_row[(4, "seller_id")]
     assert by_row[(5, "opened_at")] == "The notice date cannot be in the future."
@@ -252,7 +253,7 @@ def test_a_reference_of_another_agency_is_not_matched(world):
     run(world.consultant_a, "cases", csv_file(text.format(seller=world.client_a.seller_id)))
     b_client = make_client(world.consultant_b, name="B client", seller_id="A2BCLIENT00001")
     plan = run(world.consultant_b, "cases", csv_file(text.format(seller=b_client.seller_id)))
-    assert plan.summary() == "1 cases created, 0 updated, 0 unchanged"
+    assert plan.summary() == "1 case created, 0 updated, 0 unchanged"
     assert count(Case, Case.reference == "SHARED-1") == 2
 
 
