@@ -29,7 +29,8 @@ Rules a person relies on:
 - A case row names its client by seller ID or, when no seller ID column is filled, by the
   client's name (when exactly one client has it). A client the agency does not have is
   created from the case row only when the row gives both its seller ID and its name; other
-  rows naming an unknown client are errors.
+  rows naming an unknown client are errors. A case row's marketplace and contact columns
+  serve only such a new client: an existing client is changed by a clients import.
 - Dates: ISO 8601 (2026-11-03, with a time optional) or day first (03/11/2026, 3.11.2026,
   3-11-2026), or with the month's name (3 Nov 2026, Nov 3, 2026). Month-first numbers are
   never guessed: 11/25/2026 is refused with the rule. A date without a time is midnight in
@@ -383,10 +384,15 @@ def resolve_mapping(kind: str, headers: list[str], explicit: dict[str, str | Non
     known = {normalise(h) for h in headers}
     problems = [f"the mapping names a column the file does not have: {h!r}" for h in explicit if h not in known]
     mapping: dict[str, str | None] = {}
+    seen: set[str] = set()
     for header in headers:
         name = normalise(header)
         if not name:
             continue
+        if name in seen:
+            problems.append(f"two columns are called {header!r}: give each column its own name")
+            continue
+        seen.add(name)
         if name in explicit:
             target = explicit[name] or None
         elif name in remembered:

@@ -3,6 +3,7 @@ remembered mapping, all or nothing, re-import as update, and tenancy."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from datetime import datetime, timezone
 
 import openpyxl
@@ -146,6 +147,8 @@ def test_a_mapping_to_an_unknown_field_or_a_doubled_field_is_refused(world):
         run(world.consultant_a, "clients", csv_file("Name,X\na,b\n"), mapping={"X": "shoe_size"})
     with pytest.raises(imports.ImportRefused, match="2 columns would be read as client name"):
         run(world.consultant_a, "clients", csv_file("Name,Client\na,b\n"))
+    with pytest.raises(imports.ImportRefused, match="two columns are called 'Notes'"):
+        run(world.consultant_a, "clients", csv_file("Name,Notes,Notes\na,b,c\n"))
 
 
 CASES = [
@@ -270,3 +273,18 @@ def test_a_status_is_reported_not_moved(world):
     plan = run(world.consultant_a, "cases", csv_file(text))
     assert plan.applied and any("does not move a case's status" in r for r in plan.remarks)
     assert db.session.scalar(select(Case.status).where(Case.title == "New")) == "open"
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "import"
+
+
+def test_the_sample_files_import_once_the_bad_row_is_fixed(world):
+    """tests/data/import: the sheets a browser test (and a person trying caseapp) can use."""
+    assert run(world.consultant_a, "clients", SAMPLES / "clients.csv").applied
+    plan = run(world.consultant_a, "cases", SAMPLES / "cases-one-bad-row.csv")
+    assert [str(e) for e in plan.errors] == [
+        "row 3, asins: An ASIN is exactly 10 letters and digits; these are not: B07XJ8C8F."]
+    plan = run(world.consultant_a, "cases", SAMPLES / "cases.csv")
+    assert plan.applied and plan.summary() == "4 cases created, 0 updated, 0 unchanged"
+    assert run(world.consultant_a, "cases", SAMPLES / "cases.csv").summary() == (
+        "0 cases created, 0 updated, 4 unchanged")
