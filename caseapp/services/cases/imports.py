@@ -298,7 +298,6 @@ def _csv(stream: IO[bytes]) -> Sheet:
     text = _text(stream, encoding)
     first = text.readline()
     delimiter = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
-    csv.field_size_limit(1_000_000)
 
     def reader() -> csv.reader:
         return csv.reader(_text(stream, encoding), delimiter=delimiter)

@@ -288,3 +288,12 @@ def test_the_sample_files_import_once_the_bad_row_is_fixed(world):
     assert plan.applied and plan.summary() == "4 cases created, 0 updated, 0 unchanged"
     assert run(world.consultant_a, "cases", SAMPLES / "cases.csv").summary() == (
         "0 cases created, 0 updated, 4 unchanged")
+
+
+def test_row_numbers_are_the_sheets_across_blank_rows(world):
+    rows = [["Name", "Seller ID"], ["Good", "A2GOODSELLER01"], [None, None], ["Bad", "nope"]]
+    plan = run(world.consultant_a, "clients", xlsx_file(rows))
+    assert [(e.row, e.field) for e in plan.errors] == [(4, "seller_id")]
+    text = 'Name,Seller ID,Notes\nGood,A2GOODSELLER01,"two\nlines"\n\nBad,nope,\n'
+    plan = run(world.consultant_a, "clients", csv_file(text))
+    assert [(e.row, e.field) for e in plan.errors] == [(4, "seller_id")]  # a record is a row, as a sheet shows it
