@@ -64,7 +64,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from caseapp.core.errors import DomainError, ValidationFailed
-from caseapp.core.transaction import abandon, transaction
+from caseapp.core.transaction import transaction
 from caseapp.extensions import db
 from caseapp.models import KINDS, PRIORITIES, REASONS, STATUSES, Agency, Case, Client, Note, User
 from caseapp.services.accounts import audit
@@ -820,8 +820,7 @@ def import_file(actor: User, kind: str, source: str | Path | IO[bytes] | Sheet, 
     with transaction():
         plan = preview(actor, kind, source, filename=filename, mapping=mapping)
         if dry_run or not plan.ok:
-            abandon()
-            return plan
+            return plan  # the preview wrote nothing (no abandon(): it would spoil a caller's own unit of work)
         if kind == "clients":
             _apply_clients(actor, plan)
         else:
