@@ -22,6 +22,8 @@ from caseapp.extensions import db
 from caseapp.models import ROLES
 from caseapp.services.accounts import passwords, people, tokens
 from caseapp.services.appeals import dispatch
+from caseapp.services.cases import imports
+from caseapp.services.deadlines import presets
 from caseapp.services.inbound import filing, imap
 from caseapp.services.ops import backup, demo
 
@@ -31,6 +33,8 @@ demo_cli = AppGroup("demo", help="Demo data.")
 reminders_cli = AppGroup("reminders", help="Follow-up reminders.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 inbound_cli = AppGroup("inbound", help="Email in: file mail on its case.")
+# `import` is a Python keyword: the group's function has another name.
+import_cli = AppGroup("import", help="Bring a spreadsheet (CSV or XLSX) of clients or cases in.")
 # sysexits.h EX_TEMPFAIL: an MTA keeps the message and delivers it again later.
 EX_TEMPFAIL = 75
 UNREACHABLE = "cannot open the database at"  # how database_problem() begins when it is away
@@ -241,6 +245,47 @@ def inbound_fetch() -> None:
     click.echo(f"inbound fetch from {imap.parse_url(current_app.config['INBOUND_IMAP_URL']).where}: {report}")
 
 
+def _import(kind: str, path: str, dry_run: bool, email: str) -> None:
+    actor = people.find_user(email)
+    if actor is None or not actor.active:
+        raise click.ClickException(f"No active user with the email {email}: --as names who imports.")
+    try:
+        plan = imports.import_file(actor, kind, path, dry_run=dry_run, open_case=presets.open_case)
+    except DomainError as error:
+        _fail(error)
+    for header, field in plan.mapping.items():
+        if field:
+            click.echo(f"  column {header!r} -> {imports.FIELD_NAMES[field]}")
+    for remark in plan.remarks:
+        click.echo(remark)
+    if not plan.ok:
+        for error in plan.errors:
+            click.echo(str(error), err=True)
+        bad_rows = len({error.row for error in plan.errors})
+        raise click.ClickException(f"{bad_rows} of {imports.plural(plan.rows, 'row')} bad; nothing was imported. "
+                                   "Correct them and import the file again.")
+    prefix = "dry run, nothing written: " if dry_run else ""
+    click.echo(f"{prefix}{imports.plural(plan.rows, 'row')}: {plan.summary()}.")
+
+
+def _import_command(kind: str):
+    @import_cli.command(kind, help=(
+        f"Import {kind} from FILE (CSV or XLSX). Columns are matched by their header (or the agency's "
+        "last mapping); any bad row: nothing is written, each bad row and field is named, exit 1."))
+    @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
+    @click.option("--as", "email", required=True, metavar="EMAIL",
+                  help="The agency member who imports: the rows go to their agency, the timeline names them.")
+    @needs_database
+    def command(path: str, dry_run: bool, email: str) -> None:
+        _import(kind, path, dry_run, email)
+    return command
+
+
+import_clients = _import_command("clients")
+import_cases = _import_command("cases")
+
+
 @click.command("scheduler")
 @needs_database
 def run_scheduler() -> None:
@@ -275,7 +320,7 @@ def serve(host: str, port: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, demo_cli, reminders_cli, tokens_cli, inbound_cli):
+    for group in (agencies_cli, users_cli, demo_cli, reminders_cli, tokens_cli, inbound_cli, import_cli):
         app.cli.add_command(group)
     app.cli.add_command(run_scheduler)
     app.cli.add_command(serve)

@@ -39,6 +39,10 @@ class Agency(db.Model):
     # The sender domains whose mail is Amazon's, by marketplace ({"US": ["amazon.com"], ...});
     # None: the shipped list (services/inbound/amazon.py DOMAINS).
     amazon_domains: Mapped[dict | None] = mapped_column(JSON)
+    # The column mapping of the agency's last spreadsheet import, per kind of import:
+    # {"clients": {"merchant token": "seller_id", ...}, "cases": {...}}, headers normalised
+    # (services/cases/imports.py); None: never imported.
+    import_mappings: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="agency", lazy="raise")

@@ -61,6 +61,9 @@ class Case(db.Model):
         Index("ix_cases_agency_id_next_deadline_at", "agency_id", "next_deadline_at", "id"),
         Index("ix_cases_agency_id_assignee_id_next_deadline_at", "agency_id", "assignee_id",
               "next_deadline_at", "id"),
+        # A reference is one case's within its agency. Cases without one keep NULL, which a
+        # unique index lets repeat on both databases (no partial index needed).
+        Index("uq_cases_agency_id_reference", "agency_id", "reference", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +71,9 @@ class Case(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
+    # The agency's own name for the case (a spreadsheet's "Case ID"), which a re-import
+    # matches on (services/cases/imports.py); None when the case has none, never "".
+    reference: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(String(30))
     # Changed only by services/appeals/workflow.py `set_status`, along its TRANSITIONS table.

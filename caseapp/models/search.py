@@ -112,10 +112,11 @@ def _documents(connection: Connection, kind: str, ids: list[int]) -> list[dict]:
         for case_id, asin in connection.execute(select(CaseAsin.case_id, CaseAsin.asin)
                                                 .where(CaseAsin.case_id.in_(ids)).order_by(CaseAsin.position)):
             asins.setdefault(case_id, []).append(asin)
-        rows = connection.execute(select(Case.id, Case.agency_id, Case.title, Case.amazon_notice)
+        rows = connection.execute(select(Case.id, Case.agency_id, Case.title, Case.reference, Case.amazon_notice)
                                   .where(Case.id.in_(ids)))
         return [dict(kind=kind, object_id=r.id, agency_id=r.agency_id, case_id=r.id, title=r.title or "",
-                     codes=" ".join(asins.get(r.id, [])), body=_join(r.amazon_notice)) for r in rows]
+                     codes=" ".join(asins.get(r.id, []) + ([r.reference] if r.reference else [])),
+                     body=_join(r.amazon_notice)) for r in rows]
     if kind == "client":
         rows = connection.execute(select(Client).where(Client.id.in_(ids)))
         return [dict(kind=kind, object_id=r.id, agency_id=r.agency_id, case_id=None, title=r.name or "",
@@ -181,7 +182,7 @@ def rebuild(connection: Connection, batch: int = 2000) -> int:
 # ---- the flush hook ----------------------------------------------------------------------
 
 WATCHED = {
-    Case: ("case", ("title", "amazon_notice")),
+    Case: ("case", ("title", "reference", "amazon_notice")),
     Client: ("client", ("name", "seller_id", "contact_name", "contact_email", "notes")),
     Note: ("note", ("body",)),
     PoaDraft: ("poa", ("subject", "introduction", "root_cause", "corrective_actions",

@@ -5,10 +5,12 @@
   "awaiting Amazon" list), notes, and the reach of each person (tenancy: another agency's
   case is a NotFound).
 - `timeline`: the entries every change of a case leaves (`timeline.record`).
+- `imports`: clients and cases from a CSV or XLSX spreadsheet, previewed row by row and
+  applied all or nothing (`imports.preview`, `imports.import_file`).
 
 A case's status is not changed here: that is the appeals package's workflow, above this one.
 """
-from caseapp.services.cases import timeline
+from caseapp.services.cases import imports, timeline
 from caseapp.services.cases.clients import (
     client_choices, create_client, delete_client, get_client, list_clients, update_client,
 )
@@ -18,7 +20,7 @@ from caseapp.services.cases.records import (
 )
 
 __all__ = [
-    "CaseFilters", "add_note", "awaiting_amazon", "client_choices", "create_case", "create_client",
+    "CaseFilters", "add_note", "imports", "awaiting_amazon", "client_choices", "create_case", "create_client",
     "delete_client", "delete_note", "edit_note", "get_case", "get_case_child", "get_client", "list_cases",
     "list_clients", "status_counts", "timeline", "timeline_page", "update_case", "update_client",
 ]

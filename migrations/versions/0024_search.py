@@ -8,8 +8,8 @@ stored is indexed here.
 pg_trgm is a trusted extension (PostgreSQL 13 and later): the database's owner may create it
 without being a superuser.
 
-Revision ID: 0023_search
-Revises: 0022_inbound
+Revision ID: 0024_search
+Revises: 0023_imports
 Create Date: 2026-12-02 06:20:00
 
 """
@@ -20,8 +20,8 @@ from caseapp.models import search
 
 
 # revision identifiers, used by Alembic.
-revision = '0023_search'
-down_revision = '0022_inbound'
+revision = '0024_search'
+down_revision = '0023_imports'
 branch_labels = None
 depends_on = None
 

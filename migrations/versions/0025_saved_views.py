@@ -1,7 +1,7 @@
 """saved views: a case list's filters and sort under a name, and a person's default view
 
-Revision ID: 0024_saved_views
-Revises: 0023_search
+Revision ID: 0025_saved_views
+Revises: 0024_search
 Create Date: 2026-12-02 07:05:00
 
 """
@@ -12,8 +12,8 @@ import caseapp.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0024_saved_views'
-down_revision = '0023_search'
+revision = '0025_saved_views'
+down_revision = '0024_search'
 branch_labels = None
 depends_on = None
 
