@@ -8,33 +8,13 @@ from caseapp.models import REASONS, STATUSES, utcnow
 from caseapp.services.cases import records
 from caseapp.services.sheets import exports
 from caseapp.services.cases import clients
-from caseapp.core.parsing import page_number, parse_id
 from caseapp.services.cases.records import SORTS, CaseFilters
 from caseapp.core.paging import BadCursor
-from caseapp.views.helpers import export_response
+from caseapp.views.helpers import export_response, filters_from_args
 
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
 CLIENT_LIST_LIMIT = 200
-
-
-def filters_from_args(args) -> CaseFilters:
-    """Read the filters from the query string; an unknown value is ignored, not an error."""
-    assignee = args.get("assignee", "me")
-    if assignee not in ("me", "all", "none"):
-        person = parse_id(assignee)
-        assignee = str(person) if person else "me"
-    return CaseFilters(
-        status=args.get("status", "") if args.get("status") in STATUSES else "",
-        client_id=parse_id(args.get("client_id")),
-        assignee=assignee,
-        reason=args.get("reason", "") if args.get("reason") in REASONS else "",
-        q=args.get("q", "")[:200],
-        sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
-        page=page_number(args.get("page")),
-        after=args.get("after", ""),
-        before=args.get("before", ""),
-    )
 
 
 def _page_of_cases(f: CaseFilters):
