@@ -207,3 +207,36 @@ def test_statements_do_not_grow_with_the_number_of_cases(browser, world):
     few = cost()
     add(20)
     assert cost() == few
+
+
+def test_hostile_titles_and_names_come_back_escaped_on_cards_and_in_questions(browser, world):
+    from html.parser import HTMLParser
+
+    payload = '"><script>window.__xss=1</script><img src=x onerror=alert(1)>'
+    client = make_client(world.consultant_a, name="Client " + payload, seller_id="A9H0STILE00001")
+    case = make_case(world.consultant_a, client, title="Case " + payload)
+    submissions.record_submission(world.consultant_a, case.id, {})  # its moves ask questions
+    browser.login(world.consultant_a.email)
+    page = browser.get("/board").get_data(as_text=True)
+    asked = browser.post(f"/board/cases/{case.id}/move", data={"status": "denied"}).get_data(as_text=True)
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found += [(tag, dict(attrs))]
+
+    for text in (page, asked):
+        tags = Tags()
+        tags.feed(text)
+        assert not [t for t, a in tags.found if t == "img" or (t == "script" and "src" not in a)]
+        assert not [a for t, a in tags.found if any(name.startswith("on") for name in a)]
+    tags = Tags()
+    tags.feed(page)
+    questions = [a["data-confirm"] for t, a in tags.found if "data-confirm" in a]
+    assert f"Mark “Case {payload}” as Denied? Its follow-ups stop." in questions
+    assert html.unescape(re.search(r'<h1 class="h3 mb-3" id="confirm-question">(.*?)</h1>', asked).group(1)) \
+        == f"Mark “Case {payload}” as Denied? Its follow-ups stop."
+    assert f"Client {payload}" in html.unescape(page)
