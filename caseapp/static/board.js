@@ -10,6 +10,9 @@
   var board = document.querySelector("[data-board]");
   if (!board) return;
   var dragged = null;
+  board.ownerDocument.querySelectorAll(".board-drag-help").forEach(function (help) {
+    help.hidden = false;  // dragging works only with this script
+  });
 
   function columns() {
     return board.querySelectorAll(".board-column");

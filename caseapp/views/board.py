@@ -23,7 +23,9 @@ from caseapp.services.cases.records import SORTS, CaseFilters
 from caseapp.views.helpers import filters_from_args
 
 bp = Blueprint("board", __name__, url_prefix="/board")
-CARDS_PER_COLUMN = 50
+# A column is for a glance: past this many cards the list (linked below the column) is the
+# better tool, and seven full columns stay a page of about 300 kB.
+CARDS_PER_COLUMN = 25
 CLIENT_LIST_LIMIT = 200  # as the list's: more clients and the filter would outweigh the page
 # Moves that end or deny a case are asked about first: by the browser (static/confirm-submit.js,
 # from the option's data-confirm), or without JavaScript by a page (board/confirm.html).
@@ -71,7 +73,7 @@ def move(case_id: int):
         case = workflow.change_status(current_user, case_id, target)
     except (Conflict, ValidationFailed) as error:  # the workflow's reason, or an unknown status
         flash(" ".join(error.fields.values()) or error.message, "danger")
-        return redirect(f"{back}#case-{case_id}")
+        return redirect(back)  # the top of the board, where the reason shows; the card stayed
     flash(f"Moved “{case.title}” from {workflow.LABELS[before]} to {workflow.LABELS[case.status]}.",
           "success")
-    return redirect(f"{back}#case-{case_id}")
+    return redirect(f"{back}#case-{case_id}")  # the card, in its new column
