@@ -72,7 +72,8 @@ def move(case_id: int):
                                    question=CONFIRM_MOVES[target].format(title=case.title))
         case = workflow.change_status(current_user, case_id, target)
     except (Conflict, ValidationFailed) as error:  # the workflow's reason, or an unknown status
-        flash(" ".join(error.fields.values()) or error.message, "danger")
+        reason = " ".join(error.fields.values()) or error.message
+        flash(f"“{case.title}” was not moved. {reason}", "danger")
         return redirect(back)  # the top of the board, where the reason shows; the card stayed
     flash(f"Moved “{case.title}” from {workflow.LABELS[before]} to {workflow.LABELS[case.status]}.",
           "success")

@@ -82,7 +82,8 @@ def test_a_refused_drop_says_why_and_a_final_move_asks_first(page, world, board_
         drag(page, board_cases["refused"], "reinstated")
     assert "#" not in page.url  # the top of the board, where the reason shows
     expect(page.get_by_role("alert")).to_have_text(
-        "A case cannot move from Open to Reinstated: Amazon can only reinstate a case that was submitted.")
+        "“Late shipment rate” was not moved. A case cannot move from Open to Reinstated: "
+        "Amazon can only reinstate a case that was submitted.")
     expect(page.locator("#column-open").get_by_role("link", name="Late shipment rate")).to_be_visible()
     expect(page.locator("#column-reinstated .board-card")).to_have_count(0)
     assert status_of(board_cases["refused"]) == "open"

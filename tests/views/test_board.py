@@ -117,8 +117,8 @@ def test_a_refused_move_says_why_and_changes_nothing(browser, world, cases, conf
     response = browser.post(f"/board/cases/{case.id}/move", data={"status": "reinstated", "confirmed": confirmed})
     assert response.status_code == 302, "an illegal move is refused at once, not asked about"
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert ("A case cannot move from Open to Reinstated: Amazon can only reinstate a case that "
-            "was submitted.") in flashes(page)
+    assert ("“Account suspended” was not moved. A case cannot move from Open to Reinstated: Amazon "
+            "can only reinstate a case that was submitted.") in flashes(page)
     assert card_titles(page, "open") == ["Account suspended"] and card_titles(page, "reinstated") == []
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "open" and _events(case.id) == before
@@ -128,7 +128,8 @@ def test_a_move_to_no_status_at_all_is_refused(browser, world, cases):
     browser.login(world.consultant_a.email)
     response = browser.post(f"/board/cases/{cases['open'].id}/move", data={"status": "won"})
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert any(f.startswith("Choose one of: open, drafting") for f in flashes(page))
+    assert any(f.startswith("“Account suspended” was not moved. Choose one of: open, drafting")
+               for f in flashes(page))
     db.session.expire_all()
     assert db.session.get(Case, cases["open"].id).status == "open"
 
@@ -240,3 +241,21 @@ def test_hostile_titles_and_names_come_back_escaped_on_cards_and_in_questions(br
     assert html.unescape(re.search(r'<h1 class="h3 mb-3" id="confirm-question">(.*?)</h1>', asked).group(1)) \
         == f"Mark “Case {payload}” as Denied? Its follow-ups stop."
     assert f"Client {payload}" in html.unescape(page)
+
+
+def test_a_card_sent_twice_moves_once(browser, world, cases):
+    """A double click (or a drop and a click): the card's one-time key makes the second POST
+    a repeat of the first, not a refusal "already in Drafting POA"."""
+    browser.login(world.consultant_a.email)
+    page = browser.get("/board").get_data(as_text=True)
+    card = re.search(rf'<li class="board-card card" id="case-{cases["open"].id}".*?</li>', page, re.S).group(0)
+    key = re.search(r'name="form_key" value="([^"]+)"', card).group(1)
+    assert key not in page.replace(card, ""), "each card has a key of its own"
+    url = f"/board/cases/{cases['open'].id}/move"
+    first = browser.post(url, data={"status": "drafting", "form_key": key})
+    events = _events(cases["open"].id)
+    second = browser.post(url, data={"status": "drafting", "form_key": key})
+    assert second.headers["Location"] == first.headers["Location"]
+    shown = flashes(browser.get(second.headers["Location"]).get_data(as_text=True))
+    assert any("sent twice" in f for f in shown) and not any("already" in f for f in shown)
+    assert _events(cases["open"].id) == events
