@@ -11,37 +11,14 @@ from caseapp.forms import SavedViewForm
 from caseapp.services.cases import records, saved_views
 from caseapp.services.sheets import exports
 from caseapp.services.cases import clients
-from caseapp.core.parsing import page_number, parse_id
 from caseapp.services.cases.records import SORTS, CaseFilters
 from caseapp.core.paging import BadCursor
-from caseapp.views.helpers import export_response
+from caseapp.core.parsing import parse_id
+from caseapp.views.helpers import PAGE_SIZES, export_response, filters_from_args
 
 bp = Blueprint("dashboard", __name__)
 # More clients than this and the filter list would outweigh the page itself.
 CLIENT_LIST_LIMIT = 200
-
-
-PAGE_SIZES = (25, 50, 100)
-
-
-def filters_from_args(args) -> CaseFilters:
-    """Read the filters from the query string; an unknown value is ignored, not an error."""
-    assignee = args.get("assignee", "me")
-    if assignee not in ("me", "all", "none"):
-        person = parse_id(assignee)
-        assignee = str(person) if person else "me"
-    return CaseFilters(
-        status=args.get("status", "") if args.get("status") in STATUSES else "",
-        client_id=parse_id(args.get("client_id")),
-        assignee=assignee,
-        reason=args.get("reason", "") if args.get("reason") in REASONS else "",
-        q=args.get("q", "")[:200],
-        sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
-        page=page_number(args.get("page")),
-        per_page=int(args["per_page"]) if args.get("per_page") in {str(n) for n in PAGE_SIZES} else 0,
-        after=args.get("after", ""),
-        before=args.get("before", ""),
-    )
 
 
 def _page_of_cases(f: CaseFilters):

@@ -19,15 +19,16 @@ from markupsafe import Markup
 from caseapp import labels
 from caseapp.core import markdown, timezones
 from caseapp.core.errors import DomainError, ValidationFailed
+from caseapp.core.parsing import page_number, parse_id
 from caseapp.core.transaction import abandon, transaction
 from caseapp.forms import (AssignForm, DeadlineEditForm, DeadlineForm, EmptyForm, NoteForm, ResponseForm,
                            StatusForm, SubmissionForm, UploadForm)
-from caseapp.models import Case, Evidence, User, UserSession, utcnow
+from caseapp.models import REASONS, STATUSES, Case, Evidence, User, UserSession, utcnow
 from caseapp.models.submission import CHANNELS, OUTCOMES
 from caseapp.services.accounts import mail_health, sessions
 from caseapp.services.appeals import followups, overview, submissions, workflow
 from caseapp.services.cases import records
-from caseapp.services.cases.records import COUNT_CAP
+from caseapp.services.cases.records import COUNT_CAP, SORTS, CaseFilters
 from caseapp.services.deadlines import clocks, days
 from caseapp.services.evidence.filenames import content_disposition
 
@@ -94,6 +95,30 @@ def label(value: str | None, vocabulary: str) -> str:
     if value is None:
         return ""
     return labels.ALL[vocabulary].get(value, value)
+
+
+PAGE_SIZES = (25, 50, 100)  # the case list's "Per page" choices
+
+
+def filters_from_args(args) -> CaseFilters:
+    """The case list's filters (the list, its export, the board) from the query string;
+    an unknown value is ignored, not an error."""
+    assignee = args.get("assignee", "me")
+    if assignee not in ("me", "all", "none"):
+        person = parse_id(assignee)
+        assignee = str(person) if person else "me"
+    return CaseFilters(
+        status=args.get("status", "") if args.get("status") in STATUSES else "",
+        client_id=parse_id(args.get("client_id")),
+        assignee=assignee,
+        reason=args.get("reason", "") if args.get("reason") in REASONS else "",
+        q=args.get("q", "")[:200],
+        sort=args.get("sort", "updated") if args.get("sort") in SORTS else "updated",
+        page=page_number(args.get("page")),
+        per_page=int(args["per_page"]) if args.get("per_page") in {str(n) for n in PAGE_SIZES} else 0,
+        after=args.get("after", ""),
+        before=args.get("before", ""),
+    )
 
 
 EXISTING_PAGES = {"client": ("clients.detail", "client_id", "Open {}"),

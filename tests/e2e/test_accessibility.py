@@ -86,6 +86,8 @@ def urls(world) -> Urls:
         "my day, a stale page link": "/my-day?after=garbage",
         "dashboard": "/cases",
         "dashboard, whole agency": "/cases?assignee=all",
+        "board": "/board",
+        "board, whole agency": "/board?assignee=all",
         "case page": f"/cases/{cid}",
         "case page, whole timeline": f"/cases/{cid}?timeline=all",
         "case form (new)": f"/cases/new?client_id={client}",
@@ -180,9 +182,15 @@ def check_states(page, urls: Urls, who: str) -> list[str]:
     submit_without_checks(page, "form[action$='/delete'][data-confirm]")
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete this note?")
     problems += describe(f"{who}, note delete confirmation", axe_violations(page))
+    page.goto(urls.consultant["board"])
+    board_form = page.locator("form.board-move").filter(has=page.locator("option[value=closed]")).first
+    board_form.locator("select").select_option("closed")
+    submit_without_checks(page, "form.board-move:has(option[value=closed]:checked)")
+    expect(page.locator("#confirm-question")).to_contain_text("Close")
+    problems += describe(f"{who}, board move confirmation", axe_violations(page))
     page.set_viewport_size(PHONE)
     try:
-        for name in ("dashboard", "case page", "POA editor", "POA compare", "evidence page"):
+        for name in ("dashboard", "board", "case page", "POA editor", "POA compare", "evidence page"):
             page.goto(urls.consultant[name])
             problems += describe(f"{who}, {name} at 390 px", axe_violations(page))
     finally:
