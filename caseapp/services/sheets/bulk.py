@@ -328,3 +328,30 @@ def undo(actor: User, bulk_id: int, now: datetime | None = None) -> BulkAction:
     audit.record("bulk_undo", actor, target=f"{len(bulk.items)} cases",
                  detail=f"bulk {bulk.id}: undid {describe(bulk)}: {done} put back, {len(not_undone)} left")
     return bulk
+
+
+# ---- the result page ----------------------------------------------------------------------------
+
+SHOWN = 200  # changed cases listed on the result page; every refusal is listed
+
+
+@dataclass
+class Report:
+    bulk: BulkAction
+    title: str
+    changed: list[dict[str, Any]]  # case_id, title, before, after (in words)
+    more_changed: int
+    refused: list[dict[str, Any]]
+    not_undone: list[dict[str, Any]]
+    undo_refusal: str | None
+
+
+def report(actor: User, bulk_id: int, now: datetime | None = None) -> Report:
+    """What one of the actor's bulk actions did, in words, and whether it can be undone."""
+    found = get(actor, bulk_id)
+    action = found.action
+    changed = [{**item, "before": value_label(action, item["before"]), "after": value_label(action, item["after"])}
+               for item in found.items[:SHOWN]]
+    refusal = why_not_undoable(actor, found, now)
+    return Report(found, describe(found), changed, max(len(found.items) - SHOWN, 0), found.refused,
+                  found.not_undone, None if found.undone_at else refusal)
