@@ -233,7 +233,9 @@ def apply(actor: User, action: str, value: Any = None, case_ids=None, filters: C
     refused: list[dict[str, Any]] = [{"case_id": i, "title": "", "reason": "No such case."} for i in missing]
     result.refused.extend((None, "No such case.") for _ in missing)
     with _marked(bulk, " (bulk change)", {}):
-        for case_id in ids:
+        # Locked in id order, whatever the list's: two bulk actions over the same cases then
+        # wait for each other instead of deadlocking.
+        for case_id in sorted(ids):
             case = records.get_case(actor, case_id, for_update=True)
             why = _why_unchanged(action, case, target)
             if why:

@@ -217,3 +217,19 @@ def test_only_the_latest_of_ones_own_within_a_day(world, cases):
     bulk.undo(world.consultant_a, second.bulk.id)
     db.session.expire_all()
     assert db.session.get(Case, made[1].id).priority == "normal"
+
+
+def test_each_case_costs_the_same_few_statements(world):
+    from tests.cost import statements
+
+    actor = world.consultant_a
+    counts = []
+    for n in (2, 4, 6):
+        made = [make_case(actor, world.client_a, title=f"Case {n}.{i}").id for i in range(n)]
+        db.session.commit()
+        with statements() as seen:
+            bulk.apply(actor, "reassign", str(world.admin_a.id), case_ids=made)
+        counts.append(len(seen))
+    per_two = counts[1] - counts[0]
+    assert counts[2] - counts[1] == per_two, counts  # linear: a fixed cost per case
+    assert per_two / 2 <= 8, counts
