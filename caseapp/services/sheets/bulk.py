@@ -18,8 +18,13 @@ the action, its value and its counts.
 Undo: the author's own latest bulk action, within UNDO_HOURS, once. Each case goes back to
 the value it had before, unless someone changed it since (its value is no longer the one the
 action set): that case is left and listed. A status goes back the way a person could move it
-on the case page (the workflow's rules, not a correction that rewrites history): a move the
-workflow refuses (e.g. Closed back to Drafting POA) is listed with the workflow's reason.
+on the case page, where the workflow lets one. Where it does not (Drafting POA back to Denied,
+which only Amazon sets), the move back is a workflow correction (by=CORRECTION, the undoing of
+a move that should not have happened) when the bulk's move had no consequence to restore;
+when it had one (a close ended the case's clocks, leaving "Submitted" stopped its follow-ups)
+the case is left and listed with the reason, to be moved by hand. A case that left "Submitted"
+is never put back: it would read "Submitted" with no follow-up running. A closed case reopened
+by the undo keeps its ended clocks ended, exactly as when a person reopens it.
 """
 from __future__ import annotations
 
@@ -196,13 +201,14 @@ def _why_unchanged(action: str, case: Case, target: Any) -> str | None:
     return None
 
 
-def _change(actor: User, action: str, case: Case, target: Any, now: datetime) -> None:
+def _change(actor: User, action: str, case: Case, target: Any, now: datetime,
+            by: str = workflow.PERSON) -> None:
     if action == "reassign":
         records.update_case(actor, case.id, {"assignee_id": target})
     elif action == "priority":
         records.update_case(actor, case.id, {"priority": target})
     else:
-        workflow.set_status(actor, case, target, by=workflow.PERSON, now=now)
+        workflow.set_status(actor, case, target, by=by, now=now)
 
 
 @transactional
@@ -296,11 +302,26 @@ def _why_not_back(actor: User, action: str, case: Case | None, item: dict[str, A
         person = db.session.get(User, before)
         if person is None or not person.active:
             return f"{person.name if person else 'The previous assignee'} is deactivated; assign the case by hand."
-    if action in ("status", "close"):
+    if action in ("status", "close") and before == "submitted":
+        return ("Moving it off Submitted to Amazon stopped its follow-ups, which an undo cannot "
+                "restart: record Amazon's reply or a new submission on the case page.")
+    if action in ("status", "close") and _status_mover(case.status, before) is None:
         try:
             workflow.check_move(case.status, before, workflow.PERSON)
         except Conflict as refusal:
-            return refusal.message
+            return refusal.message + " Move it by hand on the case page."
+    return None
+
+
+def _status_mover(current: str, before: str) -> str | None:
+    """Who moves a case back from `current` (the status the bulk action set) to `before`: a
+    person, where the workflow lets one; else a correction, where the bulk's move had no
+    consequence to restore (it neither left "submitted", which stops the follow-ups, nor
+    ended or denied the case, which ends its clocks); else nobody (None)."""
+    if workflow.may_move(current, before, workflow.PERSON):
+        return workflow.PERSON
+    if before != "submitted" and current not in (*workflow.ENDED, "denied"):
+        return workflow.CORRECTION
     return None
 
 
@@ -324,7 +345,9 @@ def undo(actor: User, bulk_id: int, now: datetime | None = None) -> BulkAction:
             if why:
                 not_undone.append({"case_id": item["case_id"], "title": item["title"], "reason": why})
                 continue
-            _change(actor, bulk.action, case, item["before"], now)
+            by = (_status_mover(case.status, item["before"]) if bulk.action in ("status", "close")
+                  else workflow.PERSON)
+            _change(actor, bulk.action, case, item["before"], now, by=by)
             done += 1
     bulk.undone_at, bulk.not_undone, bulk.undone_count = now, not_undone, done
     audit.record("bulk_undo", actor, target=f"{len(bulk.items)} cases",

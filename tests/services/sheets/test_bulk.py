@@ -194,11 +194,41 @@ def test_undo_leaves_what_someone_changed_since_and_what_the_workflow_refuses(wo
     assert undone.not_undone == [
         {"case_id": made[1].id, "title": made[1].title,
          "reason": "A case cannot move from Closed to Drafting POA: a closed or reinstated case "
-                   "must be reopened before a new POA is drafted."},
+                   "must be reopened before a new POA is drafted. Move it by hand on the case page."},
         {"case_id": made[2].id, "title": made[2].title,
          "reason": "Changed since the bulk action: now Open; left as it is."},
     ]
     assert undone.undone_count == 1
+
+
+def test_undo_corrects_a_status_only_amazon_sets_but_never_restores_submitted(world, cases):
+    from caseapp.services.appeals import submissions
+
+    made, _, _ = cases
+    actor = world.consultant_a
+    for case in made[:2]:
+        workflow.change_status(actor, case.id, "drafting")
+        sent = submissions.record_submission(actor, case.id, {})
+        if case is made[0]:
+            submissions.record_response(actor, sent.id, {"outcome": "rejected"})
+    db.session.expire_all()
+    assert [db.session.get(Case, c.id).status for c in made[:2]] == ["denied", "submitted"]
+    result = bulk.apply(actor, "status", "drafting", case_ids=[c.id for c in made[:2]])
+    assert len(result.moved) == 2
+    mark = last_event_id()
+    undone = bulk.undo(actor, result.bulk.id)
+    db.session.expire_all()
+    assert undone.undone_count == 1
+    assert [db.session.get(Case, c.id).status for c in made[:2]] == ["denied", "drafting"]
+    back = [e for e in events_since(made[0].id, mark) if e.kind == "status_changed"]
+    assert [(e.summary, e.data["by"]) for e in back] == [
+        ("Status: Drafting POA → Denied (bulk change undone)", "correction")]
+    # Leaving "Submitted" stopped the follow-ups: put back, it would be waiting on Amazon
+    # with nothing chasing; so it stays, and the result says what to do.
+    assert undone.not_undone == [{"case_id": made[1].id, "title": made[1].title, "reason": (
+        "Moving it off Submitted to Amazon stopped its follow-ups, which an undo cannot restart: "
+        "record Amazon's reply or a new submission on the case page.")}]
+    assert events_since(made[1].id, mark) == []
 
 
 def test_only_the_latest_of_ones_own_within_a_day(world, cases):
