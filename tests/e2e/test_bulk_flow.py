@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from caseapp.extensions import db
 from caseapp.models import Case
 from tests.conftest import PASSWORD, make_case
+from tests.e2e.test_accessibility import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def test_select_two_cases_reassign_them_and_undo(page, world):
     expect(page.locator("#bulk-count")).to_have_text("2 selected")
     expect(page.locator("#bulk-all")).not_to_be_checked()
 
+    assert axe_violations(page) == []
     page.select_option("#bulk-action", "priority")
     expect(page.locator("#bulk-value optgroup[data-action=reassign]")).to_be_hidden()
     page.select_option("#bulk-action", "close")
@@ -43,6 +45,7 @@ def test_select_two_cases_reassign_them_and_undo(page, world):
     expect(page.get_by_role("heading", level=1)).to_have_text("Bulk action: Reassign to Ada Admin")
     expect(page.locator("#bulk-summary")).to_contain_text("2 changed · 0 refused")
     expect(page.locator("#changed tbody tr")).to_have_count(2)
+    assert axe_violations(page) == []
     db.session.expire_all()
     assert {db.session.get(Case, c.id).assignee_id for c in (world.case_a, second)} == {world.admin_a.id}
     assert db.session.get(Case, third.id).assignee_id == actor.id
