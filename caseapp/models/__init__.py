@@ -2,6 +2,7 @@
 from caseapp.models.agency import ROLES, Agency, Invitation, User
 from caseapp.models.api_token import ApiToken
 from caseapp.models.audit import AUDIT_KINDS, AuditEvent, PasswordReset
+from caseapp.models.bulk import BULK_ACTIONS, BulkAction
 from caseapp.models.case import (
     KINDS,
     PRIORITIES,
@@ -54,6 +55,7 @@ from caseapp.models.user_session import END_REASONS, UserSession
 __all__ = [
     "Agency", "User", "Invitation", "ROLES", "UserSession", "END_REASONS",
     "ApiToken", "AuditEvent", "PasswordReset", "AUDIT_KINDS",
+    "BulkAction", "BULK_ACTIONS",
     "Client", "MARKETPLACES",
     "Case", "CaseAsin", "CaseEvent", "Note",
     "PoaDraft", "SearchDocument", "SavedView",

@@ -14,7 +14,7 @@ AUDIT_KINDS = (
     "sign_in", "sign_in_failed", "sign_out", "refused", "export", "download", "deletion",
     "role_change", "deactivation", "password_change", "password_reset", "invitation",
     "invitation_accepted", "mail_retry", "mail_problem_dismissed", "bounce_cleared",
-    "settings_change", "portal",
+    "settings_change", "portal", "import", "bulk_action", "bulk_undo",
 )
 
 

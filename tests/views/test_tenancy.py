@@ -156,6 +156,19 @@ def _saved_view(w):
 
 
 ID_ARGUMENTS["view_id"] = _saved_view
+
+
+# ---- bulk actions (issue 18): a bulk action of agency A's consultant (it changed nothing:
+# case A already was theirs), whose result page and undo agency B must not reach
+def _bulk(w):
+    from caseapp.models import BulkAction
+    from caseapp.services.sheets import bulk
+
+    existing = db.session.scalar(db.select(BulkAction.id).where(BulkAction.agency_id == w.agency_a.id))
+    return existing or bulk.apply(w.consultant_a, "reassign", str(w.consultant_a.id), case_ids=[w.case_a.id]).bulk.id
+
+
+ID_ARGUMENTS["bulk_id"] = _bulk
 # Arguments that are not object ids, with a value that makes the route do its work.
 OTHER_ARGUMENTS = {"active": 0, "fmt": "txt", "token": "forged-token"}
 NO_OBJECT_ENDPOINTS = {"static", "bootstrap.static"}
