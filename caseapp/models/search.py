@@ -63,8 +63,13 @@ SQLITE_DDL = (
     "INSERT INTO search_fts(rowid, title, codes, body) VALUES (new.id, new.title, new.codes, new.body); "
     "INSERT INTO search_fts_codes(rowid, codes) VALUES (new.id, new.codes); END",
 )
-# Names of what create_fulltext makes, for migrations/env.py to leave out of `db check`.
+# Names of what create_fulltext makes, for migrations/env.py to leave out of `db check` and the
+# backup to leave out of an archive (it is derived from search_documents and made again).
 FULLTEXT_NAMES = ("search_fts", "ix_search_documents_fts", "ix_search_documents_trgm")
+SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_fts_insert", "DROP TRIGGER IF EXISTS search_fts_delete",
+               "DROP TRIGGER IF EXISTS search_fts_update", "DROP TABLE IF EXISTS search_fts",
+               "DROP TABLE IF EXISTS search_fts_codes")
+PG_EXTENSIONS = ("pg_trgm",)
 
 
 class SearchDocument(db.Model):
@@ -87,6 +92,15 @@ class SearchDocument(db.Model):
 def create_fulltext(connection: Connection) -> None:
     for statement in PG_DDL if connection.dialect.name == "postgresql" else SQLITE_DDL:
         connection.exec_driver_sql(statement)
+
+
+def refill_fulltext(connection: Connection) -> None:
+    """Make the full-text structures again from search_documents (after a restore, whose
+    archive holds the rows but not what is derived from them)."""
+    create_fulltext(connection)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        connection.exec_driver_sql("INSERT INTO search_fts_codes(search_fts_codes) VALUES ('rebuild')")
 
 
 @event.listens_for(SearchDocument.__table__, "after_create")

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from caseapp.models.search import PG_EXTENSIONS as OWN_EXTENSIONS
+
 ALGORITHM = "HMAC-SHA256"
 MIN_KEY_CHARS = 32
 
@@ -146,11 +148,23 @@ def pg_entries_problems(listing: str, schema: Schema) -> tuple[list[str], list[s
     for line in listing.splitlines():
         if not line.strip() or line.startswith(";"):
             continue
+        if _pg_own_extension(line):
+            continue  # made by caseapp's own statement before the restore, never from the archive
         if _pg_entry_is_ours(line, schema):
             allowed.append(line)
         else:
             refused.append(line.split(";", 1)[-1].strip())
     return allowed, refused
+
+
+_OWN_EXTENSION = re.compile(r"\d+; \d+ \d+ (?:COMMENT - )?EXTENSION (?:- )?(?P<name>[a-z_0-9]+)(?: .*)?")
+
+
+def _pg_own_extension(line: str) -> bool:
+    """An extension caseapp's migrations create (its entry and its comment): left out of the
+    restore, which creates it itself."""
+    match = _OWN_EXTENSION.fullmatch(line.rstrip("\n").rstrip())
+    return match is not None and match["name"] in OWN_EXTENSIONS
 
 
 def _pg_entry_is_ours(line: str, schema: Schema) -> bool:

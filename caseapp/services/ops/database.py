@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from caseapp.extensions import db
+from caseapp.models import search as search_index
 from caseapp.services.ops import backup_trust
 from caseapp.services.ops.errors import BackupError
 
@@ -120,7 +121,8 @@ def current_counts() -> dict[str, int]:
     try:
         with db.engine.connect() as conn:
             preparer = conn.dialect.identifier_preparer
-            names = sorted(inspect(conn).get_table_names())
+            names = sorted(name for name in inspect(conn).get_table_names()
+                           if not name.startswith(search_index.FULLTEXT_NAMES))
             return {name: conn.execute(text(f"SELECT count(*) FROM {preparer.quote(name)}")).scalar_one()
                     for name in names}
     except SQLAlchemyError as error:
@@ -155,6 +157,10 @@ def _sqlite_snapshot(path: Path, dest: Path) -> SnapshotFacts:
             try:
                 source.backup(target)  # pages=-1: every page in one step, one read transaction
                 target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, not WAL
+                # The full-text tables and their triggers are derived from search_documents and
+                # made again by the restore: an archive holds tables and indexes only.
+                for statement in search_index.SQLITE_DROP:
+                    target.execute(statement)  # DDL: sqlite3 runs it outside any transaction
                 return _sqlite_facts(target)
             finally:
                 target.close()
@@ -235,6 +241,18 @@ def replace_database(database: Database, snapshot: Path, entries: Path | None) -
         _sqlite_restore(snapshot, database.sqlite_path)
     else:
         _pg_restore(database, snapshot, entries)
+    _refill_search(database)
+
+
+def _refill_search(database: Database) -> None:
+    """The search index's full-text structures, made again from the restored rows."""
+    try:
+        with db.engine.begin() as conn:
+            search_index.refill_fulltext(conn)
+    except SQLAlchemyError as error:
+        detail = first_line(getattr(error, "orig", None) or error)
+        raise BackupError(f"The {database.label} was restored, but its search index could not be made "
+                          f"again ({detail}); run the restore again.") from None
 
 
 def _check_sqlite_snapshot(path: Path) -> None:
@@ -321,6 +339,15 @@ def _sqlite_restore(snapshot: Path, target: Path) -> None:
 def _pg_restore(database: Database, dump: Path, entries: Path) -> None:
     pg_restore = tool("pg_restore")
     conninfo, _password = database.libpq()
+    # The extensions caseapp's migrations create (pg_trgm for the search index's codes): an
+    # archive's own extension entries are never run, so the target gets caseapp's statement.
+    try:
+        with db.engine.begin() as conn:
+            for extension in search_index.PG_EXTENSIONS:
+                conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+    except SQLAlchemyError as error:
+        raise BackupError(f"Could not prepare the {database.label} for the restore: "
+                          f"{first_line(getattr(error, 'orig', None) or error)}. Nothing was changed.") from None
     env = database.tool_env()
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={_LOCK_TIMEOUT}".strip()
     run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
