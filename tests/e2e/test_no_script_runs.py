@@ -180,7 +180,7 @@ def pages_of(h: Hostile, admin: bool) -> list[str]:
             f"/cases/{h.case_id}", f"/cases/{h.case_id}/edit", f"/poa/{h.draft_id}",
             f"/poa/{h.draft_id}/compare?with={h.first_draft_id}", f"/poa/{h.draft_id}/print",
             f"/evidence/{h.pdf_id}", f"/evidence/{h.image_id}", f"/cases/{h.no_poa_case_id}/poa",
-            "/settings/"]
+            "/settings/", "/board?assignee=all", f"/search?q=<script>{RUN}</script>"]
     if admin:
         urls += ["/admin/users", "/admin/users/new", "/admin/agency", "/admin/outbox", "/admin/audit"]
     return urls

@@ -291,6 +291,8 @@ def consultant_pages(s: Stored) -> dict[str, tuple[str, list[str]]]:
     return {
         "dashboard": ("/cases?assignee=all", [CASE_TITLE, CLIENT_NAME, USER_NAME]),
         "dashboard search": (f"/cases?assignee=all&q={SCRIPT}", [SCRIPT]),
+        "board": ("/board?assignee=all", [CASE_TITLE, CLIENT_NAME, USER_NAME]),
+        "search everywhere": (f"/search?q={SCRIPT}", [SCRIPT]),
         "my day": ("/my-day", [CASE_TITLE, CLIENT_NAME, USER_NAME, "Deadline " + SCRIPT + IMG]),
         "case page": (f"/cases/{s.case_id}", [
             CASE_TITLE, CLIENT_NAME, USER_NAME, "Notice " + TEXT, s.filename, QUOTED_FILENAME, REFERENCE,
