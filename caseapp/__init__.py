@@ -20,7 +20,7 @@ from caseapp.services.deadlines import alerts as deadline_alerts
 from caseapp.services.portal import notify as portal_notify
 from caseapp.views import (
     admin, api, auth, board, bulk, cases, clients, dashboard, days, deadlines, errors, evidence, form_keys, health,
-    helpers, inbound, invitations, poa, portal, requests, search, settings, submissions)
+    helpers, imports, inbound, invitations, poa, portal, requests, search, settings, submissions)
 from config import Config, config_from_env
 
 
@@ -95,7 +95,7 @@ class BoundedIntConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     for module in (auth, invitations, portal, dashboard, board, bulk, days, clients, cases, deadlines, requests, poa, evidence,
-                   submissions, inbound, search, admin, settings, api, health):
+                   submissions, inbound, search, imports, admin, settings, api, health):
         app.register_blueprint(module.bp)
 
 
