@@ -100,3 +100,10 @@ def test_a_deleted_default_view_falls_back_to_my_cases(browser, world):
     db.session.expire_all()
     assert db.session.get(User, world.consultant_a.id).default_view_id is None
     assert "Account suspended" in _text(browser.get("/cases"))
+
+
+def test_the_case_lists_title_is_words_only(browser, world):
+    browser.login(world.consultant_a.email)
+    page = browser.get("/cases").get_data(as_text=True)
+    assert "<title>Cases · caseapp</title>" in page
+    assert page.count("/static/bulk.js") == 1
