@@ -16,9 +16,12 @@ Those structures are made by `create_fulltext` (after the table, by `create_all`
 migration) and are not in the ORM's metadata, so `flask db check` leaves them alone
 (migrations/env.py `include_object`).
 
-The rows are written by a flush hook (`_reindex`): whatever changed a searched text, a page,
-the API, an import or a bulk action, the index changes in the same transaction. Statements
-that bypass the ORM (bench/seed.py's bulk inserts) call `rebuild`.
+The rows are kept by two session hooks: each flush notes which searched rows it changed
+(`_collect`), and just before the transaction commits they are indexed as they then are
+(`_write_pending`), in that transaction: whatever changed a searched text (a page, the API,
+an import, a bulk action), the index changes with it, and a rollback leaves it as it was.
+A search inside an open transaction sees the index as of its start. Statements that bypass
+the ORM (bench/seed.py's bulk inserts) call `rebuild`.
 """
 from __future__ import annotations
 
@@ -193,7 +196,9 @@ def rebuild(connection: Connection, batch: int = 2000) -> int:
     return total
 
 
-# ---- the flush hook ----------------------------------------------------------------------
+# ---- the hooks that keep it ----------------------------------------------------------------
+
+PENDING = "search_pending"  # session.info: kind -> ids changed since the last commit
 
 WATCHED = {
     Case: ("case", ("title", "reference", "amazon_notice")),
@@ -212,8 +217,9 @@ def _changed(obj, fields: tuple[str, ...]) -> bool:
 
 
 @event.listens_for(Session, "after_flush")
-def _reindex(session: Session, _context) -> None:
-    pending: dict[str, set[int]] = {}
+def _collect(session: Session, _context) -> None:
+    """Note what each flush changed of the searched rows; `_write_pending` indexes it at commit."""
+    pending: dict[str, set[int]] = session.info.setdefault(PENDING, {})
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, CaseAsin):
             pending.setdefault("case", set()).add(obj.case_id)
@@ -224,8 +230,23 @@ def _reindex(session: Session, _context) -> None:
         kind, fields = watched
         if obj in session.dirty and not _changed(obj, fields):
             continue
-        pending.setdefault(kind, set()).add(obj.id)
+        if obj.id is not None:
+            pending.setdefault(kind, set()).add(obj.id)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Index what the transaction changed, in it, just before it commits: one batch per kind
+    of row however many flushes and rows there were (an import of 10,000 cases included)."""
+    session.flush()  # the last changes, which `_collect` notes
+    pending = session.info.pop(PENDING, None)
     if pending:
         connection = session.connection()
         for kind, ids in pending.items():
-            write(connection, kind, [i for i in ids if i is not None])
+            write(connection, kind, list(ids))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction: nothing of it stays
+        session.info.pop(PENDING, None)

@@ -255,8 +255,10 @@ def _clean_text(data: dict[str, Any], key: str, limit: int, errors: dict[str, st
 def start(case: Case, *, kind: str, title: str, due_at: datetime, source: str,
           source_id: int | None = None, actor: User | None = None, note: str = "",
           clock_name: str | None = None, business_days: bool = False, preset_id: int | None = None,
-          lead_hours: str | None = None, now: datetime | None = None, say: str = "") -> Deadline:
-    """Add a deadline to the case (no checks: callers have checked), and its reminders."""
+          lead_hours: str | None = None, now: datetime | None = None, say: str = "",
+          refresh: bool = True) -> Deadline:
+    """Add a deadline to the case (no checks: callers have checked), and its reminders. A
+    caller starting several at once passes refresh=False and calls refresh_next once."""
     now = now or utcnow()
     agency = agency_of(case)
     deadline = Deadline(
@@ -274,7 +276,8 @@ def start(case: Case, *, kind: str, title: str, due_at: datetime, source: str,
         timeline.record(case, "deadline_added", actor,
                         say or f"Deadline added: {deadline.title}, due {agency_time(agency, due_at)}",
                         {"deadline_id": deadline.id, "kind": kind, "due_at": due_at.isoformat()})
-    refresh_next([case])
+    if refresh:
+        refresh_next([case])
     return deadline
 
 

@@ -103,16 +103,18 @@ def apply_to_new_case(case: Case, actor: User | None, now: datetime | None = Non
         started.append(clocks.start(
             case, kind=preset.kind, title=preset.title, due_at=due, source="notice", actor=actor,
             clock_name=preset.clock, business_days=preset.unit == "business_days",
-            preset_id=preset.id, lead_hours=preset.lead_hours, now=now,
+            preset_id=preset.id, lead_hours=preset.lead_hours, now=now, refresh=False,
             say=f"Deadline from the agency's presets: {preset.title}, due {clocks.agency_time(agency, due)}"))
     days = notice_days(case.amazon_notice)
     if days is not None:
         due = clocks.due_after(agency, noticed, days, "days")
         started.append(clocks.start(
             case, kind="amazon_reply_due", title=f"Amazon's notice: provide within {days} days",
-            due_at=due, source="notice", actor=actor, now=now,
+            due_at=due, source="notice", actor=actor, now=now, refresh=False,
             say=f"Deadline from Amazon's notice (\u201cwithin {days} days\u201d): due "
                 f"{clocks.agency_time(agency, due)}"))
+    if started:
+        clocks.refresh_next([case])  # once for all of them
     return started
 
 
