@@ -40,13 +40,17 @@ BODY_LIMIT = 50_000  # characters of prose indexed per row: beyond any real POA 
 KINDS = ("case", "client", "note", "poa", "submission", "email")
 SKIPPED_STATUSES = ("refused", "discarded")  # mail nobody filed or kept: not searched
 
-# The one tsvector expression: the index is built on it and every query repeats it verbatim,
-# or PostgreSQL would not use the index.
+# The one tsvector of a row: titles and codes unstemmed, prose by its English stems.
 PG_VECTOR = ("(setweight(to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(codes, '')), 'A')"
              " || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B'))")
+# Stored beside the row (a generated column the ORM does not map), so ranking a match reads
+# its vector instead of computing it again from the text.
+PG_VECTOR_COLUMN = "search_vector"
 PG_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    f"CREATE INDEX IF NOT EXISTS ix_search_documents_fts ON search_documents USING gin ({PG_VECTOR})",
+    f"ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS {PG_VECTOR_COLUMN} tsvector "
+    f"GENERATED ALWAYS AS ({PG_VECTOR}) STORED",
+    f"CREATE INDEX IF NOT EXISTS ix_search_documents_fts ON search_documents USING gin ({PG_VECTOR_COLUMN})",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_trgm ON search_documents USING gin (codes gin_trgm_ops)",
 )
 SQLITE_DDL = (
@@ -68,7 +72,7 @@ SQLITE_DDL = (
 )
 # Names of what create_fulltext makes, for migrations/env.py to leave out of `db check` and the
 # backup to leave out of an archive (it is derived from search_documents and made again).
-FULLTEXT_NAMES = ("search_fts", "ix_search_documents_fts", "ix_search_documents_trgm")
+FULLTEXT_NAMES = ("search_fts", "search_vector", "ix_search_documents_fts", "ix_search_documents_trgm")
 SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_fts_insert", "DROP TRIGGER IF EXISTS search_fts_delete",
                "DROP TRIGGER IF EXISTS search_fts_update", "DROP TABLE IF EXISTS search_fts",
                "DROP TABLE IF EXISTS search_fts_codes")
@@ -201,7 +205,7 @@ def rebuild(connection: Connection, batch: int = 2000) -> int:
 PENDING = "search_pending"  # session.info: kind -> ids changed since the last commit
 
 WATCHED = {
-    Case: ("case", ("title", "reference", "amazon_notice")),
+    Case: ("case", ("title", "reference", "amazon_notice", "asin_rows")),
     Client: ("client", ("name", "seller_id", "contact_name", "contact_email", "notes")),
     Note: ("note", ("body",)),
     PoaDraft: ("poa", ("subject", "introduction", "root_cause", "corrective_actions",

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.models import REASONS, STATUSES, utcnow
-from caseapp.core.errors import ValidationFailed
+from caseapp.core.errors import NotFound, ValidationFailed
 from caseapp.core.transaction import transaction
 from caseapp.forms import SavedViewForm
 from caseapp.services.cases import records, saved_views
@@ -55,6 +55,16 @@ def index():
 
 
 def _list_page(f: CaseFilters, view=None, save_form: SavedViewForm | None = None, status: int = 200):
+    client_name = ""
+    if f.client_id:
+        try:
+            client_name = clients.get_client(current_user, f.client_id).name
+        except NotFound:
+            if view is None:
+                raise
+            # A saved view of a client deleted since: the view still opens, for every client.
+            flash(f"The client of the view “{view.name}” no longer exists; showing every client.", "warning")
+            f = replace(f, client_id=None)
     awaiting, awaiting_total = records.awaiting_amazon(current_user, f)
     return render_template(
         "dashboard/index.html",
@@ -73,7 +83,7 @@ def _list_page(f: CaseFilters, view=None, save_form: SavedViewForm | None = None
         reasons=REASONS,
         sorts=SORTS,
         client_choices=clients.client_choices(current_user, limit=CLIENT_LIST_LIMIT),
-        filtered_client_name=clients.get_client(current_user, f.client_id).name if f.client_id else "",
+        filtered_client_name=client_name,
         people=records.assignee_choices(current_user, include_inactive=True),
     ), status
 

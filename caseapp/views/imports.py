@@ -44,16 +44,14 @@ def upload():
 @bp.post("/import/<token>/check")
 @login_required
 def check(token: str):
-    headers = uploads.check(current_user, token).headers
-    checked = uploads.check(current_user, token, _mapping(headers))
+    checked = uploads.check(current_user, token, _mapping(uploads.headers(current_user, token)))
     return _page(checked, 200 if checked.plan and checked.plan.ok else 422)
 
 
 @bp.post("/import/<token>/apply")
 @login_required
 def apply(token: str):
-    headers = uploads.check(current_user, token).headers
-    checked = uploads.apply(current_user, token, _mapping(headers))
+    checked = uploads.apply(current_user, token, _mapping(uploads.headers(current_user, token)))
     if checked.plan is None or not checked.plan.applied:
         return _page(checked, 422)
     flash(f"Imported {checked.filename}: {checked.plan.summary()}.", "success")

@@ -7,7 +7,7 @@ import re
 
 from caseapp.extensions import db
 from caseapp.models import SavedView, User
-from tests.conftest import make_case
+from tests.conftest import make_case, make_client
 
 
 def _text(response) -> str:
@@ -107,3 +107,17 @@ def test_the_case_lists_title_is_words_only(browser, world):
     page = browser.get("/cases").get_data(as_text=True)
     assert "<title>Cases · caseapp</title>" in page
     assert page.count("/static/bulk.js") == 1
+
+
+def test_a_default_view_of_a_deleted_client_still_opens_the_list(browser, world):
+    from caseapp.services.cases import clients
+
+    gone = make_client(world.admin_a, name="Gone Seller")
+    db.session.commit()
+    browser.login(world.consultant_a.email)
+    browser.post("/cases/views", data={"name": "Gone's cases", "client_id": str(gone.id), "make_default": "y"})
+    clients.delete_client(world.admin_a, gone.id)
+    db.session.commit()
+    response = browser.get("/cases")
+    assert response.status_code == 200 and "no longer exists; showing every client" in _text(response)
+    assert browser.get(f"/cases?client_id={gone.id}").status_code == 404  # a typed address stays a 404

@@ -18,7 +18,8 @@ def test_results_show_the_match_marked_and_link_to_it(browser, world):
     db.session.commit()
     browser.login(world.consultant_a.email)
     page = browser.get("/search?q=shenzhen").get_data(as_text=True)
-    assert "<mark>Shenzhen</mark>" in page and "&lt;b&gt;supplier&lt;/b&gt;" in page  # marked, escaped
+    assert "<mark>Shenzhen</mark>" in page and "<b>supplier" not in page and "supplier" in page  # marked, no markup
+    # (SQLite's snippet keeps the typed tags, escaped; PostgreSQL's ts_headline drops them.)
     assert f'href="/cases/{world.case_a.id}#note-' in page and "Note · Account suspended" in html.unescape(page)
     assert 'id="quick-jump"' in page  # the nav's box on every page
     assert "Nothing matches “no-such-words”" in _text(browser.get("/search?q=no-such-words"))

@@ -323,33 +323,72 @@ def _xlsx(stream: IO[bytes]) -> Sheet:
     import openpyxl  # heavy: loaded only when a workbook comes in (tests/test_layers.py)
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError,
+                  IndexError, AttributeError, SyntaxError)  # what openpyxl raises on a broken part
+
+    def refused(exc: Exception) -> ImportRefused:
+        return ImportRefused(f"This file is not a readable XLSX workbook ({exc.__class__.__name__}): "
+                             "save the spreadsheet as .xlsx or CSV.")
+
+    _check_unpacked_size(stream)
+
     def workbook():
         stream.seek(0)
         try:
             return openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise ImportRefused(f"This file is not a readable XLSX workbook ({exc.__class__.__name__}): "
-                                "save the spreadsheet as .xlsx or CSV.") from None
+        except unreadable as exc:
+            raise refused(exc) from None
 
     book = workbook()
     try:
         if not book.worksheets:
             raise ImportRefused("The workbook has no sheet.")
-        first = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # the size a sheet claims is not read: 16,384 empty columns cost nothing
+        first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+    except unreadable as exc:
+        raise refused(exc) from None
     finally:
         book.close()
     headers = ["" if cell is None else str(cell).strip() for cell in first]
+    while headers and not headers[-1]:
+        headers.pop()
+    width = max(len(headers), 1)
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         book = workbook()
         try:
             sheet = book.worksheets[0]
-            for number, cells in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+            sheet.reset_dimensions()
+            for number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
                 yield number, list(cells)
+        except unreadable as exc:
+            raise refused(exc) from None
         finally:
             book.close()
 
     return Sheet(headers, "xlsx", rows)
+
+
+MAX_UNPACKED_MB = 200  # an XLSX's parts once unpacked: 20,000 real rows need a tenth of it
+
+
+def _check_unpacked_size(stream: IO[bytes]) -> None:
+    """Refuse a workbook whose parts would unpack to more than MAX_UNPACKED_MB (openpyxl reads
+    the shared strings whole, even in read-only mode: a 158 KB file of 150 MB of strings took
+    424 MB of memory), before any part is unpacked."""
+    stream.seek(0)
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportRefused(f"This file is not a readable XLSX workbook ({exc.__class__.__name__}): "
+                            "save the spreadsheet as .xlsx or CSV.") from None
+    finally:
+        stream.seek(0)
+    if unpacked > MAX_UNPACKED_MB * 1024 * 1024:
+        raise ImportRefused(f"This workbook unpacks to {unpacked / 2**20:,.0f} MB, more than the "
+                            f"{MAX_UNPACKED_MB} MB an import reads: save it as CSV, or split it.")
 
 
 # ---- mapping -------------------------------------------------------------------------------

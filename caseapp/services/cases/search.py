@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, literal, literal_column, select, text
 from sqlalchemy import case as sql_case
 
+from caseapp.core.parsing import parse_id
 from caseapp.extensions import db
 from caseapp.models import Case, Client, User
-from caseapp.models.search import PG_VECTOR, SearchDocument
+from caseapp.models.search import PG_VECTOR_COLUMN, SearchDocument
 
 MAX_TERMS = 8
 MAX_QUERY = 200
@@ -28,6 +29,7 @@ CASE_NUMBER_RE = re.compile(r"^\s*(?:case\s*)?#?\s*(\d{1,12})\s*$", re.IGNORECAS
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,59}$")
 START, STOP = "\x02", "\x03"  # the matched words in a snippet (the page marks them)
 SNIPPET_WORDS = 18
+CANDIDATES = 1000  # the newest matches ranked: a word in every notice costs what a rare one does
 
 
 @dataclass
@@ -80,10 +82,11 @@ def search(actor: User, query: str, limit: int = LIMIT) -> list[Hit]:
 def _by_number(actor: User, query: str) -> Hit | None:
     """"1234", "#1234" or "case 1234": the agency's case of that number, first."""
     match = CASE_NUMBER_RE.match(query)
-    if match is None or len(match.group(1)) > 12:
+    number = parse_id(match.group(1)) if match else None
+    if number is None:
         return None
     row = db.session.execute(select(Case.id, Case.title).where(
-        Case.agency_id == actor.agency_id, Case.id == int(match.group(1)))).first()
+        Case.agency_id == actor.agency_id, Case.id == number)).first()
     return Hit("case", row.id, row.id, row.title, f"Case #{row.id}") if row else None
 
 
@@ -107,24 +110,36 @@ def _snippet(row) -> str:
 
 
 def _postgresql(agency_id: int, words: list[str], code: str, limit: int):
-    english = literal_column("'english'::regconfig")
-    query = func.to_tsquery(english, bindparam("tsquery"))
-    vector = literal_column(PG_VECTOR)  # verbatim, so the GIN index serves it
+    # Each word as itself (titles and codes are indexed unstemmed: "beauty") or by its English
+    # stem (prose: "deactivated" finds "deactivation"), as a word or the start of one; every
+    # word must match.
+    query = None
+    params: dict[str, str] = {}
+    for i, word in enumerate(words):
+        params[f"w{i}"] = f"{word}:*"
+        either = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(f"w{i}")).op("||")(
+            func.to_tsquery(literal_column("'english'::regconfig"), bindparam(f"w{i}")))
+        query = either if query is None else query.op("&&")(either)
+    vector = literal_column(PG_VECTOR_COLUMN)
     found = vector.op("@@")(query)
-    rank = func.ts_rank(vector, query)
-    params = {"tsquery": " & ".join(f"{word}:*" for word in words)}
     if code:
         # Any part of a code (pg_trgm's index; 3 characters or more), ranked above words.
         like = SearchDocument.codes.ilike(bindparam("code_like"), escape="\\")
         found = found | like
-        rank = rank + sql_case((like, 10), else_=0)
         params["code_like"] = f"%{_escape_like(code)}%"
-    # The best rows first, then their snippets: ts_headline only for the rows shown.
-    best = (select(SearchDocument.id, rank.label("rank"))
-            .where(SearchDocument.agency_id == agency_id, found)
+    # The newest CANDIDATES matches (every id the indexes find, then the newest), ranked; then
+    # the snippets of the rows shown only. A word in every notice costs no more than a rare one.
+    matching = (select(SearchDocument.id).where(SearchDocument.agency_id == agency_id, found)
+                .cte("matching").prefix_with("MATERIALIZED", dialect="postgresql"))
+    candidates = select(matching.c.id).order_by(matching.c.id.desc()).limit(CANDIDATES).subquery()
+    rank = func.ts_rank(vector, query)
+    if code:
+        rank = rank + sql_case((SearchDocument.codes.ilike(bindparam("code_like"), escape="\\"), 10), else_=0)
+    best = (select(SearchDocument.id, rank.label("rank")).join(candidates, candidates.c.id == SearchDocument.id)
             .order_by(literal_column("rank").desc(), SearchDocument.id.desc()).limit(limit).subquery())
     options = (f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords=6, MaxFragments=1")
-    snippet = func.ts_headline(english, func.left(SearchDocument.body, 20000), query, literal(options))
+    snippet = func.ts_headline(literal_column("'english'::regconfig"), func.left(SearchDocument.body, 20000),
+                               query, literal(options))
     stmt = (select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.case_id, SearchDocument.title,
                    SearchDocument.codes, snippet.label("snippet"))
             .join(best, best.c.id == SearchDocument.id)
@@ -136,29 +151,47 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_SQLITE_COLUMNS = "d.id, d.kind, d.object_id, d.case_id, d.title, d.codes"
+
+
 def _sqlite(agency_id: int, words: list[str], code: str, limit: int):
     match = " ".join(f'"{word}"*' for word in words)
-    rows = {}
+    found: list[int] = []
     if code:
         # The trigram table: any part of a code of three characters or more, ranked first.
-        for row in db.session.execute(text(
-                "SELECT d.id, d.kind, d.object_id, d.case_id, d.title, d.codes, '' AS snippet "
-                "FROM search_fts_codes JOIN search_documents d ON d.id = search_fts_codes.rowid "
-                "WHERE search_fts_codes MATCH :code AND d.agency_id = :agency "
-                "ORDER BY d.id DESC LIMIT :limit"), {"code": f'"{code}"', "agency": agency_id, "limit": limit}):
-            rows[row.id] = row
-    for row in db.session.execute(text(
-            "SELECT d.id, d.kind, d.object_id, d.case_id, d.title, d.codes, "
-            f"snippet(search_fts, 2, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet "
-            "FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid "
-            "WHERE search_fts MATCH :match AND d.agency_id = :agency "
-            "ORDER BY bm25(search_fts, 10.0, 10.0, 1.0), d.id DESC LIMIT :limit"),
-            {"match": match, "agency": agency_id, "limit": limit}):
-        if row.id not in rows or not rows[row.id].snippet:
-            rows[row.id] = row
-        if len(rows) >= limit:
-            break
-    return list(rows.values())[:limit]
+        found += db.session.scalars(text(
+            "SELECT d.id FROM search_fts_codes JOIN search_documents d ON d.id = search_fts_codes.rowid "
+            "WHERE search_fts_codes MATCH :code AND d.agency_id = :agency "
+            "ORDER BY search_fts_codes.rowid DESC LIMIT :limit"),
+            {"code": f'"{code}"', "agency": agency_id, "limit": limit}).all()
+    # The newest CANDIDATES matches, ranked by bm25; the snippets of the rows shown only.
+    for row_id in db.session.scalars(text(
+            "SELECT search_fts.rowid FROM search_fts WHERE search_fts MATCH :match AND search_fts.rowid IN ("
+            "  SELECT f.rowid FROM search_fts AS f JOIN search_documents AS d2 ON d2.id = f.rowid"
+            "  WHERE f.search_fts MATCH :match AND d2.agency_id = :agency ORDER BY f.rowid DESC LIMIT :candidates)"
+            " ORDER BY bm25(search_fts, 10.0, 10.0, 1.0), search_fts.rowid DESC LIMIT :limit"),
+            {"match": match, "agency": agency_id, "limit": limit, "candidates": CANDIDATES}):
+        if row_id not in found:
+            found.append(row_id)
+    found = found[:limit]
+    if not found:
+        return []
+    ids = ", ".join(str(int(i)) for i in found)
+    snippets = dict(db.session.execute(text(
+        f"SELECT search_fts.rowid, snippet(search_fts, 2, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) "
+        f"FROM search_fts WHERE search_fts MATCH :match AND search_fts.rowid IN ({ids})"), {"match": match}).all())
+    rows = {r.id: r for r in db.session.execute(text(
+        f"SELECT {_SQLITE_COLUMNS} FROM search_documents AS d WHERE d.id IN ({ids}) AND d.agency_id = :agency"),
+        {"agency": agency_id})}
+    return [_Row(rows[i], snippets.get(i, "")) for i in found if i in rows]
+
+
+class _Row:
+    """A search_documents row with its snippet."""
+
+    def __init__(self, row, snippet: str):
+        self.kind, self.object_id, self.case_id = row.kind, row.object_id, row.case_id
+        self.title, self.codes, self.snippet = row.title, row.codes, snippet
 
 
 def _describe(actor: User, hits: list[Hit]) -> None:

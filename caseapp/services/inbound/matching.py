@@ -150,8 +150,8 @@ def match(to: list[str], subject: str, references: list[str], text: str, sender:
         if former is None:
             return Match(case.agency_id, case.id, how)
         return Match(case.agency_id, None, None, [
-            f"It is about case #{case.id}, which was {former.name}'s and is now another client's: "
-            f"it came from or answers {former.name}'s address, so a person decides where it goes."])
+            f"It is about case #{case.id}, but it came from or answers the address of {former.name}, "
+            "another client of the agency (was the case moved?): a person decides where it goes."])
     agency_id = (agency_ids[0] if agency_ids and db.session.get(Agency, agency_ids[0]) else None) \
         or _agency_of_sender(sender) or _only_agency()
     result.agency_id = agency_id

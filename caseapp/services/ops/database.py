@@ -248,6 +248,8 @@ def _refill_search(database: Database) -> None:
     """The search index's full-text structures, made again from the restored rows."""
     try:
         with db.engine.begin() as conn:
+            if not inspect(conn).has_table("search_documents"):
+                return  # a backup from before the search index: `flask db upgrade` makes it
             search_index.refill_fulltext(conn)
     except SQLAlchemyError as error:
         detail = first_line(getattr(error, "orig", None) or error)

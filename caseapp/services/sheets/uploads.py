@@ -2,8 +2,8 @@
 person checks it, fixes the column mapping and imports it, then removed.
 
 An upload is kept in the instance folder (`INSTANCE/imports/`), named by its agency, its
-person and a random token, for at most KEEP_HOURS; only the person who uploaded it reaches it
-(anyone else: NotFound). One host's disk: behind several web hosts, send the upload and the
+person and a random token, for at most KEEP_HOURS, one per person (a new upload replaces the
+last); only the person who uploaded it reaches it (anyone else: NotFound). One host's disk: behind several web hosts, send the upload and the
 import to the same host (sticky sessions) or use `flask import`.
 """
 from __future__ import annotations
@@ -64,6 +64,8 @@ def save(actor: User, kind: str, upload: FileStorage | None) -> str:
         raise ValidationFailed({"file": "Choose a CSV or XLSX file (an .xls from old Excel: save it as .xlsx)."})
     folder = _folder()
     _sweep(folder)
+    for earlier in folder.glob(f"{actor.agency_id}-{actor.id}-*"):
+        earlier.unlink(missing_ok=True)  # one upload per person at a time: a new one replaces it
     token = f"{kind}-{secrets.token_urlsafe(16)}"
     path = folder / f"{actor.agency_id}-{actor.id}-{token}.{ext}"
     upload.save(path)
@@ -99,6 +101,16 @@ def check(actor: User, token: str, mapping: dict[str, str | None] | None = None)
     except imports.ImportRefused as refused:
         checked.refusal = refused.message
     return checked
+
+
+def headers(actor: User, token: str) -> list[str]:
+    """The upload's column names (its header row alone is read)."""
+    path, _kind, _filename = _path(actor, token)
+    try:
+        with open(path, "rb") as stream:
+            return [h for h in imports.read_sheet(stream).headers if imports.normalise(h)]
+    except imports.ImportRefused:
+        return []
 
 
 def suggested(actor: User, kind: str, headers: list[str], explicit: dict[str, str | None] | None) -> dict:

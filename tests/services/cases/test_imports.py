@@ -297,3 +297,45 @@ def test_row_numbers_are_the_sheets_across_blank_rows(world):
     text = 'Name,Seller ID,Notes\nGood,A2GOODSELLER01,"two\nlines"\n\nBad,nope,\n'
     plan = run(world.consultant_a, "clients", csv_file(text))
     assert [(e.row, e.field) for e in plan.errors] == [(4, "seller_id")]  # a record is a row, as a sheet shows it
+
+
+def _rezip(data: bytes, change) -> io.BytesIO:
+    """The workbook with its parts passed through CHANGE(name, bytes) -> bytes, and any extra
+    parts CHANGE adds under the name None."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, change(info.filename, old.read(info.filename)))
+        for name, extra in (change(None, b"") or {}).items():
+            new.writestr(name, extra)
+    out.seek(0)
+    return out
+
+
+def test_a_workbook_that_unpacks_huge_is_refused_before_it_is_read(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_UNPACKED_MB", 1)
+    small = xlsx_file([["Business name"], ["Blue Fern"]]).getvalue()
+    bomb = _rezip(small, lambda name, data: {"xl/padding.bin": b"\0" * (2 * 2**20)} if name is None else data)
+    assert len(bomb.getvalue()) < 100_000
+    with pytest.raises(imports.ImportRefused, match="unpacks to 2 MB"):
+        imports.read_sheet(bomb)
+
+
+def test_a_sheet_claiming_every_column_is_read_as_wide_as_its_header():
+    small = xlsx_file([["Business name", "Seller ID"], ["Blue Fern", "A2BLUEFERN0001"]]).getvalue()
+    wide = _rezip(small, lambda name, data: data.replace(b'<dimension ref="A1:B2"/>', b'<dimension ref="A1:XFD20001"/>')
+                  if name == "xl/worksheets/sheet1.xml" else (None if name is None else data))
+    sheet = imports.read_sheet(wide)
+    assert sheet.headers == ["Business name", "Seller ID"]
+    assert [cells for _, cells in sheet.rows()] == [["Blue Fern", "A2BLUEFERN0001"]]
+
+
+def test_a_workbook_broken_inside_is_refused_with_a_sentence():
+    small = xlsx_file([["Business name"], ["Blue Fern"]]).getvalue()
+    broken = _rezip(small, lambda name, data: b"<worksheet><sheetData><row" if name == "xl/worksheets/sheet1.xml"
+                    else (None if name is None else data))
+    with pytest.raises(imports.ImportRefused, match="not a readable XLSX workbook"):
+        sheet = imports.read_sheet(broken)
+        list(sheet.rows())

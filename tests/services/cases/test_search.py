@@ -110,3 +110,33 @@ def test_rebuild_indexes_what_was_inserted_around_the_orm(world):
     db.session.commit()
     assert ("case", world.case_a.id) in found(world.consultant_a, "suspended")
     assert db.session.query(Note).count() == 0
+
+
+def test_a_title_word_english_would_stem_is_found_by_itself(world):
+    actor = world.consultant_a
+    for title in ("Beauty supply listing", "Happy jewelry store"):
+        make_case(actor, world.client_a, title=title)
+    db.session.commit()
+    for word in ("beauty", "supply", "happy", "jewelry"):
+        assert [k for k, _ in found(actor, word)] == ["case"], word
+
+
+def test_a_long_number_is_no_case_and_no_error(world):
+    assert search.search(world.consultant_a, "999999999999") == []
+    assert search.search(world.consultant_a, "#99999999999999999999") == []
+
+
+def test_removing_every_asin_takes_them_out_of_the_index(world):
+    actor = world.consultant_a
+    records.update_case(actor, world.case_a.id, {"asins": []})
+    db.session.commit()
+    assert found(actor, "B07XJ8C8F5") == []
+
+
+def test_a_word_in_many_rows_still_answers_the_newest_ranked(world, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    actor = world.consultant_a
+    made = [make_case(actor, world.client_a, title=f"Teapot case {n}") for n in range(6)]
+    db.session.commit()
+    hits = found(actor, "teapot")
+    assert len(hits) == 3 and {case_id for _, case_id in hits} == {c.id for c in made[-3:]}
