@@ -133,10 +133,18 @@ def test_removing_every_asin_takes_them_out_of_the_index(world):
     assert found(actor, "B07XJ8C8F5") == []
 
 
-def test_a_word_in_many_rows_still_answers_the_newest_ranked(world, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 3)
+def test_a_word_in_many_rows_answers_the_newest_first(world):
     actor = world.consultant_a
     made = [make_case(actor, world.client_a, title=f"Teapot case {n}") for n in range(6)]
     db.session.commit()
-    hits = found(actor, "teapot")
-    assert len(hits) == 3 and {case_id for _, case_id in hits} == {c.id for c in made[-3:]}
+    hits = search.search(actor, "teapot", limit=3)
+    assert [h.case_id for h in hits] == [c.id for c in reversed(made[-3:])]
+
+
+def test_the_snippet_is_made_from_the_text_around_the_first_match():
+    body = " ".join(f"w{n}" for n in range(40)) + " the Shenzhen invoices " + " ".join(f"x{n}" for n in range(40))
+    snippet = search.snippet_of(body, ["shenz", "invoice"])
+    assert f"{search.START}Shenzhen{search.STOP} {search.START}invoices{search.STOP}" in snippet
+    assert snippet.startswith("…") and snippet.endswith("…") and len(snippet.split()) <= search.SNIPPET_WORDS + 1
+    assert search.snippet_of("Deactivation notice", ["deactivated"]) == "Deactivation notice"  # a stem: the start
+    assert search.snippet_of("", ["x"]) == ""
