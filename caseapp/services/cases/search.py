@@ -7,6 +7,10 @@ a longer one ("suspen" finds "suspended"). A query that looks like a code (lette
 or a dash, three characters or more, one word) also finds any part of an ASIN, seller ID or
 Amazon reference ("XJ8C8" finds B07XJ8C8F5), and such a match ranks first. Another agency's
 rows are never read.
+
+Order: PostgreSQL ranks the newest CANDIDATES matches by ts_rank; SQLite lists title and code
+matches, then the rest, newest first (FTS5 walks its matches from the newest and stops at the
+page). Both cost the same for a word in every row as for a rare one.
 """
 from __future__ import annotations
 
