@@ -7,7 +7,7 @@ import io
 from openpyxl import load_workbook
 
 from caseapp.extensions import db
-from tests.conftest import make_case, make_client
+from tests.conftest import make_case
 
 
 def test_the_export_takes_the_list_filters_and_streams_the_file(world, api_a, api_b):
