@@ -144,6 +144,6 @@ def test_the_dashboards_awaiting_list_says_amazon_wrote_not_silent(browser, worl
     amazon_writes(wrote)
     browser.login(world.consultant_a.email)
     page = browser.get("/cases").get_data(as_text=True)
-    items = dict(re.findall(r'awaiting-case.*?cases/\d+">([^<]*)</a>.*?text-nowrap">(.*?)</span>\s*</li>', page, re.S))
+    items = dict(re.findall(r'awaiting-case.*?cases/\d+">([^<]*)</a>.*?awaiting-clock">(.*?)</span>\s*</li>', page, re.S))
     assert "Amazon wrote on 28 Nov 2026, 09:15 CET</strong>: the reply waits to be recorded" in items["Wrote"]
     assert "silent" not in items["Wrote"] and "silent 20 h" in items["Quiet"]
