@@ -49,7 +49,7 @@ def get_metadata():
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave out of autogenerate and `db check` what caseapp/models/search.py create_fulltext
     makes beside the ORM's tables: SQLite's FTS5 tables (and their shadow tables) and
-    PostgreSQL's full-text and trigram indexes."""
+    PostgreSQL's generated search_vector column and its full-text and trigram indexes."""
     from caseapp.models.search import FULLTEXT_NAMES
 
     if reflected and compare_to is None and name and name.startswith(FULLTEXT_NAMES):
