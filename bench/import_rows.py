@@ -111,7 +111,7 @@ def step(args: argparse.Namespace) -> None:
         baseline = peak_mb()
         path = Path(args.file)
         started = time.perf_counter()
-        plan = imports.import_file(actor, args.kind, path, dry_run=args.dry_run, open_case=presets.open_case)
+        plan = imports.import_file(actor, args.kind, path, dry_run=args.dry_run, open_cases=presets.open_cases)
         seconds = time.perf_counter() - started
         if plan.errors:
             raise SystemExit("; ".join(str(e) for e in plan.errors[:5]))

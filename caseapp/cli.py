@@ -250,7 +250,7 @@ def _import(kind: str, path: str, dry_run: bool, email: str) -> None:
     if actor is None or not actor.active:
         raise click.ClickException(f"No active user with the email {email}: --as names who imports.")
     try:
-        plan = imports.import_file(actor, kind, path, dry_run=dry_run, open_case=presets.open_case)
+        plan = imports.import_file(actor, kind, path, dry_run=dry_run, open_cases=presets.open_cases)
     except DomainError as error:
         _fail(error)
     for header, field in plan.mapping.items():

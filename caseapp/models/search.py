@@ -224,7 +224,8 @@ def _changed(obj, fields: tuple[str, ...]) -> bool:
 def _collect(session: Session, _context) -> None:
     """Note what each flush changed of the searched rows; `_write_pending` indexes it at commit."""
     pending: dict[str, set[int]] = session.info.setdefault(PENDING, {})
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+    dirty = session.dirty  # a new set each time it is asked for: asked once, not once per row
+    for obj in list(session.new) + list(dirty) + list(session.deleted):
         if isinstance(obj, CaseAsin):
             pending.setdefault("case", set()).add(obj.case_id)
             continue
@@ -232,7 +233,7 @@ def _collect(session: Session, _context) -> None:
         if watched is None:
             continue
         kind, fields = watched
-        if obj in session.dirty and not _changed(obj, fields):
+        if obj in dirty and not _changed(obj, fields):
             continue
         if obj.id is not None:
             pending.setdefault(kind, set()).add(obj.id)

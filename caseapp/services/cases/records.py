@@ -167,22 +167,35 @@ def _set_asins(case: Case, asins: list[str]) -> None:
 
 @transactional
 def create_case(actor: User, data: dict[str, Any]) -> Case:
-    data = dict(data)
-    data.setdefault("assignee_id", actor.id)
-    fields = _clean(actor, data, partial=False)
-    asins = fields.pop("asins", [])
-    now = utcnow()
-    case = Case(agency_id=actor.agency_id, status="open", created_at=now, updated_at=now, **fields)
-    case.opened_at = fields.get("opened_at") or now
-    _set_asins(case, asins)
-    db.session.add(case)
-    db.session.flush()
-    timeline.record(case, "created", actor, f"Case opened: {case.title}")
-    if case.assignee_id:
-        assignee = db.session.get(User, case.assignee_id)
-        timeline.record(case, "assigned", actor, f"Assigned to {assignee.name}",
-                        {"assignee_id": assignee.id})
+    case = create_cases(actor, [data])[0]
     return get_case(actor, case.id)
+
+
+@transactional
+def create_cases(actor: User, rows: list[dict[str, Any]]) -> list[Case]:
+    """Open a case for each of `rows` (an import's batch), as create_case does one: checked
+    the same way, then written in one flush rather than one per case. Raises ValidationFailed
+    for the first bad row, and nothing of the batch is kept then (the caller's unit of work)."""
+    now = utcnow()
+    cases = []
+    for data in rows:
+        data = dict(data)
+        data.setdefault("assignee_id", actor.id)
+        fields = _clean(actor, data, partial=False)
+        asins = fields.pop("asins", [])
+        case = Case(agency_id=actor.agency_id, status="open", created_at=now, updated_at=now, **fields)
+        case.opened_at = fields.get("opened_at") or now
+        _set_asins(case, asins)
+        cases.append(case)
+    db.session.add_all(cases)
+    db.session.flush()
+    for case in cases:
+        timeline.record(case, "created", actor, f"Case opened: {case.title}")
+        if case.assignee_id:
+            assignee = db.session.get(User, case.assignee_id)  # the session's copy after the first
+            timeline.record(case, "assigned", actor, f"Assigned to {assignee.name}",
+                            {"assignee_id": assignee.id})
+    return cases
 
 
 _CASE_RELATIONS = ("client", "assignee", "asin_rows")
@@ -316,15 +329,26 @@ def note_html(note: Note) -> Markup:
 
 @transactional
 def add_note(actor: User, case_id: int, body: str) -> Note:
-    case = get_case(actor, case_id)
-    body = _note_body(body)
-    note = Note(case_id=case.id, author_id=actor.id)
-    _set_body(note, body)
-    db.session.add(note)
+    return add_notes(actor, [(get_case(actor, case_id), body)])[0]
+
+
+@transactional
+def add_notes(actor: User, notes: list[tuple[Case, str]]) -> list[Note]:
+    """A note on each of the actor's own cases given (an import's batch) in one flush; each
+    body checked as add_note checks one. The caller has loaded the cases as the actor's."""
+    made = []
+    for case, body in notes:
+        body = _note_body(body)
+        note = Note(case_id=case.id, author_id=actor.id)
+        _set_body(note, body)
+        made.append((case, note, body))
+    db.session.add_all([note for _, note, _ in made])
     db.session.flush()
-    timeline.record(case, "note_added", actor, note_summary(body), {"note_id": note.id})
-    case.updated_at = utcnow()
-    return note
+    now = utcnow()
+    for case, note, body in made:
+        timeline.record(case, "note_added", actor, note_summary(body), {"note_id": note.id})
+        case.updated_at = now
+    return [note for _, note, _ in made]
 
 
 def get_note(actor: User, note_id: int) -> Note:

@@ -52,6 +52,7 @@ ADDABLE_KINDS = tuple(k for k in DEADLINE_KINDS if k != FOLLOW_UP)
 MAX_YEARS_AHEAD = 5
 TITLE_LIMIT = 200
 NOTE_LIMIT = 2000
+IN_BATCH = 500  # case ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
 def calendar_of(agency: Agency) -> workdays.Calendar:
@@ -176,10 +177,12 @@ def refresh_next(cases: list[Case]) -> None:
     if not cases:
         return
     db.session.flush()
-    soonest = dict(db.session.execute(
-        select(Deadline.case_id, func.min(Deadline.due_at))
-        .where(Deadline.case_id.in_([c.id for c in cases]), running_sql())
-        .group_by(Deadline.case_id)).all())
+    soonest = {}
+    for i in range(0, len(cases), IN_BATCH):
+        soonest.update(db.session.execute(
+            select(Deadline.case_id, func.min(Deadline.due_at))
+            .where(Deadline.case_id.in_([c.id for c in cases[i:i + IN_BATCH]]), running_sql())
+            .group_by(Deadline.case_id)).all())
     for case in cases:
         case.next_deadline_at = soonest.get(case.id)
 
@@ -260,25 +263,45 @@ def start(case: Case, *, kind: str, title: str, due_at: datetime, source: str,
     """Add a deadline to the case (no checks: callers have checked), and its reminders. A
     caller starting several at once passes refresh=False and calls refresh_next once."""
     now = now or utcnow()
-    agency = agency_of(case)
-    deadline = Deadline(
-        agency_id=case.agency_id, case_id=case.id, owner_id=case.assignee_id, kind=kind,
-        title=title[:TITLE_LIMIT], note=note, clock=clock_name or ("amazon" if kind in AMAZON_KINDS else "agency"),
-        business_days=business_days, due_at=due_at, status="open", source=source, source_id=source_id,
-        preset_id=preset_id, lead_hours="" if kind == FOLLOW_UP else (lead_hours or agency.deadline_lead_hours),
-        created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
-    db.session.add(deadline)
-    db.session.flush()
-    schedule(deadline, now)
-    if kind == "agency_sla" and deadline.clock == "agency" and case.waiting_on_client_since is not None:
-        pause(deadline, case, "the case waits on the client", None, now, paused_for="client")
-    if kind != FOLLOW_UP:
-        timeline.record(case, "deadline_added", actor,
-                        say or f"Deadline added: {deadline.title}, due {agency_time(agency, due_at)}",
-                        {"deadline_id": deadline.id, "kind": kind, "due_at": due_at.isoformat()})
+    deadline = start_all([(case, dict(
+        kind=kind, title=title, due_at=due_at, source=source, source_id=source_id, note=note,
+        clock_name=clock_name, business_days=business_days, preset_id=preset_id,
+        lead_hours=lead_hours, say=say))], actor, now)[0]
     if refresh:
         refresh_next([case])
     return deadline
+
+
+def start_all(starts: list[tuple[Case, dict[str, Any]]], actor: User | None, now: datetime) -> list[Deadline]:
+    """`start` for many deadlines at once (an import's cases and their presets), written in
+    one flush; each (case, fields) takes the keywords `start` takes but actor, now and
+    refresh. The caller calls refresh_next for the cases."""
+    made = []
+    for case, fields in starts:
+        agency = agency_of(case)  # the session's copy after the first
+        kind = fields["kind"]
+        made.append((case, fields, Deadline(
+            agency_id=case.agency_id, case_id=case.id, owner_id=case.assignee_id, kind=kind,
+            title=fields["title"][:TITLE_LIMIT], note=fields.get("note", ""),
+            clock=fields.get("clock_name") or ("amazon" if kind in AMAZON_KINDS else "agency"),
+            business_days=fields.get("business_days", False), due_at=fields["due_at"], status="open",
+            source=fields["source"], source_id=fields.get("source_id"), preset_id=fields.get("preset_id"),
+            lead_hours="" if kind == FOLLOW_UP else (fields.get("lead_hours") or agency.deadline_lead_hours),
+            created_by_id=actor.id if actor else None, created_at=now, updated_at=now)))
+    for _, _, deadline in made:
+        schedule(deadline, now)  # before the INSERT: one statement a deadline, not two
+    db.session.add_all([deadline for _, _, deadline in made])
+    db.session.flush()
+    for case, fields, deadline in made:
+        if deadline.kind == "agency_sla" and deadline.clock == "agency" and case.waiting_on_client_since is not None:
+            pause(deadline, case, "the case waits on the client", None, now, paused_for="client")
+        if deadline.kind != FOLLOW_UP:
+            timeline.record(case, "deadline_added", actor,
+                            fields.get("say") or f"Deadline added: {deadline.title}, due "
+                                                 f"{agency_time(agency_of(case), deadline.due_at)}",
+                            {"deadline_id": deadline.id, "kind": deadline.kind,
+                             "due_at": deadline.due_at.isoformat()})
+    return [deadline for _, _, deadline in made]
 
 
 def agency_time(agency: Agency, moment: datetime) -> str:

@@ -92,29 +92,39 @@ def uses_defaults(agency_id: int) -> bool:
 
 def apply_to_new_case(case: Case, actor: User | None, now: datetime | None = None) -> list:
     """Start the deadlines the agency's presets give a new case, from its notice date."""
+    return apply_to_new_cases([case], actor, now)
+
+
+def apply_to_new_cases(cases: list[Case], actor: User | None, now: datetime | None = None) -> list:
+    """`apply_to_new_case` for new cases of one agency, their deadlines written in one flush."""
+    if not cases:
+        return []
     now = now or utcnow()
-    agency = db.session.get(Agency, case.agency_id)
-    started = []
-    noticed = case.opened_at or now
-    for preset in for_agency(case.agency_id):
-        if not preset.applies_to(case):
-            continue
-        due = clocks.due_after(agency, noticed, preset.amount, preset.unit)
-        started.append(clocks.start(
-            case, kind=preset.kind, title=preset.title, due_at=due, source="notice", actor=actor,
-            clock_name=preset.clock, business_days=preset.unit == "business_days",
-            preset_id=preset.id, lead_hours=preset.lead_hours, now=now, refresh=False,
-            say=f"Deadline from the agency's presets: {preset.title}, due {clocks.agency_time(agency, due)}"))
-    days = notice_days(case.amazon_notice)
-    if days is not None:
-        due = clocks.due_after(agency, noticed, days, "days")
-        started.append(clocks.start(
-            case, kind="amazon_reply_due", title=f"Amazon's notice: provide within {days} days",
-            due_at=due, source="notice", actor=actor, now=now, refresh=False,
-            say=f"Deadline from Amazon's notice (\u201cwithin {days} days\u201d): due "
-                f"{clocks.agency_time(agency, due)}"))
+    agency = db.session.get(Agency, cases[0].agency_id)
+    presets = for_agency(agency.id)
+    starts: list[tuple[Case, dict[str, Any]]] = []
+    for case in cases:
+        noticed = case.opened_at or now
+        for preset in presets:
+            if not preset.applies_to(case):
+                continue
+            due = clocks.due_after(agency, noticed, preset.amount, preset.unit)
+            starts.append((case, dict(
+                kind=preset.kind, title=preset.title, due_at=due, source="notice",
+                clock_name=preset.clock, business_days=preset.unit == "business_days",
+                preset_id=preset.id, lead_hours=preset.lead_hours,
+                say=f"Deadline from the agency's presets: {preset.title}, due {clocks.agency_time(agency, due)}")))
+        days = notice_days(case.amazon_notice)
+        if days is not None:
+            due = clocks.due_after(agency, noticed, days, "days")
+            starts.append((case, dict(
+                kind="amazon_reply_due", title=f"Amazon's notice: provide within {days} days",
+                due_at=due, source="notice",
+                say=f"Deadline from Amazon's notice (\u201cwithin {days} days\u201d): due "
+                    f"{clocks.agency_time(agency, due)}")))
+    started = clocks.start_all(starts, actor, now)
     if started:
-        clocks.refresh_next([case])  # once for all of them
+        clocks.refresh_next(list({case.id: case for case, _ in starts}.values()))  # once for all of them
     return started
 
 
@@ -125,6 +135,14 @@ def open_case(actor: User, data: dict[str, Any], now: datetime | None = None) ->
     case = records.create_case(actor, data)
     apply_to_new_case(case, actor, now)
     return case
+
+
+@transactional
+def open_cases(actor: User, rows: list[dict[str, Any]], now: datetime | None = None) -> list[Case]:
+    """`open_case` for each of `rows`, in a few flushes however many rows (an import's batch)."""
+    cases = records.create_cases(actor, rows)
+    apply_to_new_cases(cases, actor, now)
+    return cases
 
 
 # ---- the presets page --------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def apply(actor: User, token: str, mapping: dict[str, str | None]) -> Checked:
         return checked
     path, _kind, filename = _path(actor, token)
     checked.plan = imports.import_file(actor, checked.kind, path, filename=filename, mapping=checked.mapping,
-                                       open_case=presets.open_case)
+                                       open_cases=presets.open_cases)
     if checked.plan.applied:
         discard(actor, token)
     return checked

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from caseapp import labels
 from caseapp.extensions import db
 from caseapp.models import Agency, AuditEvent, Case, CaseAsin, CaseEvent, Client, Deadline, Note
-from caseapp.services.cases import imports
+from caseapp.services.cases import imports, records, search
 from caseapp.services.deadlines import presets
 from tests.conftest import make_client
 
@@ -34,7 +34,7 @@ def xlsx_file(rows: list[list]) -> io.BytesIO:
 
 
 def run(actor, kind, source, **kwargs):
-    return imports.import_file(actor, kind, source, open_case=presets.open_case, **kwargs)
+    return imports.import_file(actor, kind, source, open_cases=presets.open_cases, **kwargs)
 
 
 def count(model, *where) -> int:
@@ -339,3 +339,57 @@ def test_a_workbook_broken_inside_is_refused_with_a_sentence():
     with pytest.raises(imports.ImportRefused, match="not a readable XLSX workbook"):
         sheet = imports.read_sheet(broken)
         list(sheet.rows())
+
+
+def test_an_imported_case_gets_what_the_case_page_would_have_given_it(world):
+    """Imports open cases in batches (presets.open_cases): each must come out as the case
+    form's presets.open_case makes it: the same deadlines and reminders, the same timeline,
+    the soonest due time on the list, and found by search."""
+    notice = "We will review your appeal. Please provide the documents within 17 days."
+    sheet = ("Seller ID,Subject,Type,Reason,Notice date,Amazon notice,Notes\n"
+             f"{world.client_a.seller_id},Batch-opened IP case,Account suspension,Intellectual property,"
+             f"02/11/2026,\"{notice}\",From the old tracker\n")
+    plan = run(world.consultant_a, "cases", csv_file(sheet))
+    assert plan.applied, [str(e) for e in plan.errors]
+    imported = db.session.scalar(select(Case).where(Case.title == "Batch-opened IP case"))
+    by_hand = presets.open_case(world.consultant_a, {
+        "client_id": world.client_a.id, "title": "Opened on the page", "kind": "account_suspension",
+        "reason": "intellectual_property", "opened_at": imported.opened_at, "amazon_notice": notice})
+    records.add_note(world.consultant_a, by_hand.id, "From the old tracker")
+
+    def deadlines(case):
+        return [(d.kind, d.title, d.due_at, d.next_alert_at, d.lead_hours, d.clock, d.owner_id, d.preset_id)
+                for d in db.session.scalars(select(Deadline).where(Deadline.case_id == case.id)
+                                            .order_by(Deadline.kind, Deadline.id))]
+
+    def entries(case):
+        return [(e.kind, e.summary) for e in db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind != "imported")
+            .order_by(CaseEvent.id))]
+
+    assert deadlines(imported) and deadlines(imported) == deadlines(by_hand)
+    assert [d[0] for d in deadlines(imported)].count("amazon_reply_due") == 1  # "within 17 days"
+    assert entries(imported)[0] == ("created", "Case opened: Batch-opened IP case")
+    assert entries(imported)[1:] == entries(by_hand)[1:]
+    assert imported.next_deadline_at is not None and imported.next_deadline_at == by_hand.next_deadline_at
+    assert [h.case_id for h in search.search(world.consultant_a, "tracker")] == [by_hand.id, imported.id]
+
+
+def test_many_new_cases_each_get_their_own_deadlines_and_entries(world):
+    """More rows than one batch: every case has its own deadlines and timeline, none mixed up."""
+    n = imports.BATCH + 3
+    lines = ["Seller ID,Case ID,Subject,Type,Reason,Notes"] + [
+        f"{world.client_a.seller_id},REF-{i},Case {i},Listing deactivation,Other,note {i}" for i in range(n)]
+    plan = run(world.consultant_a, "cases", csv_file("\n".join(lines) + "\n"))
+    assert plan.applied and plan.count("create") == n
+    cases = db.session.scalars(select(Case).where(Case.reference.like("REF-%"))).all()
+    assert len(cases) == n
+    for case in (cases[0], cases[imports.BATCH - 1], cases[imports.BATCH], cases[-1]):
+        i = case.reference.removeprefix("REF-")
+        assert case.title == f"Case {i}"
+        notes = db.session.scalars(select(Note.body).where(Note.case_id == case.id)).all()
+        assert notes == [f"note {i}"]
+        kinds = [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                                   .order_by(CaseEvent.id))]
+        assert kinds[:2] == ["created", "assigned"] and kinds[-2:] == ["imported", "note_added"]
+        assert kinds.count("deadline_added") == count(Deadline, Deadline.case_id == case.id) > 0

@@ -1,9 +1,12 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
+from caseapp.extensions import db
+from caseapp.models import CaseEvent
 from caseapp.services.accounts import people
-from caseapp.services.cases import records
+from caseapp.services.cases import records, timeline
 from caseapp.services.appeals import workflow
 from caseapp.services.cases import clients
 from caseapp.core.errors import Forbidden, NotFound, ValidationFailed
@@ -146,3 +149,24 @@ def test_note_summary_is_plain_text(world):
     records.add_note(world.consultant_a, world.case_a.id, "**Evidence** from [the seller](https://x.example)\nmore")
     event = records.events(world.consultant_a, world.case_a.id)[0]
     assert event.summary == "Note: Evidence from the seller"
+
+
+def test_gathered_timeline_entries_are_written_in_order_or_not_at_all(world):
+    case = world.case_a
+    before = list(db.session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case.id)))
+    with timeline.gathered():
+        timeline.record(case, "note_added", world.consultant_a, "first")
+        with timeline.gathered():  # nested: the outer block writes
+            timeline.record(case, "note_added", world.consultant_a, "second")
+        assert db.session.scalars(select(CaseEvent).where(CaseEvent.summary == "first")).all() == []
+    written = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.id.not_in(before))
+                                 .order_by(CaseEvent.id)).all()
+    assert [(e.summary, e.actor_id) for e in written] == [("first", world.consultant_a.id),
+                                                          ("second", world.consultant_a.id)]
+    with pytest.raises(RuntimeError):
+        with timeline.gathered():
+            timeline.record(case, "note_added", world.consultant_a, "lost with the failure")
+            raise RuntimeError("the batch failed")
+    assert db.session.scalars(select(CaseEvent).where(CaseEvent.summary == "lost with the failure")).all() == []
+    assert timeline.record(case, "note_added", None, "not gathered any more") is not None
