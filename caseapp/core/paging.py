@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 
 from caseapp.extensions import db
 from caseapp.core.parsing import MAX_ID, MAX_PAGE, json_depth_exceeds, parse_moment, text_problem
@@ -34,6 +34,12 @@ class Page:
     has_previous: bool | None = None  # None: page > 1
     next_cursor: str = ""
     previous_cursor: str = ""
+    total: int | None = None  # the whole list's length by capped_count, where the caller counted it
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first row in the whole list (OFFSET paging)."""
+        return (self.page - 1) * self.per_page + 1
 
     @property
     def has_prev(self) -> bool:
@@ -67,6 +73,16 @@ def _read(stmt: Select, tuples: bool) -> list:
     if tuples:
         return list(db.session.execute(stmt).unique())
     return list(db.session.scalars(stmt).unique())
+
+
+COUNT_CAP = 1000  # beyond this a list's length reads "1,000+": nobody needs the exact figure at a glance
+
+
+def capped_count(stmt: Select, cap: int = COUNT_CAP) -> int:
+    """How many rows `stmt` selects, counted up to cap + 1: a count that stops early, so a
+    list can say "1–25 of 1,000+" without reading every row of a large table."""
+    found = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(found.limit(cap + 1).subquery())) or 0
 
 
 def fetch(stmt: Select, page: int, per_page: int, tuples: bool = False) -> Page:

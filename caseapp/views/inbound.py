@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from caseapp.core import mailtags
+from caseapp.core.paging import COUNT_CAP
 from caseapp.core.errors import Conflict, NotFound, ValidationFailed
 from caseapp.core.parsing import parse_id
 from caseapp.forms import FileMessageForm, ProposalFixForm
@@ -41,8 +42,11 @@ def _inbox_page(file_forms: dict[int, FileMessageForm] | None = None, status_cod
     rows = rows[:PER_PAGE]
     forms = {r.id: FileMessageForm(formdata=None, prefix=f"file-{r.id}") for r in rows if r.status != "matched"}
     forms.update(file_forms or {})
+    newer = inbox.message_count(current_user, status, before) if before else 0
     return render_template("inbound/inbox.html", rows=rows, status=status, tabs=STATUS_TABS, forms=forms,
-                           next_before=rows[-1].id if more and rows else None, before=before), status_code
+                           next_before=rows[-1].id if more and rows else None, before=before,
+                           total=inbox.message_count(current_user, status),
+                           first=newer + 1 if newer <= COUNT_CAP else None), status_code
 
 
 @bp.get("/inbox")

@@ -229,3 +229,34 @@ def test_an_overdue_follow_up_gives_way_to_recording_amazons_mail(browser, world
     box = page.split('id="next-deadline"', 1)[1].split('id="amazon-wrote"', 1)[0]
     assert "Amazon wrote on" in box and "record the reply" in box and "Go to Amazon's mail" in box
     assert "follow up with Amazon now" not in box and "Follow up with Amazon by" not in box
+
+
+def _many_waiting(world, n):
+    """n messages waiting in agency A's inbox, written straight to the table (receiving a
+    thousand through filing would only slow the test)."""
+    db.session.execute(db.insert(InboundMessage), [dict(
+        message_id=f"<bulk{i}@example.com>", dedup_key=f"bulk-{i}", agency_id=world.agency_a.id,
+        status="unmatched", source="pipe", subject=f"Waiting {i}", raw_sha256="0" * 64) for i in range(n)])
+    db.session.commit()
+
+
+def test_the_inbox_says_how_long_it_is_and_where_a_page_sits(browser, world):
+    _stray(world, 1)
+    _stray(world, 2)
+    browser.login(world.consultant_a.email)
+    assert 'id="list-length">1–2 of 2 messages<' in _text(browser.get("/inbox"))
+    assert 'id="list-length"' not in _text(browser.get("/inbox?status=discarded"))  # "No messages here." says it
+    _many_waiting(world, 1_000)
+    page = _text(browser.get("/inbox"))
+    assert 'id="list-length">1–50 of 1,000+ messages<' in page  # counting stops at the cap
+    older = page.split('id="older" href="')[1].split('"')[0]
+    assert 'id="list-length">51–100 of 1,000+ messages<' in _text(browser.get(older))
+
+
+def test_the_inbox_beyond_the_count_says_what_it_shows(browser, world):
+    _many_waiting(world, 1_060)
+    lowest = db.session.scalar(db.select(db.func.min(InboundMessage.id)))
+    browser.login(world.consultant_a.email)
+    page = _text(browser.get(f"/inbox?before={lowest + 51}"))  # more than 1,000 newer than this page
+    assert 'id="list-length">50 shown of 1,000+ messages<' in page
+    assert 'id="list-length"' in _text(browser.get("/inbox")) and "Waiting 0<" not in page

@@ -118,14 +118,18 @@ def delete_client(actor: User, client_id: int) -> None:
     db.session.delete(client)
 
 
-def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50):
+def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50) -> paging.Page:
+    """A page of the agency's clients by name, those whose name or seller ID holds `q`; its
+    `total` counted up to paging.COUNT_CAP + 1."""
     stmt = select(Client).where(Client.agency_id == actor.agency_id)
     if q:
         like = f"%{q.strip().lower()}%"
         stmt = stmt.where(
             func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like)
         )
-    return paging.fetch(stmt.order_by(Client.name, Client.id), page, per_page)
+    found = paging.fetch(stmt.order_by(Client.name, Client.id), page, per_page)
+    found.total = paging.capped_count(stmt)
+    return found
 
 
 def client_choices(actor: User, limit: int | None = None) -> list[tuple[int, str]] | None:

@@ -614,7 +614,7 @@ def list_cases(actor: User, f: CaseFilters, per_page: int | None = None) -> pagi
     return paging.fetch_keyset(stmt, _keyset(f.sort), per_page, after=f.after, before=f.before, page=f.page)
 
 
-COUNT_CAP = 1000  # beyond this a count reads "1000+": nobody needs the exact figure at a glance
+COUNT_CAP = paging.COUNT_CAP
 
 
 def _capped(stmt):

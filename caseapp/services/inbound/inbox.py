@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from caseapp.core import paging
 from caseapp.extensions import db
 from caseapp.models import Case, Evidence, InboundMessage, User
 
@@ -18,6 +19,17 @@ def unmatched_count(actor: User) -> int:
                                              InboundMessage.status == "unmatched")
              .limit(UNMATCHED_CAP + 1).subquery())
     return db.session.scalar(select(func.count()).select_from(found)) or 0
+
+
+def message_count(actor: User, status: str, from_id: int | None = None) -> int:
+    """How many of the agency's messages of `status` there are, or with `from_id` how many
+    from that one up (those newer than a page that starts below it): up to
+    paging.COUNT_CAP + 1, one short range of (agency_id, status, ...)."""
+    stmt = select(InboundMessage.id).where(InboundMessage.agency_id == actor.agency_id,
+                                           InboundMessage.status == status)
+    if from_id is not None:
+        stmt = stmt.where(InboundMessage.id >= from_id)
+    return paging.capped_count(stmt)
 
 
 def count_label(count: int) -> str:
