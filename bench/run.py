@@ -50,7 +50,11 @@ DISPATCH_1000_MAX_S = 10.0
 DUE_REMINDERS = 1000
 # Figures whose endpoint an older (or not yet merged) caseapp lacks: a 404 leaves them out.
 NOT_YET_EVERYWHERE = {"my_day", "api_deadlines_mine", "search_amazon_reference", "search_notice_word",
-                      "search_asin_part", "api_search"}
+                      "search_asin_part", "api_search", "board_everyone", "board_mine", "saved_view"}
+BULK_CASES = 100  # the bulk reassign's selection (issue 18)
+# Figures held to the ratio and the equal SQL count only: 100 cases changed, each with its
+# timeline entry and undo record, are work no page does (issue 18 sets no time for it).
+NO_MEDIAN_CAP = {"bulk_reassign_100"}
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 NEXT_LINK_RE = re.compile(r'<a class="page-link" href="([^"]+)">Next</a>')
 
@@ -216,6 +220,25 @@ def measure(args) -> dict:
         reference = db.session.scalar(select(Submission.amazon_reference).where(
             Submission.amazon_reference != "", Submission.case_id >= n_cases // 2)
             .order_by(Submission.case_id).limit(1)) or "CASE-1"
+        from caseapp.models import User
+
+        consultant = db.session.scalar(select(User).where(User.email == CONSULTANT_EMAIL))
+        # The bulk reassign's 100 cases: from the middle of the table, any assignee; and two
+        # colleagues to hand them to in turns.
+        bulk_ids = list(db.session.scalars(select(Case.id).where(Case.id >= n_cases // 2)
+                                           .order_by(Case.id).limit(BULK_CASES)))
+        colleagues = list(db.session.scalars(select(User.id).where(
+            User.agency_id == consultant.agency_id, User.id != consultant.id, User.active.is_(True),
+            User.role == "consultant").order_by(User.id).limit(2)))
+        saved_view = None
+        try:
+            from caseapp.services.cases import saved_views
+        except ImportError:  # an older caseapp: no saved views
+            saved_views = None
+        if saved_views is not None:  # saved again on a second round: the same name updates it
+            saved_view = saved_views.save(consultant, "Bench: IP cases waiting on Amazon", {
+                "assignee": "all", "status": "submitted", "reason": "intellectual_property",
+                "sort": "deadline"}, shared=True).id
         db.session.remove()
     deep_page = max(1, min(200, math.ceil(n_cases / app.config["CASES_PER_PAGE"])))
     token = Path(args.token_file).read_text().strip()
@@ -253,7 +276,12 @@ def measure(args) -> dict:
         "search_notice_word": ("/search?q=teapot", {}),
         "search_asin_part": (f"/search?q={asin[3:9]}", {}),
         "api_search": (f"/api/v1/search?q={reference}", api),
+        "board_everyone": ("/board?assignee=all", {}),
+        "board_mine": ("/board", {}),
+        "saved_view": (f"/cases?view={saved_view}", {}),
     }
+    if saved_view is None:
+        del pages["saved_view"]
     figures: dict[str, dict] = {}
     skipped: dict[str, str] = {}
     for name, (url, headers) in pages.items():
@@ -290,11 +318,42 @@ def measure(args) -> dict:
             show_trace(f"{name}: {url}")
             trace = None
 
+    # A bulk reassign of 100 selected cases, as the case list's bulk bar posts it (a new
+    # one-time form key each time, the CSRF token from the list), to two colleagues in turns:
+    # each request moves every case. Time from the POST to the redirect to its result page.
+    if len(colleagues) == 2:
+        listing = client.get("/cases").get_data(as_text=True)
+        csrf = CSRF_RE.search(listing).group(1)
+        times, counts, cpu = [], [], []
+        for i in range(args.warmup + min(args.repeat, 10)):
+            data = {"csrf_token": csrf, "form_key": f"bench-{time.time_ns()}-{i}", "action": "reassign",
+                    "value": f"reassign:{colleagues[i % 2]}", "case_id": [str(c) for c in bulk_ids]}
+            statements[0] = 0
+            started, cpu_started = time.perf_counter(), time.process_time()
+            response = client.post("/cases/bulk", data=data)
+            elapsed = time.perf_counter() - started
+            if response.status_code == 404:
+                break
+            if response.status_code != 302 or "/cases/bulk/" not in response.headers["Location"]:
+                raise SystemExit(f"the bulk reassign answered {response.status_code}")
+            if i >= args.warmup:
+                times.append(elapsed)
+                cpu.append(time.process_time() - cpu_started)
+                counts.append(statements[0])
+        if times:
+            summary = client.get(response.headers["Location"]).get_data(as_text=True)
+            summary = " ".join(re.sub(r"<[^>]+>", " ", summary.split('id="bulk-summary">')[1].split("</p>")[0]).split())
+            figures["bulk_reassign_100"] = figure(times, counts, cpu, cases=len(bulk_ids), result=summary)
+        else:
+            skipped["bulk_reassign_100"] = "POST /cases/bulk answered 404: not in this version of caseapp, left out"
+
     # The export of every case, streamed: its time, statements per 500 rows (one batch) and the
     # peak of Python's allocations while it runs (tracemalloc), which stays flat with the size.
+    import resource
     import tracemalloc
 
     for fmt in ("csv", "xlsx"):
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the process's peak so far
         url = f"/api/v1/cases/export?format={fmt}"
         statements[0] = 0
         started = time.perf_counter()
@@ -310,10 +369,13 @@ def measure(args) -> dict:
         response.close()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         figures[f"export_{fmt}_all"] = dict(seconds=round(elapsed, 2), rows=n_cases, bytes=size,
-                                             statements=counted, peak_python_mb=round(peak / 2**20, 1))
+                                             statements=counted, peak_python_mb=round(peak / 2**20, 1),
+                                             peak_rss_before_mb=round(rss_before), peak_rss_after_mb=round(rss_after))
         print(f"# export {fmt}: {n_cases:,} cases in {elapsed:.1f} s, {size / 2**20:.1f} MB, {counted} SQL, "
-              f"peak Python allocations {peak / 2**20:.1f} MB", flush=True)
+              f"peak Python allocations {peak / 2**20:.1f} MB, the process's peak RSS {rss_before:.0f} MB "
+              f"before and {rss_after:.0f} MB after", flush=True)
 
     smtp = LoopbackSmtp()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_USE_TLS=False,
@@ -555,7 +617,7 @@ def compare(results: dict[int, dict]) -> None:
         elif name != "healthz":
             if ratio > PAGE_RATIO_MAX:
                 problems.append(f"ratio > {PAGE_RATIO_MAX}")
-            if f["median_ms"] >= PAGE_MEDIAN_MAX_MS:
+            if f["median_ms"] >= PAGE_MEDIAN_MAX_MS and name not in NO_MEDIAN_CAP:
                 problems.append(f"median >= {PAGE_MEDIAN_MAX_MS:.0f} ms")
         if a[name]["statements"] != f["statements"]:
             problems.append("SQL count grows")
@@ -565,6 +627,15 @@ def compare(results: dict[int, dict]) -> None:
         print(f"{name:26} {a[name]['median_ms']:>11.2f} {f['median_ms']:>12.2f} {ratio:>7.2f} "
               f"{f['p95_ms']:>10.2f} {sql:>9}  {verdict}")
     for n in (small, large):
+        for fmt in ("csv", "xlsx"):
+            e = results[n]["figures"].get(f"export_{fmt}_all")
+            if e:
+                print(f"{'export_' + fmt + '@' + size_label(n):26} {e['seconds']:>10.2f} s  {e['rows']:,} rows, "
+                      f"{e['statements']} SQL, peak Python allocations {e['peak_python_mb']} MB, peak RSS "
+                      f"{e['peak_rss_before_mb']} -> {e['peak_rss_after_mb']} MB")
+        bulk = results[n]["figures"].get("bulk_reassign_100")
+        if bulk:
+            print(f"{'bulk_reassign_100@' + size_label(n):26} {bulk.get('result', '')}")
         due = results[n]["figures"].get("dispatch_1000_due")
         if due:
             ok = due["seconds"] < DISPATCH_1000_MAX_S and due["received"] >= due["reminders_due"] > 0
