@@ -9,7 +9,7 @@ review. It needs no app and no database: the review is pure.
     .venv/bin/python scripts/review_eval.py [--strict] [--dir DIR]
 
 Exit code 0 always, since this is a measurement; with ``--strict`` it is 1 when
-any label's recall is under 95% or any sound draft gets an error.
+the recall of any label the drafts carry is under 95%, or any sound draft gets an error.
 """
 from __future__ import annotations
 
@@ -130,22 +130,24 @@ def evaluate(drafts: list[Draft]) -> list[Result]:
 
 
 def report(results: list[Result], out=sys.stdout) -> tuple[dict[str, float], list[tuple[Result, Finding]]]:
-    """Print the tables; return recall per label and the false errors."""
+    """Print the tables; return recall per label (labels some draft carries) and the false errors."""
     def say(line: str = "") -> None:
         print(line, file=out)
 
     sound = [r for r in results if r.draft.sound]
     say(f"POA review evaluation: {len(results)} drafts, {len(sound)} sound, {len(results) - len(sound)} flawed")
     say()
+    # "flagged elsewhere": drafts not labelled with the flaw that still drew a finding for it
     say(f"{'flaw':<18}{'drafts':>7}{'caught':>8}{'recall':>8}{'flagged elsewhere':>19}")
     recalls: dict[str, float] = {}
     for label in LABELS:
         having = [r for r in results if label in r.draft.flaws]
         caught = [r for r in having if label in r.caught]
         elsewhere = [r for r in results if label not in r.draft.flaws and label in r.caught]
-        recall = len(caught) / len(having) if having else 0.0
-        recalls[label] = recall
-        say(f"{label:<18}{len(having):>7}{len(caught):>8}{recall:>7.0%}{len(elsewhere):>19}")
+        if having:   # a label no draft carries (a folder of a few drafts) has no recall to judge
+            recalls[label] = len(caught) / len(having)
+        shown = f"{recalls[label]:.0%}" if having else "n/a"
+        say(f"{label:<18}{len(having):>7}{len(caught):>8}{shown:>8}{len(elsewhere):>19}")
     say()
     say("missed (flawed drafts whose flaw drew no finding):")
     for label in LABELS:
