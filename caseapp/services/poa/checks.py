@@ -267,8 +267,14 @@ def _missing_sections(content: PoaContent) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------- placeholders
 
-_PLACEHOLDER = re.compile(r"\[[^\]]*\]|\b(?:TBD|TBC|TODO|FIXME)\b|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
-_PLACEHOLDER_WORDS = re.compile(r"\b(?:TBD|TBC|TODO|FIXME)\b|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
+# "TBC" or "TBD" with a number after it is a code (SKU TBC-2210), not a blank.
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]|\b(?:TBD|TBC|TODO|FIXME)\b(?![-_/]?\d)|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
+_PLACEHOLDER_WORDS = re.compile(r"\b(?:TBD|TBC|TODO|FIXME)\b(?![-_/]?\d)|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
+# A bracket that points at a numbered attachment ("[attachment 3]", "[see annex B, page 4]")
+# is a reference the seller wrote, not a blank; "[invoice number]" has no number and is one.
+_BRACKET_REFERENCE = re.compile(
+    r"\[\s*(?:see\s+)?(?:attachment|attached|exhibit|annex|appendix|enclosure|document|file|invoice|page|p\.)"
+    r"\s*(?:no\.?\s*)?[\w.-]*\d[^\]]*\]", re.I)
 
 
 def _placeholder_matches(text: str) -> Iterator[re.Match]:
@@ -281,8 +287,11 @@ def _placeholder_matches(text: str) -> Iterator[re.Match]:
 
 
 def _placeholders(content: PoaContent) -> Iterator[Finding]:
+    """Blanks left in: square brackets, TBD/TODO, XXX. Not inside a quotation (an editor's
+    "[the coating]" in a buyer's words) and not a bracketed reference to an attachment."""
     for key, where, text in _pieces(content):
-        found = list(dict.fromkeys(m.group(0) for m in _placeholder_matches(_normalize(text))))
+        found = list(dict.fromkeys(m.group(0) for m in _placeholder_matches(_without_quotes(text))
+                                   if not _BRACKET_REFERENCE.fullmatch(m.group(0))))
         if found:
             shown = ", ".join(f'"{_excerpt(p, 50)}"' for p in found[:3]) + (" and more" if len(found) > 3 else "")
             yield Finding("placeholder", ERROR, key,
