@@ -51,7 +51,12 @@ class Case(db.Model):
     __table_args__ = (
         # One index per dashboard filter and sort, found with EXPLAIN on 100,000 cases (bench/).
         Index("ix_cases_agency_id_status_updated_at", "agency_id", "status", "updated_at", "id"),
-        Index("ix_cases_agency_id_assignee_id_status", "agency_id", "assignee_id", "status"),
+        # A person's cases of one status in the list's order: the board's columns (issue 18).
+        Index("ix_cases_agency_id_assignee_id_status_updated_at", "agency_id", "assignee_id", "status",
+              "updated_at", "id"),
+        # A reason filter: the status counts and the awaiting-Amazon count read only the index.
+        Index("ix_cases_agency_id_reason_status_awaiting_since", "agency_id", "reason", "status",
+              "awaiting_since"),
         Index("ix_cases_agency_id_assignee_id_updated_at", "agency_id", "assignee_id", "updated_at", "id"),
         Index("ix_cases_agency_id_updated_at", "agency_id", "updated_at", "id"),
         Index("ix_cases_agency_id_awaiting_since", "agency_id", "awaiting_since"),
