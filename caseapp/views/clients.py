@@ -17,7 +17,7 @@ bp = Blueprint("clients", __name__, url_prefix="/clients")
 @login_required
 def index():
     q = request.args.get("q", "")[:200]
-    page = clients.list_clients(current_user, q, page_number(request.args.get("page")))
+    page = clients.list_clients(current_user, q, page_number(request.args.get("page")), count=True)
     return render_template("clients/index.html", page=page, q=q)
 
 

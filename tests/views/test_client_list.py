@@ -21,6 +21,8 @@ def test_the_client_list_says_how_many_clients_match(browser, world):
     assert 'id="list-length">1–1 of 1 client<' in page and "Blue Fern Outdoors" in page
     page = _text(browser.get("/clients/?q=nobody"))
     assert "No clients match" in page and 'id="list-length">No clients<' in page
+    page = _text(browser.get("/clients/?page=7"))  # past the last page: the list is not empty
+    assert 'id="list-length">None on this page: 2 clients in all<' in page
 
 
 def test_a_long_client_list_counts_up_to_the_cap_and_pages_on(browser, world):

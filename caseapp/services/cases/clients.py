@@ -118,9 +118,9 @@ def delete_client(actor: User, client_id: int) -> None:
     db.session.delete(client)
 
 
-def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50) -> paging.Page:
-    """A page of the agency's clients by name, those whose name or seller ID holds `q`; its
-    `total` counted up to paging.COUNT_CAP + 1."""
+def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50, count: bool = False) -> paging.Page:
+    """A page of the agency's clients by name, those whose name or seller ID holds `q`; with
+    `count`, its `total` counted up to paging.COUNT_CAP + 1 (the client list shows it)."""
     stmt = select(Client).where(Client.agency_id == actor.agency_id)
     if q:
         like = f"%{q.strip().lower()}%"
@@ -128,7 +128,8 @@ def list_clients(actor: User, q: str = "", page: int = 1, per_page: int = 50) ->
             func.lower(Client.name).like(like) | func.lower(Client.seller_id).like(like)
         )
     found = paging.fetch(stmt.order_by(Client.name, Client.id), page, per_page)
-    found.total = paging.capped_count(stmt)
+    if count:
+        found.total = paging.capped_count(stmt)
     return found
 
 

@@ -267,14 +267,18 @@ def _missing_sections(content: PoaContent) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------- placeholders
 
-# "TBC" or "TBD" with a number after it is a code (SKU TBC-2210), not a blank.
-_PLACEHOLDER = re.compile(r"\[[^\]]*\]|\b(?:TBD|TBC|TODO|FIXME)\b(?![-_/]?\d)|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
-_PLACEHOLDER_WORDS = re.compile(r"\b(?:TBD|TBC|TODO|FIXME)\b(?![-_/]?\d)|\bX{3,}\b|\blorem\s+ipsum\b", re.I)
-# A bracket that points at a numbered attachment ("[attachment 3]", "[see annex B, page 4]")
-# is a reference the seller wrote, not a blank; "[invoice number]" has no number and is one.
+# "TBC" or "TBD" joined to a number is a code (SKU TBC-2210), not a blank; TODO and FIXME always are.
+_BLANK_WORDS = r"\b(?:(?:TBD|TBC)\b(?![-_]\d{2,})|(?:TODO|FIXME)\b)|\bX{3,}\b|\blorem\s+ipsum\b"
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]|" + _BLANK_WORDS, re.I)
+_PLACEHOLDER_WORDS = re.compile(_BLANK_WORDS, re.I)
+# A bracket that is only a reference to a numbered or lettered attachment ("[attachment 3]",
+# "[see annex B, page 4]") is the seller's own; "[attachment name]" or "[Attachment 1 - TBD]" is a blank.
 _BRACKET_REFERENCE = re.compile(
-    r"\[\s*(?:see\s+)?(?:attachment|attached|exhibit|annex|appendix|enclosure|document|file|invoice|page|p\.)"
-    r"\s*(?:no\.?\s*)?[\w.-]*\d[^\]]*\]", re.I)
+    r"\[\s*(?:see\s+)?(?:attachment|exhibit|annex|appendix|enclosure|document|file|invoice)\s+(?:no\.?\s*)?"
+    r"(?:[a-z]|[\w.-]*\d[\w.-]*)(?:\s*,\s*(?:page|p\.|pp\.)\s*\d+(?:\s*-\s*\d+)?)?\s*\]", re.I)
+# An editor's insertion inside a quotation: "it [the coating] started peeling", "[sic]".
+_EDITORIAL = re.compile(r"\[\s*(?:sic|(?:the|a|an|our|their|his|her|its|this|that|these|those|we|they|it|he|she)\s[^\]]*)\]",
+                        re.I)
 
 
 def _placeholder_matches(text: str) -> Iterator[re.Match]:
@@ -287,11 +291,24 @@ def _placeholder_matches(text: str) -> Iterator[re.Match]:
 
 
 def _placeholders(content: PoaContent) -> Iterator[Finding]:
-    """Blanks left in: square brackets, TBD/TODO, XXX. Not inside a quotation (an editor's
-    "[the coating]" in a buyer's words) and not a bracketed reference to an attachment."""
+    """Blanks left in: square brackets, TBD/TODO, XXX; not a bracketed reference to an
+    attachment, nor an editor's insertion inside a quotation ("it [the coating] started")."""
     for key, where, text in _pieces(content):
-        found = list(dict.fromkeys(m.group(0) for m in _placeholder_matches(_without_quotes(text))
-                                   if not _BRACKET_REFERENCE.fullmatch(m.group(0))))
+        text = _normalize(text)
+        quoted = list(_quoted_spans(text)) if "[" in text else []  # sorted, not overlapping
+        starts = [a for a, _ in quoted]
+
+        def in_quotation(at: int) -> bool:
+            i = bisect_left(starts, at) - 1  # the last quotation opening before `at`
+            return i >= 0 and at < quoted[i][1]
+
+        def blank(m: re.Match) -> bool:
+            found = m.group(0)
+            if _BRACKET_REFERENCE.fullmatch(found) and not _PLACEHOLDER_WORDS.search(found[1:-1]):
+                return False
+            return not (_EDITORIAL.fullmatch(found) and in_quotation(m.start()))
+
+        found = list(dict.fromkeys(m.group(0) for m in _placeholder_matches(text) if blank(m)))
         if found:
             shown = ", ".join(f'"{_excerpt(p, 50)}"' for p in found[:3]) + (" and more" if len(found) > 3 else "")
             yield Finding("placeholder", ERROR, key,
