@@ -622,10 +622,6 @@ def _capped(stmt):
     return stmt.with_only_columns(Case.id).order_by(None).limit(COUNT_CAP + 1).subquery()
 
 
-def _capped_count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(_capped(stmt)))
-
-
 def status_counts(actor: User, f: CaseFilters) -> dict[str, int]:
     """Cases per status under the other filters, each counted up to COUNT_CAP + 1.
 
@@ -648,7 +644,7 @@ def awaiting_amazon(actor: User, f: CaseFilters, limit: int = 10) -> tuple[list[
     """Cases waiting on Amazon within the dashboard's assignee scope, longest silence first."""
     scope = CaseFilters(assignee=f.assignee, client_id=f.client_id, reason=f.reason)
     stmt = _filtered(actor, scope).where(Case.awaiting_since.is_not(None))
-    total = _capped_count(stmt)
+    total = paging.capped_count(stmt)
     rows = db.session.scalars(
         stmt.options(joinedload(Case.client), joinedload(Case.assignee))
         .order_by(Case.awaiting_since, Case.id).limit(limit)).all()

@@ -2,7 +2,7 @@
 filing's own list: the nav's figure, a message's attachments, a case's open proposals."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseapp.core import paging
 from caseapp.extensions import db
@@ -15,21 +15,18 @@ PROPOSALS_SHOWN = 20
 def unmatched_count(actor: User) -> int:
     """How many messages wait in the agency's triage inbox, up to UNMATCHED_CAP + 1: one
     statement over (agency_id, status, received_at)."""
-    found = (select(InboundMessage.id).where(InboundMessage.agency_id == actor.agency_id,
-                                             InboundMessage.status == "unmatched")
-             .limit(UNMATCHED_CAP + 1).subquery())
-    return db.session.scalar(select(func.count()).select_from(found)) or 0
+    return message_count(actor, "unmatched", cap=UNMATCHED_CAP)
 
 
-def message_count(actor: User, status: str, from_id: int | None = None) -> int:
+def message_count(actor: User, status: str, from_id: int | None = None, cap: int = paging.COUNT_CAP) -> int:
     """How many of the agency's messages of `status` there are, or with `from_id` how many
     from that one up (those newer than a page that starts below it): up to
-    paging.COUNT_CAP + 1, one short range of (agency_id, status, ...)."""
+    `cap` + 1, one short range of (agency_id, status, ...)."""
     stmt = select(InboundMessage.id).where(InboundMessage.agency_id == actor.agency_id,
                                            InboundMessage.status == status)
     if from_id is not None:
         stmt = stmt.where(InboundMessage.id >= from_id)
-    return paging.capped_count(stmt)
+    return paging.capped_count(stmt, cap)
 
 
 def count_label(count: int) -> str:
